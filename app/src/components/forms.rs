@@ -1,0 +1,44 @@
+//! Form helpers: the anti-CSRF field and error display that works with and without JavaScript.
+
+use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+
+use crate::error::AppError;
+use crate::session::use_auth;
+
+/// The hidden anti-CSRF field every state-changing form carries (named `csrf`, which is also
+/// the argument name of the server functions).
+#[component]
+pub fn CsrfField() -> impl IntoView {
+    let auth = use_auth();
+    view! {
+        <Suspense>
+            <input type="hidden" name="csrf" prop:value=move || auth.csrf() value=move || auth.csrf()/>
+        </Suspense>
+    }
+}
+
+/// Shows the error of the last submission: from the action's result (with JavaScript) or from
+/// the `error` code in the URL (after a plain form post).
+#[component]
+pub fn FormAlert(#[prop(into)] error: Signal<Option<AppError>>) -> impl IntoView {
+    let query = use_query_map();
+    let message = move || {
+        error.get().map(|e| e.to_string()).or_else(|| {
+            let q = query.read();
+            q.get("error")
+                .and_then(|code| AppError::message_for_code(&code, q.get("field").as_deref()))
+        })
+    };
+    view! {
+        <Show when=move || message().is_some()>
+            <p class="alert alert-error" role="alert">{message}</p>
+        </Show>
+    }
+}
+
+/// An error in place of content.
+#[component]
+pub fn ErrorBox(error: AppError) -> impl IntoView {
+    view! { <p class="alert alert-error" role="alert">{error.to_string()}</p> }
+}

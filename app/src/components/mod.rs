@@ -1,0 +1,7 @@
+//! Building blocks shared by the pages.
+
+pub mod forms;
+pub mod layout;
+
+pub use forms::{CsrfField, ErrorBox, FormAlert};
+pub use layout::{Protected, Shell};

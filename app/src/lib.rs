@@ -1,0 +1,103 @@
+//! Lendscope's pages and server functions (Leptos, SSR with hydration).
+//!
+//! Server functions are thin: they parse input into domain types, call the service layer
+//! (`lendscope-service`, only in the `ssr` build) and map its errors to [`AppError`].
+
+pub mod components;
+pub mod error;
+pub mod pages;
+pub mod session;
+#[cfg(feature = "ssr")]
+pub mod ssr;
+
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
+use leptos_router::components::{Route, Router, Routes};
+use leptos_router::{path, SsrMode};
+use lendscope_domain::Area;
+
+pub use error::AppError;
+
+use components::Shell;
+use pages::{
+    audit::AuditPage, home::HomePage, login::LoginPage, not_found::NotFoundPage,
+    pending::PendingAreaPage, users::UsersPage,
+};
+use session::AuthContext;
+
+/// The Content-Security-Policy of HTML pages: scripts only from this origin or carrying the
+/// per-response nonce (the hydration bootstrap), WebAssembly compilation allowed, no inline
+/// styles, no framing.
+pub fn page_csp(nonce: &str) -> String {
+    format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
+         style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; \
+         object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    )
+}
+
+/// The HTML document around the app, rendered on the server for every page.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let (Some(nonce), Some(res)) = (
+        leptos::nonce::use_nonce(),
+        use_context::<leptos_axum::ResponseOptions>(),
+    ) {
+        if let Ok(value) = http::HeaderValue::from_str(&page_csp(&nonce)) {
+            res.insert_header(http::header::CONTENT_SECURITY_POLICY, value);
+        }
+    }
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <meta name="color-scheme" content="light"/>
+                <AutoReload options=options.clone()/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    AuthContext::provide();
+    view! {
+        <Stylesheet id="leptos" href="/pkg/lendscope.css"/>
+        <Title formatter=|page: String| {
+            if page.is_empty() { "Lendscope".to_owned() } else { format!("{page} · Lendscope") }
+        }/>
+        <Router>
+            <Shell>
+                <Routes fallback=NotFoundPage>
+                    <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
+                    <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
+                    <Route
+                        path=path!("/queue")
+                        view=|| view! { <PendingAreaPage area=Area::Queue/> }
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=path!("/models")
+                        view=|| view! { <PendingAreaPage area=Area::Models/> }
+                        ssr=SsrMode::Async
+                    />
+                    <Route
+                        path=path!("/monitoring")
+                        view=|| view! { <PendingAreaPage area=Area::Monitoring/> }
+                        ssr=SsrMode::Async
+                    />
+                    <Route path=path!("/admin/users") view=UsersPage ssr=SsrMode::Async/>
+                    <Route path=path!("/audit") view=AuditPage ssr=SsrMode::Async/>
+                </Routes>
+            </Shell>
+        </Router>
+    }
+}

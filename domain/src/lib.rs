@@ -1,0 +1,27 @@
+//! Domain types of Lendscope that compile everywhere (server and wasm).
+//!
+//! Parse, don't validate: every type here has private fields and is built only through
+//! `parse`/`TryFrom`, so a value that exists is a valid value.
+
+pub mod access;
+pub mod identity;
+
+pub use access::{Area, Role};
+pub use identity::{NewPassword, Username};
+
+/// A field-level validation failure: which input field was wrong and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize, serde::Deserialize)]
+#[error("{field}: {message}")]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}

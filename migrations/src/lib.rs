@@ -1,0 +1,61 @@
+//! Forward-only migrations. Each module is named `mYYYYMMDD_NNNNNN_name`; migrations are
+//! never edited once released and have no `down` (rolling back is a new forward migration).
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261125_000001_identity;
+mod m20261125_000002_audit_log;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261125_000001_identity::Migration),
+            Box::new(m20261125_000002_audit_log::Migration),
+        ]
+    }
+}
+
+/// Makes `table` append-only at the database level: UPDATE and DELETE are refused by a
+/// trigger on both backends (and TRUNCATE on PostgreSQL).
+pub async fn make_append_only(manager: &SchemaManager<'_>, table: &str) -> Result<(), DbErr> {
+    let db = manager.get_connection();
+    match manager.get_database_backend() {
+        sea_orm::DatabaseBackend::Sqlite => {
+            for op in ["UPDATE", "DELETE"] {
+                db.execute_unprepared(&format!(
+                    "CREATE TRIGGER {table}_no_{lower} BEFORE {op} ON {table} \
+                     BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END;",
+                    lower = op.to_lowercase()
+                ))
+                .await?;
+            }
+        }
+        sea_orm::DatabaseBackend::Postgres => {
+            db.execute_unprepared(&format!(
+                "CREATE OR REPLACE FUNCTION {table}_append_only() RETURNS trigger \
+                 LANGUAGE plpgsql AS $$ BEGIN \
+                 RAISE EXCEPTION '{table} is append-only'; END; $$;"
+            ))
+            .await?;
+            db.execute_unprepared(&format!(
+                "CREATE TRIGGER {table}_no_update_delete BEFORE UPDATE OR DELETE ON {table} \
+                 FOR EACH ROW EXECUTE FUNCTION {table}_append_only();"
+            ))
+            .await?;
+            db.execute_unprepared(&format!(
+                "CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} \
+                 FOR EACH STATEMENT EXECUTE FUNCTION {table}_append_only();"
+            ))
+            .await?;
+        }
+        other => {
+            return Err(DbErr::Migration(format!(
+                "unsupported database backend {other:?}"
+            )))
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,209 @@
+//! Staff identity: roles, users, server-side sessions, API keys and login attempts.
+
+use sea_orm_migration::prelude::*;
+
+pub struct Migration;
+
+impl MigrationName for Migration {
+    fn name(&self) -> &str {
+        "m20261125_000001_identity"
+    }
+}
+
+#[derive(DeriveIden)]
+enum Roles {
+    Table,
+    Name,
+    Description,
+}
+
+#[derive(DeriveIden)]
+enum Users {
+    Table,
+    Id,
+    Username,
+    Role,
+    PasswordHash,
+    Disabled,
+    CreatedAt,
+    CreatedBy,
+    UpdatedAt,
+}
+
+#[derive(DeriveIden)]
+enum Sessions {
+    Table,
+    IdHash,
+    UserId,
+    CsrfToken,
+    CreatedAt,
+    LastSeenAt,
+    ExpiresAt,
+    ClientIp,
+    UserAgent,
+}
+
+#[derive(DeriveIden)]
+enum ApiKeys {
+    Table,
+    Id,
+    Name,
+    Prefix,
+    KeyHash,
+    CreatedAt,
+    LastUsedAt,
+    RevokedAt,
+}
+
+#[derive(DeriveIden)]
+enum LoginAttempts {
+    Table,
+    Id,
+    Username,
+    ClientIp,
+    Succeeded,
+    AttemptedAt,
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table(Roles::Table)
+                    .col(ColumnDef::new(Roles::Name).string_len(32).not_null().primary_key())
+                    .col(ColumnDef::new(Roles::Description).string().not_null())
+                    .to_owned(),
+            )
+            .await?;
+        let insert_roles = Query::insert()
+            .into_table(Roles::Table)
+            .columns([Roles::Name, Roles::Description])
+            .values_panic(["officer".into(), "Loan officer: reviews and decides applications".into()])
+            .values_panic(["admin".into(), "Administrator: users, models and monitoring".into()])
+            .values_panic(["compliance".into(), "Compliance: audit trail and monitoring".into()])
+            .to_owned();
+        manager.exec_stmt(insert_roles).await?;
+
+        manager
+            .create_table(
+                Table::create()
+                    .table(Users::Table)
+                    .col(
+                        ColumnDef::new(Users::Id)
+                            .big_integer()
+                            .not_null()
+                            .auto_increment()
+                            .primary_key(),
+                    )
+                    .col(ColumnDef::new(Users::Username).string_len(64).not_null().unique_key())
+                    .col(ColumnDef::new(Users::Role).string_len(32).not_null())
+                    .col(ColumnDef::new(Users::PasswordHash).string().not_null())
+                    .col(ColumnDef::new(Users::Disabled).boolean().not_null().default(false))
+                    .col(ColumnDef::new(Users::CreatedAt).timestamp_with_time_zone().not_null())
+                    .col(ColumnDef::new(Users::CreatedBy).string_len(128).not_null())
+                    .col(ColumnDef::new(Users::UpdatedAt).timestamp_with_time_zone().not_null())
+                    .foreign_key(
+                        ForeignKey::create()
+                            .name("fk_users_role")
+                            .from(Users::Table, Users::Role)
+                            .to(Roles::Table, Roles::Name),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+
+        manager
+            .create_table(
+                Table::create()
+                    .table(Sessions::Table)
+                    .col(ColumnDef::new(Sessions::IdHash).string_len(64).not_null().primary_key())
+                    .col(ColumnDef::new(Sessions::UserId).big_integer().not_null())
+                    .col(ColumnDef::new(Sessions::CsrfToken).string_len(64).not_null())
+                    .col(ColumnDef::new(Sessions::CreatedAt).timestamp_with_time_zone().not_null())
+                    .col(ColumnDef::new(Sessions::LastSeenAt).timestamp_with_time_zone().not_null())
+                    .col(ColumnDef::new(Sessions::ExpiresAt).timestamp_with_time_zone().not_null())
+                    .col(ColumnDef::new(Sessions::ClientIp).string_len(64).null())
+                    .col(ColumnDef::new(Sessions::UserAgent).string_len(512).null())
+                    .foreign_key(
+                        ForeignKey::create()
+                            .name("fk_sessions_user")
+                            .from(Sessions::Table, Sessions::UserId)
+                            .to(Users::Table, Users::Id)
+                            .on_delete(ForeignKeyAction::Cascade),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("idx_sessions_user")
+                    .table(Sessions::Table)
+                    .col(Sessions::UserId)
+                    .to_owned(),
+            )
+            .await?;
+
+        manager
+            .create_table(
+                Table::create()
+                    .table(ApiKeys::Table)
+                    .col(
+                        ColumnDef::new(ApiKeys::Id)
+                            .big_integer()
+                            .not_null()
+                            .auto_increment()
+                            .primary_key(),
+                    )
+                    .col(ColumnDef::new(ApiKeys::Name).string_len(128).not_null().unique_key())
+                    .col(ColumnDef::new(ApiKeys::Prefix).string_len(16).not_null())
+                    .col(ColumnDef::new(ApiKeys::KeyHash).string_len(64).not_null().unique_key())
+                    .col(ColumnDef::new(ApiKeys::CreatedAt).timestamp_with_time_zone().not_null())
+                    .col(ColumnDef::new(ApiKeys::LastUsedAt).timestamp_with_time_zone().null())
+                    .col(ColumnDef::new(ApiKeys::RevokedAt).timestamp_with_time_zone().null())
+                    .to_owned(),
+            )
+            .await?;
+
+        manager
+            .create_table(
+                Table::create()
+                    .table(LoginAttempts::Table)
+                    .col(
+                        ColumnDef::new(LoginAttempts::Id)
+                            .big_integer()
+                            .not_null()
+                            .auto_increment()
+                            .primary_key(),
+                    )
+                    .col(ColumnDef::new(LoginAttempts::Username).string_len(256).not_null())
+                    .col(ColumnDef::new(LoginAttempts::ClientIp).string_len(64).not_null())
+                    .col(ColumnDef::new(LoginAttempts::Succeeded).boolean().not_null())
+                    .col(
+                        ColumnDef::new(LoginAttempts::AttemptedAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        for (name, col) in [
+            ("idx_login_attempts_username", LoginAttempts::Username),
+            ("idx_login_attempts_client", LoginAttempts::ClientIp),
+        ] {
+            manager
+                .create_index(
+                    Index::create()
+                        .name(name)
+                        .table(LoginAttempts::Table)
+                        .col(col)
+                        .col(LoginAttempts::AttemptedAt)
+                        .to_owned(),
+                )
+                .await?;
+        }
+        Ok(())
+    }
+}

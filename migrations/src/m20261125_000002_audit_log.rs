@@ -1,0 +1,75 @@
+//! The append-only audit log: who did what, when (UTC), to what, with what outcome.
+
+use sea_orm_migration::prelude::*;
+
+pub struct Migration;
+
+impl MigrationName for Migration {
+    fn name(&self) -> &str {
+        "m20261125_000002_audit_log"
+    }
+}
+
+#[derive(DeriveIden)]
+enum AuditLog {
+    Table,
+    Id,
+    OccurredAt,
+    ActorKind,
+    Actor,
+    Action,
+    Target,
+    Outcome,
+    Detail,
+    ClientIp,
+    RequestId,
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table(AuditLog::Table)
+                    .col(
+                        ColumnDef::new(AuditLog::Id)
+                            .big_integer()
+                            .not_null()
+                            .auto_increment()
+                            .primary_key(),
+                    )
+                    .col(ColumnDef::new(AuditLog::OccurredAt).timestamp_with_time_zone().not_null())
+                    .col(ColumnDef::new(AuditLog::ActorKind).string_len(16).not_null())
+                    .col(ColumnDef::new(AuditLog::Actor).string_len(128).null())
+                    .col(ColumnDef::new(AuditLog::Action).string_len(64).not_null())
+                    .col(ColumnDef::new(AuditLog::Target).string_len(256).null())
+                    .col(ColumnDef::new(AuditLog::Outcome).string_len(16).not_null())
+                    .col(ColumnDef::new(AuditLog::Detail).text().not_null())
+                    .col(ColumnDef::new(AuditLog::ClientIp).string_len(64).null())
+                    .col(ColumnDef::new(AuditLog::RequestId).string_len(64).null())
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("idx_audit_log_occurred_at")
+                    .table(AuditLog::Table)
+                    .col(AuditLog::OccurredAt)
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("idx_audit_log_action")
+                    .table(AuditLog::Table)
+                    .col(AuditLog::Action)
+                    .col(AuditLog::Id)
+                    .to_owned(),
+            )
+            .await?;
+        crate::make_append_only(manager, "audit_log").await
+    }
+}

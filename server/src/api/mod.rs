@@ -1,0 +1,27 @@
+//! The JSON API for machine clients, authenticated with API keys (`Authorization: Bearer`).
+
+mod auth;
+
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::{json, Value};
+
+use crate::http::{ApiError, AppState};
+pub use auth::ApiKey;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/whoami", get(whoami))
+        .route("/api/{*rest}", axum::routing::any(not_found))
+        .route("/rpc/{*rest}", axum::routing::any(not_found))
+}
+
+/// Which API client the presented key belongs to. Lets integrators check their key.
+#[tracing::instrument(skip_all, fields(client = %client.name))]
+async fn whoami(ApiKey(client): ApiKey) -> Json<Value> {
+    Json(json!({ "client": client.name, "kind": "api_key" }))
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found()
+}

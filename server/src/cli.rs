@@ -1,0 +1,208 @@
+//! The command line of the `lendscope` binary.
+
+use std::io::{BufRead, IsTerminal};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+use lendscope_domain::{NewPassword, Role, Username};
+use lendscope_service::{db, Actor, RequestMeta, Services, SystemClock};
+use rand::distributions::{Alphanumeric, DistString};
+
+use crate::config::Config;
+use crate::error::ServerError;
+use crate::startup::Application;
+use crate::telemetry;
+
+#[derive(Debug, Parser)]
+#[command(name = "lendscope", version, about = "Explainable credit decisions for thin-file applicants")]
+pub struct Cli {
+    /// A TOML configuration file (default: ./lendscope.toml when present).
+    #[arg(long, global = true, env = "LENDSCOPE_CONFIG")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the web server (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Fill an empty database with demo users (passwords printed once).
+    Demo,
+    /// Manage staff users.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// Manage API keys for machine clients.
+    Apikey {
+        #[command(subcommand)]
+        command: ApiKeyCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user; the password is read from standard input (never from the command line).
+    Add {
+        username: String,
+        #[arg(long, value_parser = parse_role)]
+        role: Role,
+    },
+    /// List users.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ApiKeyCommand {
+    /// Create an API key and print it once; only its hash is stored.
+    Create { name: String },
+}
+
+fn parse_role(s: &str) -> Result<Role, String> {
+    s.parse::<Role>().map_err(|e| e.message)
+}
+
+pub async fn run(cli: Cli) -> Result<(), ServerError> {
+    let config = Config::load(cli.config.as_deref())?;
+    telemetry::init(config.log_format);
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(&config).await,
+        Command::Migrate => {
+            let conn = db::connect(&config.database_url).await?;
+            db::migrate(&conn).await?;
+            println!("migrations applied to {}", redact(&config.database_url));
+            Ok(())
+        }
+        Command::Demo => demo(&services(&config).await?).await,
+        Command::User { command: UserCommand::Add { username, role } } => {
+            let username = Username::parse(&username).map_err(|e| ServerError::Usage(e.to_string()))?;
+            let password = read_password()?;
+            let svc = services(&config).await?;
+            let user = svc
+                .create_user(username, role, password, Actor::System, &cli_meta())
+                .await?;
+            println!("created {} ({})", user.username, user.role);
+            Ok(())
+        }
+        Command::User { command: UserCommand::List } => {
+            for u in services(&config).await?.list_users().await? {
+                println!(
+                    "{:<24} {:<11} {:<8} created {} by {}",
+                    u.username,
+                    u.role,
+                    if u.disabled { "disabled" } else { "active" },
+                    u.created_at.format("%Y-%m-%d %H:%M UTC"),
+                    u.created_by
+                );
+            }
+            Ok(())
+        }
+        Command::Apikey { command: ApiKeyCommand::Create { name } } => {
+            let key = services(&config).await?.create_api_key(&name, Actor::System).await?;
+            println!("API key for {name} (shown once; store it now):\n{key}");
+            Ok(())
+        }
+    }
+}
+
+async fn serve(config: &Config) -> Result<(), ServerError> {
+    let app = Application::build(config).await?;
+    tracing::info!(
+        port = app.port(),
+        database = %redact(&config.database_url),
+        "Lendscope listening on http://{}:{}",
+        config.listen.ip(),
+        app.port()
+    );
+    app.run_until_stopped().await?;
+    Ok(())
+}
+
+async fn services(config: &Config) -> Result<Services, ServerError> {
+    let conn = db::connect(&config.database_url).await?;
+    db::migrate(&conn).await?;
+    Ok(Services::new(conn, Arc::new(SystemClock), config.auth_settings()))
+}
+
+fn cli_meta() -> RequestMeta {
+    RequestMeta {
+        client_ip: Some("cli".to_owned()),
+        ..RequestMeta::default()
+    }
+}
+
+/// Creates one demo user per role with a random password, when the database has no users.
+async fn demo(svc: &Services) -> Result<(), ServerError> {
+    if svc.count_users().await? > 0 {
+        println!("demo: users already exist; nothing created (passwords were shown when they were made)");
+        return Ok(());
+    }
+    println!("demo users (passwords are shown only now):");
+    for role in Role::ALL {
+        let password = Alphanumeric.sample_string(&mut rand::rngs::OsRng, 20);
+        let username = Username::parse(role.as_str()).map_err(|e| ServerError::Usage(e.to_string()))?;
+        let parsed = NewPassword::parse(&password).map_err(|e| ServerError::Usage(e.to_string()))?;
+        svc.create_user(username, role, parsed, Actor::System, &cli_meta())
+            .await?;
+        println!("  {:<11} user {:<11} password {password}", role.label(), role.as_str());
+    }
+    Ok(())
+}
+
+/// Reads a new password: prompted twice without echo on a terminal, else one line of stdin.
+fn read_password() -> Result<NewPassword, ServerError> {
+    let raw = if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password("Password: ")?;
+        let second = rpassword::prompt_password("Repeat password: ")?;
+        if first != second {
+            return Err(ServerError::Usage("the passwords differ".to_owned()));
+        }
+        first
+    } else {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        line.trim_end_matches(['\n', '\r']).to_owned()
+    };
+    NewPassword::parse(&raw).map_err(|e| ServerError::Usage(e.to_string()))
+}
+
+/// A database URL without its password, for logs.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let creds = &url[scheme_end + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_redacted_from_urls() {
+        assert_eq!(redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(redact("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(redact("sqlite://data/x.db"), "sqlite://data/x.db");
+    }
+
+    #[test]
+    fn the_command_line_parses() {
+        let cli = Cli::try_parse_from(["lendscope", "user", "add", "ann", "--role", "officer"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Some(Command::User { command: UserCommand::Add { role: Role::Officer, .. } })
+        ));
+        assert!(Cli::try_parse_from(["lendscope", "user", "add", "ann", "--role", "root"]).is_err());
+        assert!(Cli::try_parse_from(["lendscope"]).unwrap().command.is_none());
+    }
+}

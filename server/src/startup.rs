@@ -1,0 +1,224 @@
+//! Building and running the application: database, services, router, listener.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{MatchedPath, State};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::{middleware, Json, Router};
+use http::{Request, StatusCode};
+use leptos::prelude::*;
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use lendscope_app::{shell, App};
+use lendscope_service::{db, Clock, Services, SystemClock};
+use serde_json::json;
+use tokio::net::TcpListener;
+use tower::ServiceBuilder;
+use tower_http::compression::CompressionLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::config::Config;
+use crate::error::ServerError;
+use crate::http::{csrf, gate, headers, rpc, session, AppState};
+
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    services: Services,
+}
+
+impl Application {
+    /// Connects to the database, applies migrations and binds the listener.
+    pub async fn build(config: &Config) -> Result<Self, ServerError> {
+        Self::build_with_clock(config, Arc::new(SystemClock)).await
+    }
+
+    pub async fn build_with_clock(
+        config: &Config,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, ServerError> {
+        let conn = db::connect(&config.database_url).await?;
+        db::migrate(&conn).await?;
+        let services = Services::new(conn, clock, config.auth_settings());
+        let listener = TcpListener::bind(config.listen).await?;
+        let addr = listener.local_addr()?;
+        let router = router(config, services.clone(), addr);
+        Ok(Self {
+            listener,
+            router,
+            services,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    pub fn services(&self) -> &Services {
+        &self.services
+    }
+
+    /// Serves until SIGTERM or Ctrl-C, then stops accepting and drains in-flight requests.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.run_until(shutdown_signal()).await
+    }
+
+    pub async fn run_until(self, stop: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let housekeeping = tokio::spawn(housekeeping(self.services.clone()));
+        let result = axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(stop)
+        .await;
+        housekeeping.abort();
+        result
+    }
+}
+
+fn router(config: &Config, services: Services, addr: SocketAddr) -> Router {
+    let state = AppState {
+        services: services.clone(),
+        cookies: config.cookie_policy(),
+        trust_forwarded_for: config.trust_forwarded_for,
+    };
+    let leptos_options = LeptosOptions::builder()
+        .output_name("lendscope")
+        .site_root(config.site_root.to_string_lossy().to_string())
+        .site_pkg_dir("pkg")
+        .site_addr(addr)
+        .build();
+    let routes = generate_route_list(App);
+    let context = {
+        let services = services.clone();
+        let cookies = state.cookies;
+        move || {
+            provide_context(services.clone());
+            provide_context(cookies);
+        }
+    };
+    let pages = Router::new()
+        .leptos_routes_with_context(&leptos_options, routes, context.clone(), {
+            let options = leptos_options.clone();
+            move || shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler_with_context(context, shell))
+        .with_state(leptos_options);
+
+    let hsts = config.session.secure_cookies;
+    Router::new()
+        .route("/health/live", get(live))
+        .route("/health/ready", get(ready))
+        .merge(crate::api::router())
+        .with_state(state.clone())
+        .merge(pages)
+        .layer(middleware::from_fn(rpc::error_status))
+        .layer(middleware::from_fn_with_state(state.clone(), gate::guard_pages))
+        .layer(middleware::from_fn_with_state(state.clone(), csrf::protect))
+        .layer(middleware::from_fn_with_state(state, session::resolve_session))
+        .layer(middleware::from_fn(headers::cache_control))
+        .layer(
+            ServiceBuilder::new()
+                .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+                .layer(TraceLayer::new_for_http().make_span_with(make_span))
+                .layer(PropagateRequestIdLayer::x_request_id())
+                .layer(headers::default_csp())
+                .layer(headers::fixed(0))
+                .layer(headers::fixed(1))
+                .layer(headers::fixed(2))
+                .layer(headers::fixed(3))
+                .layer(headers::fixed(4))
+                .layer(headers::fixed(5))
+                .option_layer(hsts.then(headers::hsts))
+                .layer(CompressionLayer::new())
+                .layer(RequestBodyLimitLayer::new(config.max_body_bytes))
+                .layer(TimeoutLayer::with_status_code(
+                    StatusCode::REQUEST_TIMEOUT,
+                    Duration::from_secs(config.request_timeout_secs),
+                )),
+        )
+}
+
+fn make_span<B>(req: &Request<B>) -> tracing::Span {
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or_else(|| req.uri().path().to_owned(), |m| m.as_str().to_owned());
+    let request_id = req
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("-");
+    tracing::info_span!("http", method = %req.method(), route, request_id)
+}
+
+async fn live() -> impl IntoResponse {
+    Json(json!({ "status": "live" }))
+}
+
+async fn ready(State(state): State<AppState>) -> impl IntoResponse {
+    match db::readiness(state.services.db()).await {
+        Ok(()) => (StatusCode::OK, Json(json!({ "status": "ready" }))).into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "not ready");
+            let mut res = (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({ "status": "unavailable", "reason": "database unreachable or migrations pending" })),
+            )
+                .into_response();
+            res.headers_mut()
+                .insert(http::header::RETRY_AFTER, http::HeaderValue::from_static("5"));
+            res
+        }
+    }
+}
+
+/// Periodic clean-up of expired sessions and old sign-in attempts.
+async fn housekeeping(services: Services) {
+    let mut tick = tokio::time::interval(Duration::from_secs(600));
+    loop {
+        tick.tick().await;
+        match services.purge_expired_credentials().await {
+            Ok((sessions, attempts)) if sessions + attempts > 0 => {
+                tracing::info!(sessions, attempts, "purged expired credentials");
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "housekeeping failed"),
+        }
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: draining in-flight requests");
+}

@@ -1,0 +1,258 @@
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::Arc;
+
+use lendscope_domain::{NewPassword, Role, Username};
+use lendscope_server::{Application, Config};
+use lendscope_service::{Actor, ManualClock, RequestMeta, Services};
+use reqwest::header::{HeaderMap, HeaderValue};
+use reqwest::{redirect, Response};
+use sea_orm::{ConnectionTrait, Database};
+
+/// Runs an `async fn(Backend)` test once per database backend.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    super::$name($crate::helpers::Backend::Sqlite).await
+                }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    super::$name($crate::helpers::Backend::Postgres).await
+                }
+            }
+        )*
+    };
+}
+
+#[derive(Debug, Clone, Copy)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub const PASSWORD: &str = "correct horse battery staple";
+
+pub struct TestApp {
+    pub base: String,
+    pub services: Services,
+    pub clock: Arc<ManualClock>,
+    pub client: reqwest::Client,
+    _dir: tempdir::Dir,
+}
+
+/// A logged-in browser: its session cookie and anti-CSRF token.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub cookie: String,
+    pub csrf: String,
+}
+
+mod tempdir {
+    /// A temporary folder removed on drop.
+    pub struct Dir(pub std::path::PathBuf);
+    impl Drop for Dir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+fn unique(prefix: &str) -> String {
+    format!(
+        "{prefix}_{}_{}_{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::SeqCst),
+        uuid::Uuid::new_v4().simple().to_string().get(..8).unwrap()
+    )
+}
+
+/// The PostgreSQL server the tests create databases on.
+pub fn postgres_admin_url() -> String {
+    std::env::var("LENDSCOPE_TEST_POSTGRES")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+}
+
+async fn database_url(backend: Backend, dir: &std::path::Path) -> String {
+    match backend {
+        Backend::Sqlite => format!("sqlite://{}/lendscope.db", dir.display()),
+        Backend::Postgres => {
+            let admin_url = postgres_admin_url();
+            let admin = Database::connect(&admin_url)
+                .await
+                .expect("PostgreSQL must be running for the integration tests");
+            let name = unique("lendscope_t");
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                .await
+                .unwrap();
+            let (base, _) = admin_url.rsplit_once('/').unwrap();
+            format!("{base}/{name}")
+        }
+    }
+}
+
+pub async fn spawn(backend: Backend) -> TestApp {
+    spawn_with(backend, |_| {}).await
+}
+
+pub async fn spawn_with(backend: Backend, configure: impl FnOnce(&mut Config)) -> TestApp {
+    let dir = std::env::temp_dir().join(unique("lendscope-it"));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut config = Config {
+        database_url: database_url(backend, &dir).await,
+        listen: "127.0.0.1:0".parse().unwrap(),
+        site_root: dir.join("site"),
+        ..Config::default()
+    };
+    configure(&mut config);
+    let clock = Arc::new(ManualClock::default());
+    let app = Application::build_with_clock(&config, clock.clone())
+        .await
+        .unwrap();
+    let base = format!("http://127.0.0.1:{}", app.port());
+    let services = app.services().clone();
+    tokio::spawn(app.run_until_stopped());
+    let client = reqwest::Client::builder()
+        .redirect(redirect::Policy::none())
+        .build()
+        .unwrap();
+    TestApp {
+        base,
+        services,
+        clock,
+        client,
+        _dir: tempdir::Dir(dir),
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub fn host(&self) -> String {
+        self.base.trim_start_matches("http://").to_owned()
+    }
+
+    pub async fn add_user(&self, name: &str, role: Role) {
+        self.services
+            .create_user(
+                Username::parse(name).unwrap(),
+                role,
+                NewPassword::parse(PASSWORD).unwrap(),
+                Actor::System,
+                &RequestMeta::default(),
+            )
+            .await
+            .unwrap();
+    }
+
+    /// Headers a same-origin browser form post carries.
+    pub fn browser_post_headers(&self, accept_html: bool) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        h.insert("origin", HeaderValue::from_str(&self.base).unwrap());
+        h.insert("sec-fetch-site", HeaderValue::from_static("same-origin"));
+        h.insert(
+            "accept",
+            HeaderValue::from_static(if accept_html { "text/html" } else { "application/json" }),
+        );
+        h
+    }
+
+    pub async fn post_form(
+        &self,
+        path: &str,
+        form: &[(&str, &str)],
+        cookie: Option<&str>,
+        accept_html: bool,
+    ) -> Response {
+        let mut req = self
+            .client
+            .post(self.url(path))
+            .headers(self.browser_post_headers(accept_html))
+            .form(form);
+        if let Some(c) = cookie {
+            req = req.header("cookie", c);
+        }
+        req.send().await.unwrap()
+    }
+
+    pub async fn get(&self, path: &str, cookie: Option<&str>) -> Response {
+        let mut req = self.client.get(self.url(path)).header("accept", "text/html");
+        if let Some(c) = cookie {
+            req = req.header("cookie", c);
+        }
+        req.send().await.unwrap()
+    }
+
+    /// Signs in through the real login endpoint.
+    pub async fn login_as(&self, name: &str) -> Session {
+        let res = self.login(name, PASSWORD, None).await;
+        assert_eq!(res.status(), 302, "login of {name} failed: {}", res.status());
+        let cookie = session_cookie(&res).expect("login sets a session cookie");
+        let csrf = self.csrf_of(&cookie).await;
+        Session { cookie, csrf }
+    }
+
+    pub async fn login(&self, name: &str, password: &str, cookie: Option<&str>) -> Response {
+        self.post_form(
+            "/rpc/login",
+            &[("username", name), ("password", password), ("next", "/")],
+            cookie,
+            false,
+        )
+        .await
+    }
+
+    /// The anti-CSRF token of a session, as the page would receive it.
+    pub async fn csrf_of(&self, cookie: &str) -> String {
+        let me = self.whoami(Some(cookie)).await;
+        me["csrf"].as_str().expect("signed in").to_owned()
+    }
+
+    /// The current user as `/rpc/session` reports it (JSON null when signed out).
+    pub async fn whoami(&self, cookie: Option<&str>) -> serde_json::Value {
+        let mut req = self.client.get(self.url("/rpc/session"));
+        if let Some(c) = cookie {
+            req = req.header("cookie", c);
+        }
+        let res = req.send().await.unwrap();
+        assert_eq!(res.status(), 200);
+        res.json().await.unwrap()
+    }
+
+    pub async fn audit_actions(&self) -> Vec<(String, String)> {
+        self.services
+            .audit_page(lendscope_service::AuditQuery {
+                limit: 500,
+                ..Default::default()
+            })
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| (r.action, r.outcome))
+            .collect()
+    }
+}
+
+/// The `name=value` of the session cookie a response sets, if it sets a non-empty one.
+pub fn session_cookie(res: &Response) -> Option<String> {
+    set_cookies(res)
+        .into_iter()
+        .filter(|c| c.contains("lendscope_session="))
+        .filter_map(|c| c.split(';').next().map(str::to_owned))
+        .find(|kv| !kv.ends_with('='))
+}
+
+pub fn set_cookies(res: &Response) -> Vec<String> {
+    res.headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_owned())
+        .collect()
+}

@@ -1,0 +1,14 @@
+//! Integration tests: the real server on port 0 against a real database. Every test runs
+//! twice, on a fresh SQLite file and on a fresh PostgreSQL database.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod helpers;
+
+mod access;
+mod api_keys;
+mod bad_input;
+mod health;
+mod login;
+mod security_headers;
+mod sessions;
+mod users;

@@ -1,0 +1,463 @@
+//! Authentication: sign-in with throttling, server-side sessions, and API keys.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine as _;
+use chrono::{DateTime, Duration, Utc};
+use lendscope_domain::{Role, Username};
+use rand::RngCore;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::NotSet, ActiveValue::Set, ColumnTrait, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+
+use crate::audit::{Actor, AuditEvent, Outcome};
+use crate::entity::{api_key, login_attempt, session, user};
+use crate::error::{ServiceError, ServiceResult};
+use crate::password::{self, Verification};
+use crate::{RequestMeta, Services};
+
+/// Session and sign-in policy.
+#[derive(Debug, Clone)]
+pub struct AuthSettings {
+    /// A session unused for this long ends (ASVS L2: 30 minutes).
+    pub idle_timeout: Duration,
+    /// A session ends this long after sign-in, used or not (ASVS L2: 12 hours).
+    pub absolute_timeout: Duration,
+    /// Failed sign-ins allowed per account, and per client address, in any one hour.
+    pub max_failures_per_hour: u64,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        Self {
+            idle_timeout: Duration::minutes(30),
+            absolute_timeout: Duration::hours(12),
+            max_failures_per_hour: 100,
+        }
+    }
+}
+
+/// The signed-in staff member behind a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionUser {
+    pub user_id: i64,
+    pub username: String,
+    pub role: Role,
+    /// The per-session anti-CSRF token that forms must send back.
+    pub csrf_token: String,
+    /// SHA-256 of the session id; identifies the session without revealing it.
+    pub session_hash: String,
+}
+
+impl SessionUser {
+    pub fn actor(&self) -> Actor {
+        Actor::User(self.username.clone())
+    }
+
+    /// Constant-time comparison of a submitted anti-CSRF token.
+    pub fn csrf_matches(&self, submitted: &str) -> bool {
+        !submitted.is_empty() && bool::from(self.csrf_token.as_bytes().ct_eq(submitted.as_bytes()))
+    }
+}
+
+/// A successful sign-in: the new session id (to be set as a cookie) and who it belongs to.
+#[derive(Debug, Clone)]
+pub struct LoginOutcome {
+    pub session_token: String,
+    pub user: SessionUser,
+}
+
+/// A machine client authenticated by an API key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiClient {
+    pub key_id: i64,
+    pub name: String,
+}
+
+impl ApiClient {
+    pub fn actor(&self) -> Actor {
+        Actor::ApiKey(self.name.clone())
+    }
+}
+
+/// The prefix of every API key, so that leaked keys are easy to find by scanners.
+pub const API_KEY_PREFIX: &str = "lsk_";
+const LAST_SEEN_GRANULARITY_SECS: i64 = 30;
+const THROTTLE_WINDOW_HOURS: i64 = 1;
+
+/// 256 bits from the operating system's CSPRNG, base64url without padding.
+fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn sha256_hex(value: &str) -> String {
+    hex::encode(Sha256::digest(value.as_bytes()))
+}
+
+/// Runs CPU-heavy password work off the async runtime.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> ServiceResult<T> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ServiceError::Internal(format!("blocking task failed: {e}")))
+}
+
+impl Services {
+    /// Signs a staff member in. Unknown users, disabled users and wrong passwords get the same
+    /// answer after the same work. Failed attempts are throttled per account and per client
+    /// over a sliding hour; there is no permanent lock-out. Any session presented with the
+    /// request is ended, and a new session id is issued (rotation).
+    pub async fn login(
+        &self,
+        raw_username: &str,
+        password: &str,
+        meta: &RequestMeta,
+        previous_session: Option<&str>,
+    ) -> ServiceResult<LoginOutcome> {
+        let key: String = raw_username.trim().to_lowercase().chars().take(256).collect();
+        let client = meta.client_ip.clone().unwrap_or_else(|| "unknown".to_owned());
+        let now = self.now();
+
+        if let Some(retry_after_secs) = self.throttled(&key, &client, now).await? {
+            self.audit(
+                meta,
+                AuditEvent::new(Actor::Anonymous, "login", Outcome::Denied)
+                    .target(key.clone())
+                    .detail(json!({ "reason": "throttled", "retry_after_secs": retry_after_secs })),
+            )
+            .await?;
+            return Err(ServiceError::Throttled { retry_after_secs });
+        }
+
+        let candidate = match Username::parse(&key) {
+            Ok(name) => user::Entity::find()
+                .filter(user::Column::Username.eq(name.as_str()))
+                .one(self.db())
+                .await?
+                .filter(|u| !u.disabled),
+            Err(_) => None,
+        };
+        let password = password.to_owned();
+        let (found, verification) = match candidate {
+            Some(found) => {
+                let stored = found.password_hash.clone();
+                let pw = password.clone();
+                let v = blocking(move || password::verify(&stored, &pw)).await?;
+                (Some(found), v)
+            }
+            None => {
+                let pw = password.clone();
+                blocking(move || password::verify_dummy(&pw)).await?;
+                (None, Verification::Mismatch)
+            }
+        };
+
+        let (found, needs_rehash) = match (found, verification) {
+            (Some(found), Verification::Match { needs_rehash }) => (found, needs_rehash),
+            (found, _) => {
+                self.record_attempt(&key, &client, false, now).await?;
+                let reason = if found.is_some() { "wrong_password" } else { "unknown_user" };
+                self.audit(
+                    meta,
+                    AuditEvent::new(Actor::Anonymous, "login", Outcome::Failure)
+                        .target(key)
+                        .detail(json!({ "reason": reason })),
+                )
+                .await?;
+                return Err(ServiceError::InvalidCredentials);
+            }
+        };
+
+        let role: Role = found
+            .role
+            .parse()
+            .map_err(|e| ServiceError::Internal(format!("user {} has bad role: {e}", found.id)))?;
+        if needs_rehash {
+            let fresh = blocking(move || password::hash(&password)).await??;
+            let mut active: user::ActiveModel = found.clone().into();
+            active.password_hash = Set(fresh);
+            active.updated_at = Set(now);
+            active.update(self.db()).await?;
+            tracing::info!(user = %found.username, "password re-hashed with current parameters");
+        }
+        self.record_attempt(&key, &client, true, now).await?;
+        if let Some(previous) = previous_session {
+            session::Entity::delete_by_id(sha256_hex(previous))
+                .exec(self.db())
+                .await?;
+        }
+
+        let token = random_token();
+        let csrf = random_token();
+        let id_hash = sha256_hex(&token);
+        session::ActiveModel {
+            id_hash: Set(id_hash.clone()),
+            user_id: Set(found.id),
+            csrf_token: Set(csrf.clone()),
+            created_at: Set(now),
+            last_seen_at: Set(now),
+            expires_at: Set(now + self.auth_settings().absolute_timeout),
+            client_ip: Set(meta.client_ip.clone()),
+            user_agent: Set(meta.user_agent.as_ref().map(|ua| ua.chars().take(512).collect())),
+        }
+        .insert(self.db())
+        .await?;
+
+        let user = SessionUser {
+            user_id: found.id,
+            username: found.username.clone(),
+            role,
+            csrf_token: csrf,
+            session_hash: id_hash,
+        };
+        self.audit(
+            meta,
+            AuditEvent::new(user.actor(), "login", Outcome::Success)
+                .target(found.username)
+                .detail(json!({ "role": role.as_str(), "rehashed": needs_rehash })),
+        )
+        .await?;
+        Ok(LoginOutcome {
+            session_token: token,
+            user,
+        })
+    }
+
+    /// Seconds until the next attempt may be made, when the account or the client has used up
+    /// its failures for the sliding hour.
+    async fn throttled(
+        &self,
+        key: &str,
+        client: &str,
+        now: DateTime<Utc>,
+    ) -> ServiceResult<Option<u64>> {
+        let since = now - Duration::hours(THROTTLE_WINDOW_HOURS);
+        let limit = self.auth_settings().max_failures_per_hour;
+        for filter in [
+            login_attempt::Column::Username.eq(key),
+            login_attempt::Column::ClientIp.eq(client),
+        ] {
+            let failures = login_attempt::Entity::find()
+                .filter(filter.clone())
+                .filter(login_attempt::Column::Succeeded.eq(false))
+                .filter(login_attempt::Column::AttemptedAt.gt(since));
+            if failures.clone().count(self.db()).await? >= limit {
+                // The window frees a slot when the oldest counted failure leaves it.
+                let oldest = failures
+                    .order_by_desc(login_attempt::Column::AttemptedAt)
+                    .offset(limit.saturating_sub(1))
+                    .one(self.db())
+                    .await?
+                    .map(|a| a.attempted_at)
+                    .unwrap_or(now);
+                let secs = (oldest + Duration::hours(THROTTLE_WINDOW_HOURS) - now)
+                    .num_seconds()
+                    .max(1);
+                return Ok(Some(u64::try_from(secs).unwrap_or(1)));
+            }
+        }
+        Ok(None)
+    }
+
+    async fn record_attempt(
+        &self,
+        key: &str,
+        client: &str,
+        succeeded: bool,
+        at: DateTime<Utc>,
+    ) -> ServiceResult<()> {
+        login_attempt::ActiveModel {
+            id: NotSet,
+            username: Set(key.to_owned()),
+            client_ip: Set(client.to_owned()),
+            succeeded: Set(succeeded),
+            attempted_at: Set(at),
+        }
+        .insert(self.db())
+        .await?;
+        Ok(())
+    }
+
+    /// Resolves a session cookie to its user. Sessions past their idle or absolute timeout, and
+    /// sessions of disabled users, are deleted and resolve to `None`.
+    pub async fn resolve_session(&self, token: &str) -> ServiceResult<Option<SessionUser>> {
+        if token.is_empty() || token.len() > 128 {
+            return Ok(None);
+        }
+        let id_hash = sha256_hex(token);
+        let Some((found, owner)) = session::Entity::find_by_id(id_hash.clone())
+            .find_also_related(user::Entity)
+            .one(self.db())
+            .await?
+        else {
+            return Ok(None);
+        };
+        let now = self.now();
+        let settings = self.auth_settings();
+        let owner = owner.filter(|u| !u.disabled);
+        let expired = now >= found.expires_at || now - found.last_seen_at >= settings.idle_timeout;
+        let Some(owner) = owner.filter(|_| !expired) else {
+            session::Entity::delete_by_id(id_hash).exec(self.db()).await?;
+            return Ok(None);
+        };
+        let role: Role = owner
+            .role
+            .parse()
+            .map_err(|e| ServiceError::Internal(format!("user {} has bad role: {e}", owner.id)))?;
+        if (now - found.last_seen_at).num_seconds() >= LAST_SEEN_GRANULARITY_SECS {
+            session::Entity::update_many()
+                .col_expr(session::Column::LastSeenAt, sea_orm::sea_query::Expr::value(now))
+                .filter(session::Column::IdHash.eq(id_hash.clone()))
+                .exec(self.db())
+                .await?;
+        }
+        Ok(Some(SessionUser {
+            user_id: owner.id,
+            username: owner.username,
+            role,
+            csrf_token: found.csrf_token,
+            session_hash: id_hash,
+        }))
+    }
+
+    /// Ends a session on the server.
+    pub async fn logout(&self, user: &SessionUser, meta: &RequestMeta) -> ServiceResult<()> {
+        session::Entity::delete_by_id(user.session_hash.clone())
+            .exec(self.db())
+            .await?;
+        self.audit(
+            meta,
+            AuditEvent::new(user.actor(), "logout", Outcome::Success).target(user.username.clone()),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Whether a session id is still stored (for tests of logout and rotation).
+    pub async fn session_exists(&self, token: &str) -> ServiceResult<bool> {
+        Ok(session::Entity::find_by_id(sha256_hex(token))
+            .one(self.db())
+            .await?
+            .is_some())
+    }
+
+    /// Creates an API key for a machine client and returns it. Only its hash is stored: the
+    /// key cannot be shown again.
+    pub async fn create_api_key(&self, name: &str, actor: Actor) -> ServiceResult<String> {
+        let name = name.trim();
+        if name.is_empty() || name.len() > 128 {
+            return Err(ServiceError::invalid("name", "must be 1 to 128 characters"));
+        }
+        let key = format!("{API_KEY_PREFIX}{}", random_token());
+        let prefix: String = key.chars().take(12).collect();
+        let row = api_key::ActiveModel {
+            id: NotSet,
+            name: Set(name.to_owned()),
+            prefix: Set(prefix.clone()),
+            key_hash: Set(sha256_hex(&key)),
+            created_at: Set(self.now()),
+            last_used_at: Set(None),
+            revoked_at: Set(None),
+        };
+        match row.insert(self.db()).await {
+            Ok(_) => {}
+            Err(e) if ServiceError::is_unique_violation(&e) => {
+                return Err(ServiceError::Conflict(format!(
+                    "an API key named '{name}' already exists"
+                )))
+            }
+            Err(e) => return Err(e.into()),
+        }
+        self.audit(
+            &RequestMeta::default(),
+            AuditEvent::new(actor, "api_key.create", Outcome::Success)
+                .target(name.to_owned())
+                .detail(json!({ "prefix": prefix })),
+        )
+        .await?;
+        Ok(key)
+    }
+
+    /// Resolves a bearer token to an API client. Revoked and unknown keys resolve to `None`.
+    pub async fn resolve_api_key(&self, presented: &str) -> ServiceResult<Option<ApiClient>> {
+        if !presented.starts_with(API_KEY_PREFIX) || presented.len() > 128 {
+            return Ok(None);
+        }
+        let Some(found) = api_key::Entity::find()
+            .filter(api_key::Column::KeyHash.eq(sha256_hex(presented)))
+            .filter(api_key::Column::RevokedAt.is_null())
+            .one(self.db())
+            .await?
+        else {
+            return Ok(None);
+        };
+        let now = self.now();
+        let stale = found
+            .last_used_at
+            .is_none_or(|t| (now - t).num_seconds() >= LAST_SEEN_GRANULARITY_SECS);
+        if stale {
+            api_key::Entity::update_many()
+                .col_expr(api_key::Column::LastUsedAt, sea_orm::sea_query::Expr::value(now))
+                .filter(api_key::Column::Id.eq(found.id))
+                .exec(self.db())
+                .await?;
+        }
+        Ok(Some(ApiClient {
+            key_id: found.id,
+            name: found.name,
+        }))
+    }
+
+    /// Deletes expired sessions and login attempts older than the throttling window.
+    /// Returns (sessions, attempts) removed.
+    pub async fn purge_expired_credentials(&self) -> ServiceResult<(u64, u64)> {
+        let now = self.now();
+        let idle_cutoff = now - self.auth_settings().idle_timeout;
+        let sessions = session::Entity::delete_many()
+            .filter(
+                session::Column::ExpiresAt
+                    .lte(now)
+                    .or(session::Column::LastSeenAt.lte(idle_cutoff)),
+            )
+            .exec(self.db())
+            .await?
+            .rows_affected;
+        let attempts = login_attempt::Entity::delete_many()
+            .filter(login_attempt::Column::AttemptedAt.lt(now - Duration::days(1)))
+            .exec(self.db())
+            .await?
+            .rows_affected;
+        Ok((sessions, attempts))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_carry_256_bits_and_differ() {
+        let a = random_token();
+        let b = random_token();
+        assert_ne!(a, b);
+        assert_eq!(URL_SAFE_NO_PAD.decode(&a).unwrap().len(), 32);
+    }
+
+    #[test]
+    fn csrf_comparison_rejects_empty_and_wrong_tokens() {
+        let user = SessionUser {
+            user_id: 1,
+            username: "u".into(),
+            role: Role::Officer,
+            csrf_token: "abc".into(),
+            session_hash: "h".into(),
+        };
+        assert!(user.csrf_matches("abc"));
+        assert!(!user.csrf_matches("abd"));
+        assert!(!user.csrf_matches(""));
+    }
+}

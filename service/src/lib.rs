@@ -1,0 +1,67 @@
+//! The service layer of Lendscope.
+//!
+//! Everything that reads or writes state goes through [`Services`]: the JSON API handlers, the
+//! Leptos server functions and the CLI are thin adapters over it. It knows nothing of HTTP.
+
+pub mod audit;
+pub mod auth;
+pub mod clock;
+pub mod db;
+pub mod entity;
+pub mod error;
+pub mod password;
+pub mod users;
+
+use std::sync::Arc;
+
+pub use audit::{Actor, AuditEvent, AuditQuery, AuditRecord, Outcome};
+pub use auth::{ApiClient, AuthSettings, LoginOutcome, SessionUser};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use error::{ServiceError, ServiceResult};
+pub use users::UserSummary;
+
+use sea_orm::DatabaseConnection;
+
+/// Handle to every service. Cheap to clone; shared by all requests.
+#[derive(Clone)]
+pub struct Services {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: DatabaseConnection,
+    clock: Arc<dyn Clock>,
+    auth: AuthSettings,
+}
+
+impl Services {
+    pub fn new(db: DatabaseConnection, clock: Arc<dyn Clock>, auth: AuthSettings) -> Self {
+        Self {
+            inner: Arc::new(Inner { db, clock, auth }),
+        }
+    }
+
+    pub fn db(&self) -> &DatabaseConnection {
+        &self.inner.db
+    }
+
+    pub fn clock(&self) -> &dyn Clock {
+        self.inner.clock.as_ref()
+    }
+
+    pub fn auth_settings(&self) -> &AuthSettings {
+        &self.inner.auth
+    }
+
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.inner.clock.now()
+    }
+}
+
+/// Where a request came from, for throttling and the audit trail.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RequestMeta {
+    pub client_ip: Option<String>,
+    pub request_id: Option<String>,
+    pub user_agent: Option<String>,
+}
