@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Runs the browser tests against a freshly built Lendscope on a fresh SQLite database.
+# Expects `cargo leptos build` to have run (binary + target/site). Usage: end2end/run.sh BINARY
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(cd "$here/.." && pwd)"
+bin="${1:?usage: end2end/run.sh PATH_TO_LENDSCOPE_BINARY}"
+work="$(mktemp -d)"
+port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+export DATABASE_URL="sqlite://$work/e2e.db"
+export LENDSCOPE_LISTEN="127.0.0.1:$port"
+export LENDSCOPE_SITE_ROOT="$root/target/site"
+export E2E_PASSWORD="e2e-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+export LENDSCOPE_BASE_URL="http://127.0.0.1:$port"
+
+"$bin" migrate >/dev/null
+for role in officer admin compliance; do
+  printf '%s\n' "$E2E_PASSWORD" | "$bin" user add "$role" --role "$role" >/dev/null
+done
+"$bin" serve >"$work/server.log" 2>&1 &
+server=$!
+cleanup() { kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -rf "$work"; }
+trap cleanup EXIT
+for _ in $(seq 1 100); do
+  curl -fsS "$LENDSCOPE_BASE_URL/health/ready" >/dev/null 2>&1 && break
+  sleep 0.1
+done
+cd "$here"
+if ! node --test --test-concurrency=1 tests/; then
+  echo "--- server log ---"; tail -n 50 "$work/server.log"
+  exit 1
+fi
