@@ -49,21 +49,27 @@ impl IntoResponse for ApiError {
         let status =
             StatusCode::from_u16(self.0.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut res = (status, Json(error_body(&self.0))).into_response();
-        match &self.0 {
-            AppError::Throttled { retry_after_secs } => {
-                if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
-                    res.headers_mut().insert(http::header::RETRY_AFTER, v);
-                }
-            }
-            AppError::Unauthenticated => {
-                res.headers_mut().insert(
-                    http::header::WWW_AUTHENTICATE,
-                    HeaderValue::from_static("Bearer realm=\"lendscope\""),
-                );
-            }
-            _ => {}
-        }
+        error_headers(&self.0, res.headers_mut());
         res
+    }
+}
+
+/// Headers an error answer carries: `Retry-After` when throttled, the authentication scheme
+/// when credentials are missing.
+pub fn error_headers(err: &AppError, headers: &mut http::HeaderMap) {
+    match err {
+        AppError::Throttled { retry_after_secs } => {
+            if let Ok(v) = HeaderValue::from_str(&retry_after_secs.to_string()) {
+                headers.insert(http::header::RETRY_AFTER, v);
+            }
+        }
+        AppError::Unauthenticated => {
+            headers.insert(
+                http::header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"lendscope\""),
+            );
+        }
+        _ => {}
     }
 }
 

@@ -23,6 +23,7 @@ pub async fn error_status(req: Request, next: Next) -> Response {
     if let Ok(err) = serde_json::from_slice::<AppError>(&bytes) {
         parts.status =
             StatusCode::from_u16(err.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        super::error::error_headers(&err, &mut parts.headers);
     }
     Response::from_parts(parts, Body::from(bytes))
 }

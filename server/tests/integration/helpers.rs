@@ -193,7 +193,7 @@ impl TestApp {
     /// Signs in through the real login endpoint.
     pub async fn login_as(&self, name: &str) -> Session {
         let res = self.login(name, PASSWORD, None).await;
-        assert_eq!(res.status(), 302, "login of {name} failed: {}", res.status());
+        assert!(redirected_to(&res).is_some(), "login of {name} failed: {}", res.status());
         let cookie = session_cookie(&res).expect("login sets a session cookie");
         let csrf = self.csrf_of(&cookie).await;
         Session { cookie, csrf }
@@ -255,4 +255,12 @@ pub fn set_cookies(res: &Response) -> Vec<String> {
         .iter()
         .map(|v| v.to_str().unwrap().to_owned())
         .collect()
+}
+
+/// Where a response sends the browser: a 302's `Location`, or the `Location` that a server
+/// function answers JavaScript callers with (status 200 plus the `serverfnredirect` marker).
+pub fn redirected_to(res: &Response) -> Option<String> {
+    let location = res.headers().get("location")?.to_str().ok()?.to_owned();
+    let js_redirect = res.status() == 200 && res.headers().contains_key("serverfnredirect");
+    (res.status() == 302 || js_redirect).then_some(location)
 }
