@@ -61,9 +61,8 @@ impl AppError {
     /// The generic message for a code found in a URL. Only fixed texts: a crafted link cannot
     /// make the page say something of the attacker's choosing.
     pub fn message_for_code(code: &str, field: Option<&str>) -> Option<String> {
-        let field_ok = field.filter(|f| {
-            f.len() <= 32 && f.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-        });
+        let field_ok = field
+            .filter(|f| f.len() <= 32 && f.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'));
         Some(match code {
             "unauthenticated" => AppError::Unauthenticated.to_string(),
             "forbidden" => AppError::Forbidden.to_string(),

@@ -10,11 +10,11 @@ pub mod session;
 #[cfg(feature = "ssr")]
 pub mod ssr;
 
+use lendscope_domain::Area;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::{path, SsrMode};
-use lendscope_domain::Area;
 
 pub use error::AppError;
 

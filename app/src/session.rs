@@ -1,8 +1,8 @@
 //! Who is signed in: the session server functions and the context the pages read.
 
+use lendscope_domain::Role;
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
-use lendscope_domain::Role;
 use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
@@ -33,7 +33,11 @@ impl AuthContext {
             move || (login.version().get(), logout.version().get()),
             |_| fetch_session(),
         );
-        let ctx = Self { user, login, logout };
+        let ctx = Self {
+            user,
+            login,
+            logout,
+        };
         provide_context(ctx);
         ctx
     }
@@ -79,7 +83,12 @@ pub async fn login(
     let policy = ssr::cookie_policy()?;
     let previous = ssr::presented_session_token();
     let outcome = svc
-        .login(&username, &password, &ssr::request_meta(), previous.as_deref())
+        .login(
+            &username,
+            &password,
+            &ssr::request_meta(),
+            previous.as_deref(),
+        )
         .await
         .map_err(|e| ssr::fail_form(ssr::map_service_error(e)))?;
     ssr::set_cookie(&policy.session_cookie(&outcome.session_token));

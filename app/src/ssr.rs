@@ -4,11 +4,11 @@
 use http::header::{ACCEPT, COOKIE, REFERER, SET_COOKIE};
 use http::request::Parts;
 use http::HeaderValue;
-use leptos::prelude::*;
 use lendscope_domain::Area;
 use lendscope_service::{
     Actor, AuditEvent, Outcome, RequestMeta, ServiceError, Services, SessionUser,
 };
+use leptos::prelude::*;
 use leptos_axum::ResponseOptions;
 
 use crate::error::AppError;
@@ -158,11 +158,12 @@ pub fn fail_form(err: AppError) -> AppError {
         .and_then(local_path_and_query)
         .unwrap_or_else(|| "/".to_owned());
     let (path, query) = back.split_once('?').unwrap_or((&back, ""));
-    let mut pairs: Vec<(String, String)> = serde_urlencoded::from_str::<Vec<(String, String)>>(query)
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|(k, _)| k != "error" && k != "field")
-        .collect();
+    let mut pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str::<Vec<(String, String)>>(query)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|(k, _)| k != "error" && k != "field")
+            .collect();
     pairs.push(("error".into(), err.code().into()));
     if let Some(field) = err.field() {
         pairs.push(("field".into(), field.into()));
@@ -195,7 +196,10 @@ pub fn safe_local_path(path: &str) -> Option<String> {
 }
 
 pub fn set_cookie(value: &str) {
-    if let (Some(res), Ok(v)) = (use_context::<ResponseOptions>(), HeaderValue::from_str(value)) {
+    if let (Some(res), Ok(v)) = (
+        use_context::<ResponseOptions>(),
+        HeaderValue::from_str(value),
+    ) {
         res.append_header(SET_COOKIE, v);
     }
 }
@@ -220,13 +224,21 @@ mod tests {
 
     #[test]
     fn cookies_are_http_only_lax_and_secure_when_asked() {
-        let plain = CookiePolicy { secure: false, max_age_secs: 60 };
+        let plain = CookiePolicy {
+            secure: false,
+            max_age_secs: 60,
+        };
         assert_eq!(
             plain.session_cookie("t"),
             "lendscope_session=t; Path=/; HttpOnly; SameSite=Lax; Max-Age=60"
         );
-        let tls = CookiePolicy { secure: true, max_age_secs: 60 };
-        assert!(tls.session_cookie("t").starts_with("__Host-lendscope_session=t;"));
+        let tls = CookiePolicy {
+            secure: true,
+            max_age_secs: 60,
+        };
+        assert!(tls
+            .session_cookie("t")
+            .starts_with("__Host-lendscope_session=t;"));
         assert!(tls.session_cookie("t").ends_with("; Secure"));
         assert!(tls.clearing_cookie().contains("Max-Age=0"));
     }
@@ -234,8 +246,14 @@ mod tests {
     #[test]
     fn cookie_values_are_found_among_others() {
         let mut headers = http::HeaderMap::new();
-        headers.insert(COOKIE, HeaderValue::from_static("a=1; lendscope_session=xyz; b=2"));
-        assert_eq!(cookie_value(&headers, "lendscope_session"), Some("xyz".into()));
+        headers.insert(
+            COOKIE,
+            HeaderValue::from_static("a=1; lendscope_session=xyz; b=2"),
+        );
+        assert_eq!(
+            cookie_value(&headers, "lendscope_session"),
+            Some("xyz".into())
+        );
         assert_eq!(cookie_value(&headers, "missing"), None);
     }
 }

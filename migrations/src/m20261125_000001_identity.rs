@@ -72,7 +72,12 @@ impl MigrationTrait for Migration {
             .create_table(
                 Table::create()
                     .table(Roles::Table)
-                    .col(ColumnDef::new(Roles::Name).string_len(32).not_null().primary_key())
+                    .col(
+                        ColumnDef::new(Roles::Name)
+                            .string_len(32)
+                            .not_null()
+                            .primary_key(),
+                    )
                     .col(ColumnDef::new(Roles::Description).string().not_null())
                     .to_owned(),
             )
@@ -80,9 +85,18 @@ impl MigrationTrait for Migration {
         let insert_roles = Query::insert()
             .into_table(Roles::Table)
             .columns([Roles::Name, Roles::Description])
-            .values_panic(["officer".into(), "Loan officer: reviews and decides applications".into()])
-            .values_panic(["admin".into(), "Administrator: users, models and monitoring".into()])
-            .values_panic(["compliance".into(), "Compliance: audit trail and monitoring".into()])
+            .values_panic([
+                "officer".into(),
+                "Loan officer: reviews and decides applications".into(),
+            ])
+            .values_panic([
+                "admin".into(),
+                "Administrator: users, models and monitoring".into(),
+            ])
+            .values_panic([
+                "compliance".into(),
+                "Compliance: audit trail and monitoring".into(),
+            ])
             .to_owned();
         manager.exec_stmt(insert_roles).await?;
 
@@ -97,13 +111,31 @@ impl MigrationTrait for Migration {
                             .auto_increment()
                             .primary_key(),
                     )
-                    .col(ColumnDef::new(Users::Username).string_len(64).not_null().unique_key())
+                    .col(
+                        ColumnDef::new(Users::Username)
+                            .string_len(64)
+                            .not_null()
+                            .unique_key(),
+                    )
                     .col(ColumnDef::new(Users::Role).string_len(32).not_null())
                     .col(ColumnDef::new(Users::PasswordHash).string().not_null())
-                    .col(ColumnDef::new(Users::Disabled).boolean().not_null().default(false))
-                    .col(ColumnDef::new(Users::CreatedAt).timestamp_with_time_zone().not_null())
+                    .col(
+                        ColumnDef::new(Users::Disabled)
+                            .boolean()
+                            .not_null()
+                            .default(false),
+                    )
+                    .col(
+                        ColumnDef::new(Users::CreatedAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
                     .col(ColumnDef::new(Users::CreatedBy).string_len(128).not_null())
-                    .col(ColumnDef::new(Users::UpdatedAt).timestamp_with_time_zone().not_null())
+                    .col(
+                        ColumnDef::new(Users::UpdatedAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
                     .foreign_key(
                         ForeignKey::create()
                             .name("fk_users_role")
@@ -118,12 +150,33 @@ impl MigrationTrait for Migration {
             .create_table(
                 Table::create()
                     .table(Sessions::Table)
-                    .col(ColumnDef::new(Sessions::IdHash).string_len(64).not_null().primary_key())
+                    .col(
+                        ColumnDef::new(Sessions::IdHash)
+                            .string_len(64)
+                            .not_null()
+                            .primary_key(),
+                    )
                     .col(ColumnDef::new(Sessions::UserId).big_integer().not_null())
-                    .col(ColumnDef::new(Sessions::CsrfToken).string_len(64).not_null())
-                    .col(ColumnDef::new(Sessions::CreatedAt).timestamp_with_time_zone().not_null())
-                    .col(ColumnDef::new(Sessions::LastSeenAt).timestamp_with_time_zone().not_null())
-                    .col(ColumnDef::new(Sessions::ExpiresAt).timestamp_with_time_zone().not_null())
+                    .col(
+                        ColumnDef::new(Sessions::CsrfToken)
+                            .string_len(64)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(Sessions::CreatedAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(Sessions::LastSeenAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(Sessions::ExpiresAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
                     .col(ColumnDef::new(Sessions::ClientIp).string_len(64).null())
                     .col(ColumnDef::new(Sessions::UserAgent).string_len(512).null())
                     .foreign_key(
@@ -157,12 +210,34 @@ impl MigrationTrait for Migration {
                             .auto_increment()
                             .primary_key(),
                     )
-                    .col(ColumnDef::new(ApiKeys::Name).string_len(128).not_null().unique_key())
+                    .col(
+                        ColumnDef::new(ApiKeys::Name)
+                            .string_len(128)
+                            .not_null()
+                            .unique_key(),
+                    )
                     .col(ColumnDef::new(ApiKeys::Prefix).string_len(16).not_null())
-                    .col(ColumnDef::new(ApiKeys::KeyHash).string_len(64).not_null().unique_key())
-                    .col(ColumnDef::new(ApiKeys::CreatedAt).timestamp_with_time_zone().not_null())
-                    .col(ColumnDef::new(ApiKeys::LastUsedAt).timestamp_with_time_zone().null())
-                    .col(ColumnDef::new(ApiKeys::RevokedAt).timestamp_with_time_zone().null())
+                    .col(
+                        ColumnDef::new(ApiKeys::KeyHash)
+                            .string_len(64)
+                            .not_null()
+                            .unique_key(),
+                    )
+                    .col(
+                        ColumnDef::new(ApiKeys::CreatedAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(ApiKeys::LastUsedAt)
+                            .timestamp_with_time_zone()
+                            .null(),
+                    )
+                    .col(
+                        ColumnDef::new(ApiKeys::RevokedAt)
+                            .timestamp_with_time_zone()
+                            .null(),
+                    )
                     .to_owned(),
             )
             .await?;
@@ -178,9 +253,21 @@ impl MigrationTrait for Migration {
                             .auto_increment()
                             .primary_key(),
                     )
-                    .col(ColumnDef::new(LoginAttempts::Username).string_len(256).not_null())
-                    .col(ColumnDef::new(LoginAttempts::ClientIp).string_len(64).not_null())
-                    .col(ColumnDef::new(LoginAttempts::Succeeded).boolean().not_null())
+                    .col(
+                        ColumnDef::new(LoginAttempts::Username)
+                            .string_len(256)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(LoginAttempts::ClientIp)
+                            .string_len(64)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(LoginAttempts::Succeeded)
+                            .boolean()
+                            .not_null(),
+                    )
                     .col(
                         ColumnDef::new(LoginAttempts::AttemptedAt)
                             .timestamp_with_time_zone()

@@ -39,8 +39,16 @@ impl MigrationTrait for Migration {
                             .auto_increment()
                             .primary_key(),
                     )
-                    .col(ColumnDef::new(AuditLog::OccurredAt).timestamp_with_time_zone().not_null())
-                    .col(ColumnDef::new(AuditLog::ActorKind).string_len(16).not_null())
+                    .col(
+                        ColumnDef::new(AuditLog::OccurredAt)
+                            .timestamp_with_time_zone()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(AuditLog::ActorKind)
+                            .string_len(16)
+                            .not_null(),
+                    )
                     .col(ColumnDef::new(AuditLog::Actor).string_len(128).null())
                     .col(ColumnDef::new(AuditLog::Action).string_len(64).not_null())
                     .col(ColumnDef::new(AuditLog::Target).string_len(256).null())

@@ -15,7 +15,11 @@ use crate::startup::Application;
 use crate::telemetry;
 
 #[derive(Debug, Parser)]
-#[command(name = "lendscope", version, about = "Explainable credit decisions for thin-file applicants")]
+#[command(
+    name = "lendscope",
+    version,
+    about = "Explainable credit decisions for thin-file applicants"
+)]
 pub struct Cli {
     /// A TOML configuration file (default: ./lendscope.toml when present).
     #[arg(long, global = true, env = "LENDSCOPE_CONFIG")]
@@ -78,8 +82,11 @@ pub async fn run(cli: Cli) -> Result<(), ServerError> {
             Ok(())
         }
         Command::Demo => demo(&services(&config).await?).await,
-        Command::User { command: UserCommand::Add { username, role } } => {
-            let username = Username::parse(&username).map_err(|e| ServerError::Usage(e.to_string()))?;
+        Command::User {
+            command: UserCommand::Add { username, role },
+        } => {
+            let username =
+                Username::parse(&username).map_err(|e| ServerError::Usage(e.to_string()))?;
             let password = read_password()?;
             let svc = services(&config).await?;
             let user = svc
@@ -88,7 +95,9 @@ pub async fn run(cli: Cli) -> Result<(), ServerError> {
             println!("created {} ({})", user.username, user.role);
             Ok(())
         }
-        Command::User { command: UserCommand::List } => {
+        Command::User {
+            command: UserCommand::List,
+        } => {
             for u in services(&config).await?.list_users().await? {
                 println!(
                     "{:<24} {:<11} {:<8} created {} by {}",
@@ -101,8 +110,13 @@ pub async fn run(cli: Cli) -> Result<(), ServerError> {
             }
             Ok(())
         }
-        Command::Apikey { command: ApiKeyCommand::Create { name } } => {
-            let key = services(&config).await?.create_api_key(&name, Actor::System).await?;
+        Command::Apikey {
+            command: ApiKeyCommand::Create { name },
+        } => {
+            let key = services(&config)
+                .await?
+                .create_api_key(&name, Actor::System)
+                .await?;
             println!("API key for {name} (shown once; store it now):\n{key}");
             Ok(())
         }
@@ -125,7 +139,11 @@ async fn serve(config: &Config) -> Result<(), ServerError> {
 async fn services(config: &Config) -> Result<Services, ServerError> {
     let conn = db::connect(&config.database_url).await?;
     db::migrate(&conn).await?;
-    Ok(Services::new(conn, Arc::new(SystemClock), config.auth_settings()))
+    Ok(Services::new(
+        conn,
+        Arc::new(SystemClock),
+        config.auth_settings(),
+    ))
 }
 
 fn cli_meta() -> RequestMeta {
@@ -138,17 +156,25 @@ fn cli_meta() -> RequestMeta {
 /// Creates one demo user per role with a random password, when the database has no users.
 async fn demo(svc: &Services) -> Result<(), ServerError> {
     if svc.count_users().await? > 0 {
-        println!("demo: users already exist; nothing created (passwords were shown when they were made)");
+        println!(
+            "demo: users already exist; nothing created (passwords were shown when they were made)"
+        );
         return Ok(());
     }
     println!("demo users (passwords are shown only now):");
     for role in Role::ALL {
         let password = Alphanumeric.sample_string(&mut rand::rngs::OsRng, 20);
-        let username = Username::parse(role.as_str()).map_err(|e| ServerError::Usage(e.to_string()))?;
-        let parsed = NewPassword::parse(&password).map_err(|e| ServerError::Usage(e.to_string()))?;
+        let username =
+            Username::parse(role.as_str()).map_err(|e| ServerError::Usage(e.to_string()))?;
+        let parsed =
+            NewPassword::parse(&password).map_err(|e| ServerError::Usage(e.to_string()))?;
         svc.create_user(username, role, parsed, Actor::System, &cli_meta())
             .await?;
-        println!("  {:<11} user {:<11} password {password}", role.label(), role.as_str());
+        println!(
+            "  {:<11} user {:<11} password {password}",
+            role.label(),
+            role.as_str()
+        );
     }
     Ok(())
 }
@@ -197,12 +223,23 @@ mod tests {
 
     #[test]
     fn the_command_line_parses() {
-        let cli = Cli::try_parse_from(["lendscope", "user", "add", "ann", "--role", "officer"]).unwrap();
+        let cli =
+            Cli::try_parse_from(["lendscope", "user", "add", "ann", "--role", "officer"]).unwrap();
         assert!(matches!(
             cli.command,
-            Some(Command::User { command: UserCommand::Add { role: Role::Officer, .. } })
+            Some(Command::User {
+                command: UserCommand::Add {
+                    role: Role::Officer,
+                    ..
+                }
+            })
         ));
-        assert!(Cli::try_parse_from(["lendscope", "user", "add", "ann", "--role", "root"]).is_err());
-        assert!(Cli::try_parse_from(["lendscope"]).unwrap().command.is_none());
+        assert!(
+            Cli::try_parse_from(["lendscope", "user", "add", "ann", "--role", "root"]).is_err()
+        );
+        assert!(Cli::try_parse_from(["lendscope"])
+            .unwrap()
+            .command
+            .is_none());
     }
 }

@@ -106,8 +106,7 @@ impl Config {
     pub fn from_file(path: &Path) -> Result<Self, ServerError> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| ServerError::Config(format!("cannot read {}: {e}", path.display())))?;
-        toml::from_str(&text)
-            .map_err(|e| ServerError::Config(format!("{}: {e}", path.display())))
+        toml::from_str(&text).map_err(|e| ServerError::Config(format!("{}: {e}", path.display())))
     }
 
     /// Applies overrides from a variable lookup (the environment, or a map in tests).

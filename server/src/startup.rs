@@ -10,10 +10,10 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use axum::{middleware, Json, Router};
 use http::{Request, StatusCode};
-use leptos::prelude::*;
-use leptos_axum::{generate_route_list, LeptosRoutes};
 use lendscope_app::{shell, App};
 use lendscope_service::{db, Clock, Services, SystemClock};
+use leptos::prelude::*;
+use leptos_axum::{generate_route_list, LeptosRoutes};
 use serde_json::json;
 use tokio::net::TcpListener;
 use tower::ServiceBuilder;
@@ -69,7 +69,10 @@ impl Application {
         self.run_until(shutdown_signal()).await
     }
 
-    pub async fn run_until(self, stop: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    pub async fn run_until(
+        self,
+        stop: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
         let housekeeping = tokio::spawn(housekeeping(self.services.clone()));
         let result = axum::serve(
             self.listener,
@@ -97,7 +100,6 @@ fn router(config: &Config, services: Services, addr: SocketAddr) -> Router {
         .build();
     let routes = generate_route_list(App);
     let context = {
-        let services = services.clone();
         let cookies = state.cookies;
         move || {
             provide_context(services.clone());
@@ -109,7 +111,9 @@ fn router(config: &Config, services: Services, addr: SocketAddr) -> Router {
             let options = leptos_options.clone();
             move || shell(options.clone())
         })
-        .fallback(leptos_axum::file_and_error_handler_with_context(context, shell))
+        .fallback(leptos_axum::file_and_error_handler_with_context(
+            context, shell,
+        ))
         .with_state(leptos_options);
 
     let hsts = config.session.secure_cookies;
@@ -120,9 +124,15 @@ fn router(config: &Config, services: Services, addr: SocketAddr) -> Router {
         .with_state(state.clone())
         .merge(pages)
         .layer(middleware::from_fn(rpc::error_status))
-        .layer(middleware::from_fn_with_state(state.clone(), gate::guard_pages))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            gate::guard_pages,
+        ))
         .layer(middleware::from_fn_with_state(state.clone(), csrf::protect))
-        .layer(middleware::from_fn_with_state(state, session::resolve_session))
+        .layer(middleware::from_fn_with_state(
+            state,
+            session::resolve_session,
+        ))
         .layer(middleware::from_fn(headers::cache_control))
         .layer(
             ServiceBuilder::new()
@@ -173,8 +183,10 @@ async fn ready(State(state): State<AppState>) -> impl IntoResponse {
                 Json(json!({ "status": "unavailable", "reason": "database unreachable or migrations pending" })),
             )
                 .into_response();
-            res.headers_mut()
-                .insert(http::header::RETRY_AFTER, http::HeaderValue::from_static("5"));
+            res.headers_mut().insert(
+                http::header::RETRY_AFTER,
+                http::HeaderValue::from_static("5"),
+            );
             res
         }
     }

@@ -171,7 +171,10 @@ impl Services {
         if let Some(actor) = query.actor.filter(|a| !a.is_empty()) {
             select = select.filter(audit_log::Column::Actor.eq(actor));
         }
-        let rows = select.limit(query.limit.clamp(1, 500)).all(self.db()).await?;
+        let rows = select
+            .limit(query.limit.clamp(1, 500))
+            .all(self.db())
+            .await?;
         Ok(rows.into_iter().map(AuditRecord::from).collect())
     }
 }

@@ -118,8 +118,16 @@ impl Services {
         meta: &RequestMeta,
         previous_session: Option<&str>,
     ) -> ServiceResult<LoginOutcome> {
-        let key: String = raw_username.trim().to_lowercase().chars().take(256).collect();
-        let client = meta.client_ip.clone().unwrap_or_else(|| "unknown".to_owned());
+        let key: String = raw_username
+            .trim()
+            .to_lowercase()
+            .chars()
+            .take(256)
+            .collect();
+        let client = meta
+            .client_ip
+            .clone()
+            .unwrap_or_else(|| "unknown".to_owned());
         let now = self.now();
 
         if let Some(retry_after_secs) = self.throttled(&key, &client, now).await? {
@@ -160,7 +168,11 @@ impl Services {
             (Some(found), Verification::Match { needs_rehash }) => (found, needs_rehash),
             (found, _) => {
                 self.record_attempt(&key, &client, false, now).await?;
-                let reason = if found.is_some() { "wrong_password" } else { "unknown_user" };
+                let reason = if found.is_some() {
+                    "wrong_password"
+                } else {
+                    "unknown_user"
+                };
                 self.audit(
                     meta,
                     AuditEvent::new(Actor::Anonymous, "login", Outcome::Failure)
@@ -202,7 +214,10 @@ impl Services {
             last_seen_at: Set(now),
             expires_at: Set(now + self.auth_settings().absolute_timeout),
             client_ip: Set(meta.client_ip.clone()),
-            user_agent: Set(meta.user_agent.as_ref().map(|ua| ua.chars().take(512).collect())),
+            user_agent: Set(meta
+                .user_agent
+                .as_ref()
+                .map(|ua| ua.chars().take(512).collect())),
         }
         .insert(self.db())
         .await?;
@@ -301,7 +316,9 @@ impl Services {
         let owner = owner.filter(|u| !u.disabled);
         let expired = now >= found.expires_at || now - found.last_seen_at >= settings.idle_timeout;
         let Some(owner) = owner.filter(|_| !expired) else {
-            session::Entity::delete_by_id(id_hash).exec(self.db()).await?;
+            session::Entity::delete_by_id(id_hash)
+                .exec(self.db())
+                .await?;
             return Ok(None);
         };
         let role: Role = owner
@@ -310,7 +327,10 @@ impl Services {
             .map_err(|e| ServiceError::Internal(format!("user {} has bad role: {e}", owner.id)))?;
         if (now - found.last_seen_at).num_seconds() >= LAST_SEEN_GRANULARITY_SECS {
             session::Entity::update_many()
-                .col_expr(session::Column::LastSeenAt, sea_orm::sea_query::Expr::value(now))
+                .col_expr(
+                    session::Column::LastSeenAt,
+                    sea_orm::sea_query::Expr::value(now),
+                )
                 .filter(session::Column::IdHash.eq(id_hash.clone()))
                 .exec(self.db())
                 .await?;
@@ -401,7 +421,10 @@ impl Services {
             .is_none_or(|t| (now - t).num_seconds() >= LAST_SEEN_GRANULARITY_SECS);
         if stale {
             api_key::Entity::update_many()
-                .col_expr(api_key::Column::LastUsedAt, sea_orm::sea_query::Expr::value(now))
+                .col_expr(
+                    api_key::Column::LastUsedAt,
+                    sea_orm::sea_query::Expr::value(now),
+                )
                 .filter(api_key::Column::Id.eq(found.id))
                 .exec(self.db())
                 .await?;

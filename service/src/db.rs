@@ -4,7 +4,9 @@ use std::path::Path;
 use std::time::Duration;
 
 use lendscope_migrations::{Migrator, MigratorTrait};
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection, DbErr};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseBackend, DatabaseConnection, DbErr,
+};
 
 use crate::error::{ServiceError, ServiceResult};
 
@@ -43,13 +45,19 @@ pub async fn readiness(db: &DatabaseConnection) -> Result<(), DbErr> {
     if pending.is_empty() {
         Ok(())
     } else {
-        Err(DbErr::Custom(format!("{} migrations pending", pending.len())))
+        Err(DbErr::Custom(format!(
+            "{} migrations pending",
+            pending.len()
+        )))
     }
 }
 
 /// For `sqlite://path` URLs: create the parent folder and ask sqlx to create the file.
 fn prepare_sqlite_url(url: &str) -> ServiceResult<String> {
-    let Some(rest) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) else {
+    let Some(rest) = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+    else {
         return Ok(url.to_owned());
     };
     let (path, query) = match rest.split_once('?') {
@@ -90,6 +98,9 @@ mod tests {
             prepare_sqlite_url("postgres://u@h/db").unwrap(),
             "postgres://u@h/db"
         );
-        assert_eq!(prepare_sqlite_url("sqlite::memory:").unwrap(), "sqlite::memory:");
+        assert_eq!(
+            prepare_sqlite_url("sqlite::memory:").unwrap(),
+            "sqlite::memory:"
+        );
     }
 }

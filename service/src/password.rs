@@ -97,7 +97,9 @@ mod tests {
         assert_eq!(parameters(&h), Some(("argon2id".into(), 19_456, 2, 1)));
         assert_eq!(
             verify(&h, "a long enough secret"),
-            Verification::Match { needs_rehash: false }
+            Verification::Match {
+                needs_rehash: false
+            }
         );
         assert_eq!(verify(&h, "a long enough secreT"), Verification::Mismatch);
     }

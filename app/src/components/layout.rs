@@ -1,8 +1,8 @@
 //! The role-aware shell: header, navigation, sign-out, and the guard of protected pages.
 
+use lendscope_domain::Area;
 use leptos::prelude::*;
 use leptos_router::components::A;
-use lendscope_domain::Area;
 
 use crate::components::forms::ErrorBox;
 use crate::session::{use_auth, CurrentUser};

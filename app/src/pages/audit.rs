@@ -1,10 +1,10 @@
 //! Compliance reads the audit trail, newest first, filtered by action or actor.
 
+use lendscope_domain::Area;
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
 use leptos_router::components::Form;
 use leptos_router::hooks::use_query_map;
-use lendscope_domain::Area;
 use serde::{Deserialize, Serialize};
 
 use crate::components::{ErrorBox, Protected};
@@ -80,7 +80,9 @@ fn AuditLog() -> impl IntoView {
             text("actor"),
         )
     };
-    let rows = Resource::new(params, |(before, action, actor)| audit_page(before, action, actor));
+    let rows = Resource::new(params, |(before, action, actor)| {
+        audit_page(before, action, actor)
+    });
     let action_value = move || query.read().get("action").unwrap_or_default();
     let actor_value = move || query.read().get("actor").unwrap_or_default();
     view! {

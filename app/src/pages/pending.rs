@@ -1,8 +1,8 @@
 //! Areas whose capability has not been built yet. They exist so that navigation and access
 //! control are complete; each says plainly that it is not available.
 
-use leptos::prelude::*;
 use lendscope_domain::Area;
+use leptos::prelude::*;
 
 use crate::components::Protected;
 

@@ -1,8 +1,8 @@
 //! Administrators create staff accounts and see who exists.
 
+use lendscope_domain::{Area, Role};
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
-use lendscope_domain::{Area, Role};
 use serde::{Deserialize, Serialize};
 
 use crate::components::{CsrfField, ErrorBox, FormAlert, Protected};
@@ -59,7 +59,13 @@ pub async fn create_user(
     })();
     let (username, role, password) = parsed.map_err(ssr::fail_form)?;
     let created = ssr::services()?
-        .create_user(username, role, password, admin.actor(), &ssr::request_meta())
+        .create_user(
+            username,
+            role,
+            password,
+            admin.actor(),
+            &ssr::request_meta(),
+        )
         .await
         .map_err(|e| ssr::fail_form(ssr::map_service_error(e)))?;
     Ok(created.username)

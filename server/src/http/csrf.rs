@@ -46,7 +46,10 @@ pub async fn protect(State(state): State<AppState>, req: Request, next: Next) ->
             let Ok(bytes) = to_bytes(body, usize::MAX).await else {
                 return (StatusCode::PAYLOAD_TOO_LARGE, "request body too large").into_response();
             };
-            (form_token(&bytes), Request::from_parts(parts, Body::from(bytes)))
+            (
+                form_token(&bytes),
+                Request::from_parts(parts, Body::from(bytes)),
+            )
         }
         None => (None, req),
     };
@@ -66,7 +69,11 @@ pub async fn protect(State(state): State<AppState>, req: Request, next: Next) ->
 /// Why a request is cross-site, if it is: by the browser's own `Sec-Fetch-Site`, or by an
 /// `Origin` that is not this site.
 pub fn cross_site(headers: &HeaderMap, https: bool) -> Option<&'static str> {
-    let text = |name| headers.get(name).and_then(|v: &http::HeaderValue| v.to_str().ok());
+    let text = |name| {
+        headers
+            .get(name)
+            .and_then(|v: &http::HeaderValue| v.to_str().ok())
+    };
     if let Some(site) = text(http::HeaderName::from_static("sec-fetch-site")) {
         if !matches!(site, "same-origin" | "none") {
             return Some("cross-site request (Sec-Fetch-Site)");
@@ -102,7 +109,11 @@ fn form_token(body: &[u8]) -> Option<String> {
 /// Prepares the audit record of a refusal (synchronously: `&Request` must not live across an
 /// await, as the body is not `Sync`).
 fn refusal(req: &Request, reason: &'static str) -> Refusal {
-    let meta = req.extensions().get::<RequestMeta>().cloned().unwrap_or_default();
+    let meta = req
+        .extensions()
+        .get::<RequestMeta>()
+        .cloned()
+        .unwrap_or_default();
     let actor = req
         .extensions()
         .get::<SessionUser>()

@@ -31,7 +31,11 @@ pub async fn guard_pages(State(state): State<AppState>, req: Request, next: Next
     if area.allows(user.role) {
         return next.run(req).await;
     }
-    let meta = req.extensions().get::<RequestMeta>().cloned().unwrap_or_default();
+    let meta = req
+        .extensions()
+        .get::<RequestMeta>()
+        .cloned()
+        .unwrap_or_default();
     let event = AuditEvent::new(user.actor(), "access", Outcome::Denied)
         .target(req.uri().path().to_owned())
         .detail(json!({ "role": user.role.as_str(), "area": area.title() }));

@@ -55,7 +55,11 @@ pub async fn cache_control(req: Request, next: Next) -> Response {
     let is_asset = req.uri().path().starts_with("/pkg/");
     let mut res = next.run(req).await;
     if !res.headers().contains_key(header::CACHE_CONTROL) {
-        let policy = if is_asset { "public, max-age=3600" } else { "no-store" };
+        let policy = if is_asset {
+            "public, max-age=3600"
+        } else {
+            "no-store"
+        };
         res.headers_mut()
             .insert(header::CACHE_CONTROL, HeaderValue::from_static(policy));
     }

@@ -46,7 +46,10 @@ async fn server_functions_enforce_roles_too(backend: Backend) {
     let get = |path: &'static str, cookie: Option<String>| {
         let app = &app;
         async move {
-            let mut req = app.client.get(app.url(path)).header("accept", "application/json");
+            let mut req = app
+                .client
+                .get(app.url(path))
+                .header("accept", "application/json");
             if let Some(c) = cookie {
                 req = req.header("cookie", c);
             }
@@ -54,16 +57,37 @@ async fn server_functions_enforce_roles_too(backend: Backend) {
         }
     };
     assert_eq!(get("/rpc/users", None).await.status(), 401);
-    assert_eq!(get("/rpc/users", Some(officer.cookie.clone())).await.status(), 403);
-    assert_eq!(get("/rpc/users", Some(compliance.cookie.clone())).await.status(), 403);
+    assert_eq!(
+        get("/rpc/users", Some(officer.cookie.clone()))
+            .await
+            .status(),
+        403
+    );
+    assert_eq!(
+        get("/rpc/users", Some(compliance.cookie.clone()))
+            .await
+            .status(),
+        403
+    );
     let ok = get("/rpc/users", Some(admin.cookie.clone())).await;
     assert_eq!(ok.status(), 200);
     let users: serde_json::Value = ok.json().await.unwrap();
     assert_eq!(users.as_array().unwrap().len(), 3);
-    assert!(!users.to_string().contains("argon2"), "hashes never leave the server");
+    assert!(
+        !users.to_string().contains("argon2"),
+        "hashes never leave the server"
+    );
 
-    assert_eq!(get("/rpc/audit", Some(officer.cookie.clone())).await.status(), 403);
-    assert_eq!(get("/rpc/audit", Some(admin.cookie.clone())).await.status(), 403);
+    assert_eq!(
+        get("/rpc/audit", Some(officer.cookie.clone()))
+            .await
+            .status(),
+        403
+    );
+    assert_eq!(
+        get("/rpc/audit", Some(admin.cookie.clone())).await.status(),
+        403
+    );
     let audit = get("/rpc/audit", Some(compliance.cookie.clone())).await;
     assert_eq!(audit.status(), 200);
     let rows: serde_json::Value = audit.json().await.unwrap();
@@ -88,7 +112,11 @@ async fn server_functions_enforce_roles_too(backend: Backend) {
         )
         .await;
     assert_eq!(res.status(), 403);
-    assert_eq!(app.services.list_users().await.unwrap().len(), 3, "nothing written");
+    assert_eq!(
+        app.services.list_users().await.unwrap().len(),
+        3,
+        "nothing written"
+    );
 }
 
 async fn the_audit_page_filters_and_pages(backend: Backend) {

@@ -4,7 +4,11 @@ use crate::helpers::{spawn, Backend};
 
 async fn api_keys_authenticate_machine_clients(backend: Backend) {
     let app = spawn(backend).await;
-    let key = app.services.create_api_key("partner-portal", Actor::System).await.unwrap();
+    let key = app
+        .services
+        .create_api_key("partner-portal", Actor::System)
+        .await
+        .unwrap();
     assert!(key.starts_with("lsk_"));
     let ok = app
         .client
@@ -17,7 +21,12 @@ async fn api_keys_authenticate_machine_clients(backend: Backend) {
     let body: serde_json::Value = ok.json().await.unwrap();
     assert_eq!(body["client"], "partner-portal");
 
-    for auth in [None, Some("Bearer lsk_wrong"), Some("Basic abc"), Some("Bearer ")] {
+    for auth in [
+        None,
+        Some("Bearer lsk_wrong"),
+        Some("Basic abc"),
+        Some("Bearer "),
+    ] {
         let mut req = app.client.get(app.url("/api/v1/whoami"));
         if let Some(a) = auth {
             req = req.header("authorization", a);
@@ -34,14 +43,24 @@ async fn api_keys_are_stored_only_as_hashes_and_names_are_unique(backend: Backen
     use lendscope_service::entity::api_key;
     use sea_orm::EntityTrait;
     let app = spawn(backend).await;
-    let key = app.services.create_api_key("partner", Actor::System).await.unwrap();
-    let rows = api_key::Entity::find().all(app.services.db()).await.unwrap();
+    let key = app
+        .services
+        .create_api_key("partner", Actor::System)
+        .await
+        .unwrap();
+    let rows = api_key::Entity::find()
+        .all(app.services.db())
+        .await
+        .unwrap();
     assert_eq!(rows.len(), 1);
     assert_ne!(rows[0].key_hash, key);
     assert!(!rows[0].key_hash.contains(&key[4..]));
     assert_eq!(rows[0].key_hash.len(), 64);
     let dup = app.services.create_api_key("partner", Actor::System).await;
-    assert!(matches!(dup, Err(lendscope_service::ServiceError::Conflict(_))));
+    assert!(matches!(
+        dup,
+        Err(lendscope_service::ServiceError::Conflict(_))
+    ));
 }
 
 crate::on_both_backends!(

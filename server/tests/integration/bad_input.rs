@@ -10,7 +10,9 @@ async fn state_changes_without_a_valid_csrf_token_are_refused(backend: Backend) 
     let token = s.cookie.trim_start_matches("lendscope_session=").to_owned();
     // Missing token, wrong token.
     for form in [vec![], vec![("csrf", "not-the-token")]] {
-        let res = app.post_form("/rpc/logout", &form, Some(&s.cookie), false).await;
+        let res = app
+            .post_form("/rpc/logout", &form, Some(&s.cookie), false)
+            .await;
         assert_eq!(res.status(), 403, "{form:?}");
         let body: serde_json::Value = res.json().await.unwrap();
         assert_eq!(body["error"]["code"], "csrf");
@@ -42,7 +44,10 @@ async fn state_changes_without_a_valid_csrf_token_are_refused(backend: Backend) 
         .post(app.url("/rpc/login"))
         .header("sec-fetch-site", "cross-site")
         .header("accept", "text/html")
-        .form(&[("username", "olivia"), ("password", crate::helpers::PASSWORD)])
+        .form(&[
+            ("username", "olivia"),
+            ("password", crate::helpers::PASSWORD),
+        ])
         .send()
         .await
         .unwrap();
@@ -73,7 +78,12 @@ async fn state_changes_without_a_valid_csrf_token_are_refused(backend: Backend) 
 async fn malformed_requests_get_4xx_never_500(backend: Backend) {
     let app = spawn(backend).await;
     // Missing arguments, wrong types, garbage bodies.
-    for body in ["", "username=only", "%%%garbage", "password=x&username=y&next=%ZZ"] {
+    for body in [
+        "",
+        "username=only",
+        "%%%garbage",
+        "password=x&username=y&next=%ZZ",
+    ] {
         let res = app
             .client
             .post(app.url("/rpc/login"))
@@ -83,7 +93,11 @@ async fn malformed_requests_get_4xx_never_500(backend: Backend) {
             .send()
             .await
             .unwrap();
-        assert!(res.status().is_client_error(), "{body:?} -> {}", res.status());
+        assert!(
+            res.status().is_client_error(),
+            "{body:?} -> {}",
+            res.status()
+        );
     }
     let res = app
         .client
@@ -111,8 +125,14 @@ async fn the_audit_log_is_append_only(backend: Backend) {
     let app = spawn(backend).await;
     let _ = app.login("nobody", "wrong password!", None).await;
     let db = app.services.db();
-    assert!(db.execute_unprepared("UPDATE audit_log SET actor = 'x'").await.is_err());
-    assert!(db.execute_unprepared("DELETE FROM audit_log").await.is_err());
+    assert!(db
+        .execute_unprepared("UPDATE audit_log SET actor = 'x'")
+        .await
+        .is_err());
+    assert!(db
+        .execute_unprepared("DELETE FROM audit_log")
+        .await
+        .is_err());
     if matches!(backend, Backend::Postgres) {
         assert!(db.execute_unprepared("TRUNCATE audit_log").await.is_err());
     }

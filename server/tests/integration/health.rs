@@ -2,9 +2,19 @@ use crate::helpers::{spawn, Backend};
 
 async fn health_endpoints_report_live_and_ready(backend: Backend) {
     let app = spawn(backend).await;
-    let live = app.client.get(app.url("/health/live")).send().await.unwrap();
+    let live = app
+        .client
+        .get(app.url("/health/live"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(live.status(), 200);
-    let ready = app.client.get(app.url("/health/ready")).send().await.unwrap();
+    let ready = app
+        .client
+        .get(app.url("/health/ready"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(ready.status(), 200);
     let body: serde_json::Value = ready.json().await.unwrap();
     assert_eq!(body["status"], "ready");
@@ -12,7 +22,12 @@ async fn health_endpoints_report_live_and_ready(backend: Backend) {
 
 async fn requests_carry_a_request_id(backend: Backend) {
     let app = spawn(backend).await;
-    let res = app.client.get(app.url("/health/live")).send().await.unwrap();
+    let res = app
+        .client
+        .get(app.url("/health/live"))
+        .send()
+        .await
+        .unwrap();
     let id = res.headers()["x-request-id"].to_str().unwrap();
     assert_eq!(id.len(), 36, "a UUID: {id}");
     let mine = app
@@ -27,8 +42,12 @@ async fn requests_carry_a_request_id(backend: Backend) {
 
 async fn migrations_are_idempotent(backend: Backend) {
     let app = spawn(backend).await;
-    lendscope_service::db::migrate(app.services.db()).await.unwrap();
-    lendscope_service::db::readiness(app.services.db()).await.unwrap();
+    lendscope_service::db::migrate(app.services.db())
+        .await
+        .unwrap();
+    lendscope_service::db::readiness(app.services.db())
+        .await
+        .unwrap();
 }
 
 crate::on_both_backends!(

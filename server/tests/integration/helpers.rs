@@ -159,7 +159,11 @@ impl TestApp {
         h.insert("sec-fetch-site", HeaderValue::from_static("same-origin"));
         h.insert(
             "accept",
-            HeaderValue::from_static(if accept_html { "text/html" } else { "application/json" }),
+            HeaderValue::from_static(if accept_html {
+                "text/html"
+            } else {
+                "application/json"
+            }),
         );
         h
     }
@@ -183,7 +187,10 @@ impl TestApp {
     }
 
     pub async fn get(&self, path: &str, cookie: Option<&str>) -> Response {
-        let mut req = self.client.get(self.url(path)).header("accept", "text/html");
+        let mut req = self
+            .client
+            .get(self.url(path))
+            .header("accept", "text/html");
         if let Some(c) = cookie {
             req = req.header("cookie", c);
         }
@@ -193,7 +200,11 @@ impl TestApp {
     /// Signs in through the real login endpoint.
     pub async fn login_as(&self, name: &str) -> Session {
         let res = self.login(name, PASSWORD, None).await;
-        assert!(redirected_to(&res).is_some(), "login of {name} failed: {}", res.status());
+        assert!(
+            redirected_to(&res).is_some(),
+            "login of {name} failed: {}",
+            res.status()
+        );
         let cookie = session_cookie(&res).expect("login sets a session cookie");
         let csrf = self.csrf_of(&cookie).await;
         Session { cookie, csrf }

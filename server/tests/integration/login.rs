@@ -2,7 +2,9 @@ use chrono::Duration;
 use lendscope_domain::Role;
 use lendscope_service::password;
 
-use crate::helpers::{redirected_to, session_cookie, set_cookies, spawn, spawn_with, Backend, PASSWORD};
+use crate::helpers::{
+    redirected_to, session_cookie, set_cookies, spawn, spawn_with, Backend, PASSWORD,
+};
 
 async fn login_sets_a_hardened_session_cookie(backend: Backend) {
     let app = spawn(backend).await;
@@ -17,13 +19,23 @@ async fn login_sets_a_hardened_session_cookie(backend: Backend) {
     for flag in ["HttpOnly", "SameSite=Lax", "Path=/", "Max-Age=43200"] {
         assert!(cookie.contains(flag), "{flag} in {cookie}");
     }
-    assert!(!cookie.contains("Secure"), "plain HTTP by default: {cookie}");
-    let token = cookie.split(';').next().unwrap().trim_start_matches("lendscope_session=");
+    assert!(
+        !cookie.contains("Secure"),
+        "plain HTTP by default: {cookie}"
+    );
+    let token = cookie
+        .split(';')
+        .next()
+        .unwrap()
+        .trim_start_matches("lendscope_session=");
     assert!(token.len() >= 43, "256-bit id, base64url: {token}");
     let me = app.whoami(Some(&session_cookie(&res).unwrap())).await;
     assert_eq!(me["username"], "olivia");
     assert_eq!(me["role"], "officer");
-    assert!(app.audit_actions().await.contains(&("login".into(), "success".into())));
+    assert!(app
+        .audit_actions()
+        .await
+        .contains(&("login".into(), "success".into())));
 }
 
 async fn cookies_are_secure_behind_tls(backend: Backend) {
@@ -40,7 +52,10 @@ async fn cookies_are_secure_behind_tls(backend: Backend) {
         .await
         .unwrap();
     assert!(redirected_to(&res).is_some());
-    let cookie = set_cookies(&res).into_iter().find(|c| c.contains("session=")).unwrap();
+    let cookie = set_cookies(&res)
+        .into_iter()
+        .find(|c| c.contains("session="))
+        .unwrap();
     assert!(cookie.starts_with("__Host-lendscope_session="), "{cookie}");
     assert!(cookie.ends_with("; Secure"), "{cookie}");
     assert!(res.headers().contains_key("strict-transport-security"));
@@ -49,7 +64,12 @@ async fn cookies_are_secure_behind_tls(backend: Backend) {
 async fn stored_hashes_are_argon2id_with_owasp_parameters(backend: Backend) {
     let app = spawn(backend).await;
     app.add_user("olivia", Role::Officer).await;
-    let stored = app.services.password_hash_of("olivia").await.unwrap().unwrap();
+    let stored = app
+        .services
+        .password_hash_of("olivia")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(
         password::parameters(&stored),
         Some(("argon2id".to_owned(), 19_456, 2, 1))
@@ -65,10 +85,14 @@ async fn weak_hashes_are_upgraded_at_login(backend: Backend) {
 
     let app = spawn(backend).await;
     app.add_user("olivia", Role::Officer).await;
-    let weak = Argon2::new(Algorithm::Argon2id, Version::V0x13, Params::new(8192, 1, 1, None).unwrap())
-        .hash_password(PASSWORD.as_bytes(), &SaltString::generate(&mut OsRng))
-        .unwrap()
-        .to_string();
+    let weak = Argon2::new(
+        Algorithm::Argon2id,
+        Version::V0x13,
+        Params::new(8192, 1, 1, None).unwrap(),
+    )
+    .hash_password(PASSWORD.as_bytes(), &SaltString::generate(&mut OsRng))
+    .unwrap()
+    .to_string();
     let row = user::Entity::find()
         .filter(user::Column::Username.eq("olivia"))
         .one(app.services.db())
@@ -81,7 +105,12 @@ async fn weak_hashes_are_upgraded_at_login(backend: Backend) {
 
     let res = app.login("olivia", PASSWORD, None).await;
     assert!(redirected_to(&res).is_some());
-    let stored = app.services.password_hash_of("olivia").await.unwrap().unwrap();
+    let stored = app
+        .services
+        .password_hash_of("olivia")
+        .await
+        .unwrap()
+        .unwrap();
     assert_ne!(stored, weak);
     assert_eq!(password::parameters(&stored).unwrap().1, 19_456);
 }
@@ -135,12 +164,20 @@ async fn login_redirects_only_to_local_paths(backend: Backend) {
         let res = app
             .post_form(
                 "/rpc/login",
-                &[("username", "olivia"), ("password", PASSWORD), ("next", next)],
+                &[
+                    ("username", "olivia"),
+                    ("password", PASSWORD),
+                    ("next", next),
+                ],
                 None,
                 false,
             )
             .await;
-        assert_eq!(redirected_to(&res).as_deref(), Some(expected), "next={next}");
+        assert_eq!(
+            redirected_to(&res).as_deref(),
+            Some(expected),
+            "next={next}"
+        );
     }
 }
 
@@ -148,12 +185,19 @@ async fn failed_logins_are_throttled_per_account_without_permanent_lockout(backe
     let app = spawn_with(backend, |c| c.session.max_failed_logins_per_hour = 3).await;
     app.add_user("olivia", Role::Officer).await;
     for _ in 0..3 {
-        assert_eq!(app.login("olivia", "wrong password!", None).await.status(), 401);
+        assert_eq!(
+            app.login("olivia", "wrong password!", None).await.status(),
+            401
+        );
     }
     // Even the right password is refused while the account is throttled.
     let refused = app.login("olivia", PASSWORD, None).await;
     assert_eq!(refused.status(), 429);
-    let retry: u64 = refused.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    let retry: u64 = refused.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!(retry > 0 && retry <= 3600, "{retry}");
     let body: serde_json::Value = refused.json().await.unwrap();
     assert_eq!(body["code"], "throttled");
@@ -162,7 +206,10 @@ async fn failed_logins_are_throttled_per_account_without_permanent_lockout(backe
     for _ in 0..3 {
         let _ = app.login("ghost", "wrong password!", None).await;
     }
-    assert_eq!(app.login("ghost", "wrong password!", None).await.status(), 429);
+    assert_eq!(
+        app.login("ghost", "wrong password!", None).await.status(),
+        429
+    );
     // An hour later the window has moved on.
     app.clock.advance(Duration::minutes(61));
     assert!(redirected_to(&app.login("olivia", PASSWORD, None).await).is_some());

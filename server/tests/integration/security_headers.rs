@@ -19,8 +19,14 @@ fn assert_security_headers(res: &Response, what: &str) {
         .map(str::trim)
         .find(|d| d.starts_with("script-src"))
         .unwrap_or_else(|| panic!("{what}: no script-src in {csp}"));
-    assert!(!script_src.contains("unsafe-inline"), "{what}: {script_src}");
-    assert!(!script_src.contains("'unsafe-eval'"), "{what}: {script_src}");
+    assert!(
+        !script_src.contains("unsafe-inline"),
+        "{what}: {script_src}"
+    );
+    assert!(
+        !script_src.contains("'unsafe-eval'"),
+        "{what}: {script_src}"
+    );
     assert_eq!(get("x-content-type-options"), "nosniff", "{what}");
     assert_eq!(get("referrer-policy"), "same-origin", "{what}");
     assert_eq!(get("x-frame-options"), "DENY", "{what}");
@@ -60,7 +66,10 @@ async fn every_kind_of_response_carries_security_headers(backend: Backend) {
 async fn pages_allow_only_their_own_nonce_for_inline_scripts(backend: Backend) {
     let app = spawn(backend).await;
     let res = app.get("/login", None).await;
-    let csp = res.headers()["content-security-policy"].to_str().unwrap().to_owned();
+    let csp = res.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
     let nonce = csp
         .split_whitespace()
         .find_map(|t| t.strip_prefix("'nonce-"))
@@ -70,7 +79,9 @@ async fn pages_allow_only_their_own_nonce_for_inline_scripts(backend: Backend) {
     assert!(nonce.len() >= 22, "at least 128 bits: {nonce}");
     let html = res.text().await.unwrap();
     let scripts = html.matches("<script").count();
-    let with_nonce = html.matches(&format!("<script type=\"module\" nonce=\"{nonce}\"")).count()
+    let with_nonce = html
+        .matches(&format!("<script type=\"module\" nonce=\"{nonce}\""))
+        .count()
         + html.matches(&format!("<script nonce=\"{nonce}\"")).count();
     assert!(scripts > 0);
     assert_eq!(scripts, with_nonce, "every inline script carries the nonce");

@@ -11,7 +11,11 @@ async fn login_rotates_the_session_id(backend: Backend) {
     let res = app
         .post_form(
             "/rpc/login",
-            &[("username", "olivia"), ("password", PASSWORD), ("csrf", &first.csrf)],
+            &[
+                ("username", "olivia"),
+                ("password", PASSWORD),
+                ("csrf", &first.csrf),
+            ],
             Some(&first.cookie),
             false,
         )
@@ -41,7 +45,10 @@ async fn logout_deletes_the_session_on_the_server(backend: Backend) {
     // Replaying the old cookie gets nothing.
     assert!(app.whoami(Some(&s.cookie)).await.is_null());
     assert_eq!(app.get("/queue", Some(&s.cookie)).await.status(), 303);
-    assert!(app.audit_actions().await.contains(&("logout".into(), "success".into())));
+    assert!(app
+        .audit_actions()
+        .await
+        .contains(&("logout".into(), "success".into())));
 }
 
 async fn sessions_end_after_the_idle_timeout(backend: Backend) {
@@ -56,7 +63,10 @@ async fn sessions_end_after_the_idle_timeout(backend: Backend) {
     app.clock.advance(Duration::minutes(31));
     let res = app.get("/queue", Some(&s.cookie)).await;
     assert_eq!(res.status(), 303, "idle session must have ended");
-    assert!(set_cookies(&res).iter().any(|c| c.contains("Max-Age=0")), "cookie cleared");
+    assert!(
+        set_cookies(&res).iter().any(|c| c.contains("Max-Age=0")),
+        "cookie cleared"
+    );
 }
 
 async fn sessions_end_after_the_absolute_timeout(backend: Backend) {
@@ -79,8 +89,17 @@ async fn forged_session_cookies_are_anonymous_and_cleared(backend: Backend) {
     assert_eq!(res.status(), 303);
     assert!(set_cookies(&res).iter().any(|c| c.contains("Max-Age=0")));
     assert!(app.whoami(Some(forged)).await.is_null());
-    let res = app.get("/queue", Some(&format!("lendscope_session={}", "x".repeat(5000)))).await;
-    assert!(res.status().is_client_error() || res.status() == 303, "{}", res.status());
+    let res = app
+        .get(
+            "/queue",
+            Some(&format!("lendscope_session={}", "x".repeat(5000))),
+        )
+        .await;
+    assert!(
+        res.status().is_client_error() || res.status() == 303,
+        "{}",
+        res.status()
+    );
 }
 
 async fn disabled_users_lose_their_sessions(backend: Backend) {

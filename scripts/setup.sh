@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# Installs what building and testing Lendscope needs, skipping whatever is already there:
+# Debian packages, the wasm target, cargo-leptos, wasm-bindgen-cli (the version in
+# Cargo.lock), and the npm packages of end2end/ (Playwright and binaryen's wasm-opt).
+# Nothing here downloads prebuilt binaries outside the package registries.
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+say() { printf '\033[1;34m[setup]\033[0m %s\n' "$*"; }
+
+# Debian packages: a C toolchain for XGBoost (cmake, libclang for bindgen), Chromium for the
+# browser tests, curl for health checks.
+packages=(cmake libclang-dev chromium curl ca-certificates pkg-config)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  say "installing Debian packages: ${missing[*]}"
+  sudo_cmd=""; [ "$(id -u)" -ne 0 ] && sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  say "adding the wasm32-unknown-unknown target"
+  rustup target add wasm32-unknown-unknown
+fi
+
+# cargo-leptos 0.3.2 is the newest that builds with this toolchain (about 16 minutes, once).
+if ! cargo leptos --version 2>/dev/null | grep -q '0\.3\.2'; then
+  say "installing cargo-leptos 0.3.2 (slow, once per machine)"
+  cargo install --locked cargo-leptos --version 0.3.2
+fi
+
+# wasm-bindgen-cli must match the wasm-bindgen crate in Cargo.lock exactly.
+wbg="$(awk '/^name = "wasm-bindgen"$/{getline; gsub(/version = |"/,""); print; exit}' Cargo.lock)"
+if ! wasm-bindgen --version 2>/dev/null | grep -q " $wbg\$"; then
+  say "installing wasm-bindgen-cli $wbg"
+  cargo install wasm-bindgen-cli --version "$wbg"
+fi
+
+# Playwright (driving Debian's Chromium) and binaryen 123's wasm-opt (Debian's breaks hydration).
+if [ ! -x end2end/node_modules/.bin/wasm-opt ] || [ ! -d end2end/node_modules/playwright-core ] \
+   || [ end2end/package-lock.json -nt end2end/node_modules/.package-lock.json ]; then
+  say "installing npm packages of end2end/"
+  (cd end2end && npm ci --no-audit --no-fund --loglevel=error)
+fi
+say "ready"

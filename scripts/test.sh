@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Runs every test of Lendscope: formatting and lints (server and wasm builds), unit tests,
+# integration tests against SQLite and PostgreSQL, and the browser tests in Chromium.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./scripts/setup.sh
+source scripts/env.sh
+step() { printf '\n\033[1;34m== %s\033[0m\n' "$*"; }
+
+step "PostgreSQL"
+if ! pg_isready -q -h 127.0.0.1 -p 5432; then
+  if ! command -v pg_ctlcluster >/dev/null; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
+  fi
+  pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n1)" main start
+  for _ in $(seq 1 50); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 0.2; done
+fi
+pg_isready -h 127.0.0.1 -p 5432
+# Databases left behind by earlier, interrupted runs.
+psql -h 127.0.0.1 -U postgres -d test -Atc \
+  "select datname from pg_database where datname like 'lendscope_t_%'" 2>/dev/null |
+  while read -r db; do dropdb -h 127.0.0.1 -U postgres --if-exists "$db" || true; done
+
+step "formatting"
+cargo fmt --all --check
+
+step "clippy (server build)"
+cargo clippy --workspace --exclude lendscope-frontend --all-targets --locked -- -D warnings
+step "clippy (browser build, wasm32)"
+cargo clippy -p lendscope-frontend -p lendscope-app --target wasm32-unknown-unknown \
+  --no-default-features --features hydrate --target-dir "$target_dir/front" --locked -- -D warnings
+
+step "unit and integration tests (SQLite and PostgreSQL)"
+cargo test --workspace --exclude lendscope-frontend --locked
+
+step "browser tests (Chromium)"
+cargo leptos build
+end2end/run.sh "$target_dir/debug/lendscope"
