@@ -1,0 +1,26 @@
+//! The pure ML core of Lendscope. No I/O and no async: everything here takes values and
+//! returns values, so it can be unit-tested, property-tested and benchmarked in isolation.
+//!
+//! - [`features`]: the Lendscope application inputs (one typed, versioned definition).
+//! - [`schema`]: raw columns → model feature vector (one-hot categoricals, missing as NaN).
+//! - [`gbt`]: XGBoost JSON models (binary:logistic) and exact prediction.
+//! - [`shap`]: exact path-dependent TreeSHAP.
+//! - [`metrics`], [`scale`]: AUC, KS, Gini, Brier, log loss, calibration; PDO points and bands.
+//! - [`synth`]: the synthetic applicant generator; [`split`]: stratified seeded splits.
+
+pub mod error;
+pub mod features;
+pub mod gbt;
+pub mod metrics;
+pub mod scale;
+pub mod schema;
+pub mod shap;
+pub mod split;
+pub mod synth;
+pub mod values;
+
+pub use error::ModelError;
+pub use gbt::GbtModel;
+pub use schema::{ColumnKind, ColumnSpec, FeatureSchema, RawValue};
+pub use shap::Explanation;
+pub use values::{FeatureVector, Probability};
