@@ -8,6 +8,7 @@
 //! - [`metrics`], [`scale`]: AUC, KS, Gini, Brier, log loss, calibration; PDO points and bands.
 //! - [`synth`]: the synthetic applicant generator; [`split`]: stratified seeded splits.
 
+pub mod bundle;
 pub mod error;
 pub mod features;
 pub mod gbt;
@@ -19,6 +20,7 @@ pub mod split;
 pub mod synth;
 pub mod values;
 
+pub use bundle::ModelBundle;
 pub use error::ModelError;
 pub use gbt::GbtModel;
 pub use schema::{ColumnKind, ColumnSpec, FeatureSchema, RawValue};
