@@ -46,4 +46,10 @@ if [ ! -x end2end/node_modules/.bin/wasm-opt ] || [ ! -d end2end/node_modules/pl
   say "installing npm packages of end2end/"
   (cd end2end && npm ci --no-audit --no-fund --loglevel=error)
 fi
+# Python reference packages for the parity tests (xgboost, later evidently and fairlearn).
+if ! python3 -m pip install -q --disable-pip-version-check -r scripts/requirements-test.txt \
+     --root-user-action=ignore 2>/tmp/lendscope-pip.log; then
+  cat /tmp/lendscope-pip.log >&2
+  exit 1
+fi
 say "ready"

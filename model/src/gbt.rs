@@ -77,7 +77,7 @@ pub struct GbtModel {
     num_features: usize,
     feature_names: Vec<String>,
     xgboost_version: String,
-    pub(crate) quadrature: crate::shap::Quadrature,
+    pub(crate) shap: crate::shap::ShapTables,
 }
 
 impl GbtModel {
@@ -161,26 +161,25 @@ impl GbtModel {
             return Err(ModelError::Unsupported(format!("trees of depth {max_depth}")));
         }
         Ok(Self {
-            trees,
             base_margin,
             num_features,
             feature_names,
             xgboost_version: version,
-            quadrature: crate::shap::Quadrature::new(max_depth.div_ceil(2)),
+            shap: crate::shap::ShapTables::new(&trees, &crate::shap::Quadrature::new(0)),
+            trees,
         })
     }
 
     /// A model from already-built trees (for tests of this crate).
     #[cfg(test)]
     pub(crate) fn from_trees(trees: Vec<Tree>, num_features: usize, base_margin: f32) -> Self {
-        let max_depth = trees.iter().map(|t| t.depth).max().unwrap_or(0);
         Self {
+            shap: crate::shap::ShapTables::new(&trees, &crate::shap::Quadrature::new(0)),
             trees,
             base_margin,
             num_features,
             feature_names: Vec::new(),
             xgboost_version: "test".into(),
-            quadrature: crate::shap::Quadrature::new(max_depth.div_ceil(2)),
         }
     }
 
@@ -252,6 +251,7 @@ impl GbtModel {
             .map(|t| t.nodes.capacity() * std::mem::size_of::<Node>() + std::mem::size_of::<Tree>())
             .sum::<usize>()
             + self.feature_names.iter().map(String::capacity).sum::<usize>()
+            + self.shap.heap_bytes()
     }
 }
 

@@ -34,25 +34,37 @@ pub struct Explanation {
     pub margin: f64,
 }
 
-/// Gauss–Legendre nodes and weights on [0, 1], for every node count up to `max_points`.
+/// Gauss–Legendre rules on [0, 1]. A tree is explained with one rule whose node count is at
+/// least ⌈d/2⌉ for its deepest path (more nodes than needed are still exact).
 #[derive(Debug, Clone)]
 pub struct Quadrature {
-    /// `rules[q - 1]` holds the (node, weight) pairs of the q-point rule.
-    rules: Vec<Vec<(f64, f64)>>,
+    /// The node counts the explainer is specialised for, and their rules.
+    rules: Vec<(usize, Vec<(f64, f64)>)>,
 }
 
+/// Node counts with a specialised (unrolled) implementation.
+const SIZES: [usize; 6] = [1, 2, 3, 4, 8, 32];
+
 impl Quadrature {
-    pub fn new(max_points: usize) -> Self {
+    pub fn new(_max_points: usize) -> Self {
         Self {
-            rules: (1..=max_points.max(1)).map(gauss_legendre_01).collect(),
+            rules: SIZES.iter().map(|&q| (q, gauss_legendre_01(q))).collect(),
         }
     }
 
+    /// The smallest specialised rule with at least `points` nodes.
+    fn at_least(&self, points: usize) -> (usize, &[(f64, f64)]) {
+        self.rules
+            .iter()
+            .find(|(q, _)| *q >= points)
+            .or(self.rules.last())
+            .map_or((0, &[][..]), |(q, r)| (*q, r.as_slice()))
+    }
+
     /// The rule that integrates polynomials of degree `d − 1` exactly (for `d` features).
-    #[inline]
+    #[cfg(test)]
     fn for_features(&self, d: usize) -> &[(f64, f64)] {
-        let q = d.div_ceil(2).max(1);
-        &self.rules[q - 1]
+        self.at_least(d.div_ceil(2).max(1)).1
     }
 }
 
@@ -86,14 +98,208 @@ fn gauss_legendre_01(n: usize) -> Vec<(f64, f64)> {
     out
 }
 
+/// Per-node constants of the walk, computed once when the model is loaded: for each node
+/// (as the child of its parent) its cover fraction `z`, and `w_k / F_k` with
+/// `F_k = z + (o − z) t_k` for the row not going there (`o = 0`) and going there (`o = 1`),
+/// at every node `t_k` of the model's quadrature rule.
+#[derive(Debug, Clone)]
+pub(crate) struct ShapTables {
+    /// Quadrature nodes and weights.
+    rule: Vec<(f64, f64)>,
+    /// One table per tree, `1 + 2q` values per tree node.
+    trees: Vec<Vec<f64>>,
+}
+
+impl ShapTables {
+    pub(crate) fn new(trees: &[Tree], quadrature: &Quadrature) -> Self {
+        let depth = trees.iter().map(|t| t.depth).max().unwrap_or(0);
+        let (q, rule) = quadrature.at_least(depth.div_ceil(2).max(1));
+        let stride = 1 + 2 * q;
+        let tables = trees
+            .iter()
+            .map(|tree| {
+                let mut table = vec![0.0; tree.nodes.len() * stride];
+                for node in &tree.nodes {
+                    if node.is_leaf {
+                        continue;
+                    }
+                    let cover = f64::from(node.cover);
+                    for child in [node.left, node.right] {
+                        let z = if cover > 0.0 {
+                            f64::from(tree.nodes[child as usize].cover) / cover
+                        } else {
+                            0.0
+                        };
+                        let row = &mut table[child as usize * stride..(child as usize + 1) * stride];
+                        row[0] = z;
+                        for (o, base) in [(0.0, 1), (1.0, 1 + q)] {
+                            for (k, &(t, w)) in rule.iter().enumerate() {
+                                let f = z + (o - z) * t;
+                                row[base + k] = if f > 0.0 { w / f } else { 0.0 };
+                            }
+                        }
+                    }
+                }
+                table
+            })
+            .collect();
+        Self {
+            rule: rule.to_vec(),
+            trees: tables,
+        }
+    }
+
+    pub(crate) fn heap_bytes(&self) -> usize {
+        self.trees.iter().map(|t| t.capacity() * 8).sum::<usize>() + self.rule.capacity() * 16
+    }
+}
+
 /// One distinct feature on the current root-to-node path.
 #[derive(Debug, Clone, Copy)]
-struct PathEntry {
+struct Entry<const Q: usize> {
     feature: u32,
     /// Product of the cover fractions of this feature's splits on the path.
     zero: f64,
     /// 1 when the row follows all of them, else 0.
     one: f64,
+    /// The part of the subtree's sum that deeper splits on the same feature attribute
+    /// themselves (with their combined factor).
+    claimed: [f64; Q],
+}
+
+const ABSENT: u8 = u8::MAX;
+
+/// The depth-first walk over one row. Each call returns, for its subtree, the sum over leaves
+/// of `v · Π_i F_i(t_k)` (all factors of the leaf's path); the contribution of a feature is
+/// attributed at its last split above each leaf, once per child, as
+/// `(o − z) Σ_k w_k · own_k / F_k` — O(q) per node instead of O(d · q) per leaf.
+struct Walker<'a, const Q: usize> {
+    x: &'a [f32],
+    t: [f64; Q],
+    w: [f64; Q],
+    entries: Vec<Entry<Q>>,
+    /// For each feature, its index in `entries`, or `ABSENT`.
+    slot: Vec<u8>,
+    phi: &'a mut [f64],
+}
+
+impl<'a, const Q: usize> Walker<'a, Q> {
+    fn new(rule: &[(f64, f64)], x: &'a [f32], phi: &'a mut [f64], depth: usize) -> Self {
+        let mut t = [0.0; Q];
+        let mut w = [0.0; Q];
+        for (k, &(tk, wk)) in rule.iter().take(Q).enumerate() {
+            t[k] = tk;
+            w[k] = wk;
+        }
+        Self {
+            x,
+            t,
+            w,
+            entries: Vec::with_capacity(depth + 1),
+            slot: vec![ABSENT; phi.len()],
+            phi,
+        }
+    }
+
+    #[inline]
+    fn factor(&self, zero: f64, one: f64) -> [f64; Q] {
+        let mut f = [0.0; Q];
+        for k in 0..Q {
+            f[k] = zero + (one - zero) * self.t[k];
+        }
+        f
+    }
+
+    fn walk(&mut self, tree: &Tree, table: &[f64], index: u32, p: [f64; Q]) -> [f64; Q] {
+        let node = &tree.nodes[index as usize];
+        let stride = 1 + 2 * Q;
+        let feature = node.feature as usize;
+        let hot = node.next(self.x[feature]);
+        let mut total = [0.0; Q];
+        for child in [node.left, node.right] {
+            let row = &table[child as usize * stride..(child as usize + 1) * stride];
+            let z = row[0];
+            let going = child == hot;
+            let slot = self.slot[feature];
+            let s = if slot == ABSENT {
+                if z == 0.0 && !going {
+                    continue;
+                }
+                let (one, base) = if going { (1.0, 1 + Q) } else { (0.0, 1) };
+                let f = self.factor(z, one);
+                let mut pc = p;
+                for k in 0..Q {
+                    pc[k] *= f[k];
+                }
+                let child_node = &tree.nodes[child as usize];
+                let (s, claimed) = if child_node.is_leaf {
+                    let v = f64::from(child_node.value);
+                    (pc.map(|x| x * v), [0.0; Q])
+                } else {
+                    self.slot[feature] = self.entries.len() as u8;
+                    self.entries.push(Entry {
+                        feature: node.feature,
+                        zero: z,
+                        one,
+                        claimed: [0.0; Q],
+                    });
+                    let s = self.walk(tree, table, child, pc);
+                    let claimed = self.entries.pop().map_or([0.0; Q], |e| e.claimed);
+                    self.slot[feature] = ABSENT;
+                    (s, claimed)
+                };
+                let mut c = 0.0;
+                for k in 0..Q {
+                    c += (s[k] - claimed[k]) * row[base + k];
+                }
+                self.phi[feature] += (one - z) * c;
+                s
+            } else {
+                let m = usize::from(slot);
+                let old = self.entries[m];
+                let zero = old.zero * z;
+                let one = if going { old.one } else { 0.0 };
+                if zero == 0.0 && one == 0.0 {
+                    continue;
+                }
+                let old_factor = self.factor(old.zero, old.one);
+                let factor = self.factor(zero, one);
+                let mut pc = p;
+                for k in 0..Q {
+                    pc[k] = pc[k] / old_factor[k] * factor[k];
+                }
+                let child_node = &tree.nodes[child as usize];
+                let (s, claimed) = if child_node.is_leaf {
+                    let v = f64::from(child_node.value);
+                    (pc.map(|x| x * v), [0.0; Q])
+                } else {
+                    self.entries[m] = Entry {
+                        feature: old.feature,
+                        zero,
+                        one,
+                        claimed: [0.0; Q],
+                    };
+                    let s = self.walk(tree, table, child, pc);
+                    (s, self.entries[m].claimed)
+                };
+                let mut c = 0.0;
+                for k in 0..Q {
+                    c += (s[k] - claimed[k]) * self.w[k] / factor[k];
+                }
+                self.phi[feature] += (one - zero) * c;
+                // The ancestor split on this feature must not attribute this subtree again.
+                self.entries[m] = old;
+                for k in 0..Q {
+                    self.entries[m].claimed[k] += s[k];
+                }
+                s
+            };
+            for k in 0..Q {
+                total[k] += s[k];
+            }
+        }
+        total
+    }
 }
 
 impl GbtModel {
@@ -110,7 +316,7 @@ impl GbtModel {
     }
 
     /// Writes the SHAP values of a row into `out` (one per feature, overwritten) and returns
-    /// the bias. Allocation-free apart from a small path buffer.
+    /// the bias.
     pub fn explain_into(&self, x: &FeatureVector, out: &mut [f64]) -> Result<f64, ModelError> {
         let x = x.as_slice();
         self.check_len(x)?;
@@ -121,91 +327,28 @@ impl GbtModel {
             });
         }
         out.fill(0.0);
-        let quadrature = self.quadrature();
-        let mut path: Vec<PathEntry> = Vec::with_capacity(self.max_depth() + 1);
+        match self.shap.rule.len() {
+            1 => self.explain_with::<1>(x, out),
+            2 => self.explain_with::<2>(x, out),
+            3 => self.explain_with::<3>(x, out),
+            4 => self.explain_with::<4>(x, out),
+            8 => self.explain_with::<8>(x, out),
+            _ => self.explain_with::<32>(x, out),
+        }
         let mut bias = f64::from(self.base_margin);
         for tree in &self.trees {
             bias += tree.mean_value;
-            walk(tree, 0, x, &mut path, out, quadrature);
         }
         Ok(bias)
     }
-}
 
-fn walk(
-    tree: &Tree,
-    index: u32,
-    x: &[f32],
-    path: &mut Vec<PathEntry>,
-    phi: &mut [f64],
-    quadrature: &Quadrature,
-) {
-    let node = &tree.nodes[index as usize];
-    if node.is_leaf {
-        leaf(f64::from(node.value), path, phi, quadrature);
-        return;
-    }
-    let hot = node.next(x[node.feature as usize]);
-    let cover = f64::from(node.cover);
-    for child in [node.left, node.right] {
-        let child_cover = f64::from(tree.nodes[child as usize].cover);
-        let fraction = if cover > 0.0 { child_cover / cover } else { 0.0 };
-        let one = if child == hot { 1.0 } else { 0.0 };
-        match path.iter().position(|e| e.feature == node.feature) {
-            Some(k) => {
-                let saved = path[k];
-                path[k].zero *= fraction;
-                path[k].one *= one;
-                // A subtree that neither the row nor the training data reach adds nothing.
-                if path[k].zero > 0.0 || path[k].one > 0.0 {
-                    walk(tree, child, x, path, phi, quadrature);
-                }
-                path[k] = saved;
-            }
-            None => {
-                if fraction > 0.0 || one > 0.0 {
-                    path.push(PathEntry {
-                        feature: node.feature,
-                        zero: fraction,
-                        one,
-                    });
-                    walk(tree, child, x, path, phi, quadrature);
-                    path.pop();
-                }
+    fn explain_with<const Q: usize>(&self, x: &[f32], out: &mut [f64]) {
+        let mut walker = Walker::<Q>::new(&self.shap.rule, x, out, self.max_depth());
+        for (tree, table) in self.trees.iter().zip(&self.shap.trees) {
+            if !tree.nodes[0].is_leaf {
+                walker.walk(tree, table, 0, [1.0; Q]);
             }
         }
-    }
-}
-
-/// Adds one leaf's contributions (see the module documentation).
-#[inline]
-fn leaf(value: f64, path: &[PathEntry], phi: &mut [f64], quadrature: &Quadrature) {
-    if path.is_empty() || value == 0.0 {
-        return;
-    }
-    let rule = quadrature.for_features(path.len());
-    // w_k · v · Π_j (z_j + (o_j − z_j) t_k), for each node t_k.
-    let mut weighted = [0.0f64; 32];
-    for (k, &(t, w)) in rule.iter().enumerate() {
-        let mut p = w * value;
-        for e in path {
-            p *= e.zero + (e.one - e.zero) * t;
-        }
-        weighted[k] = p;
-    }
-    for e in path {
-        let slope = e.one - e.zero;
-        let mut s = 0.0;
-        for (k, &(t, _)) in rule.iter().enumerate() {
-            s += weighted[k] / (e.zero + slope * t);
-        }
-        phi[e.feature as usize] += slope * s;
-    }
-}
-
-impl GbtModel {
-    fn quadrature(&self) -> &Quadrature {
-        &self.quadrature
     }
 }
 
@@ -254,8 +397,10 @@ mod tests {
         };
         let x = [0.0f32, 0.0, 0.0];
         let mut phi = vec![0.0; 3];
-        let mut path = Vec::new();
-        walk(&stump, 0, &x, &mut path, &mut phi, &Quadrature::new(4));
+        let q = Quadrature::new(1);
+        let tables = ShapTables::new(std::slice::from_ref(&stump), &q);
+        Walker::<1>::new(&tables.rule, &x, &mut phi, 1).walk(&stump, &tables.trees[0], 0, [1.0]);
+        assert_eq!(tables.rule.len(), 1);
         // mean = (-0.4·6 + 0.3·4)/10 = -0.12; the row gets -0.4 → φ₀ = -0.28
         assert!((phi[0] - (-0.4 - -0.12)).abs() < 1e-7, "{phi:?}");
     }

@@ -10,6 +10,7 @@
 pub mod artifact;
 pub mod dataset;
 pub mod error;
+pub mod generate;
 pub mod train;
 
 pub use artifact::{Artifact, ModelCard};

@@ -129,6 +129,16 @@ fn booster(params: &TrainParams, cache: &[&DMatrix]) -> Result<Booster, TrainErr
     Ok(Booster::new_with_json_config(cache, params.config())?)
 }
 
+/// Boosts exactly `rounds` rounds on `dtrain` (`cache` lists the matrices XGBoost should keep
+/// prediction caches for, `dtrain` first).
+pub fn fit(params: &TrainParams, dtrain: &DMatrix, cache: &[&DMatrix], rounds: u32) -> Result<Booster, TrainError> {
+    let mut bst = booster(params, cache)?;
+    for round in 0..rounds {
+        bst.update(dtrain, round as i32)?;
+    }
+    Ok(bst)
+}
+
 /// Trains a model on `data`. Progress goes to `progress`; nothing is written.
 pub fn train(data: &Dataset, params: &TrainParams, progress: &mut dyn Progress) -> Result<Artifact, TrainError> {
     params.validate()?;
@@ -171,10 +181,7 @@ pub fn train(data: &Dataset, params: &TrainParams, progress: &mut dyn Progress) 
     if best_round < trained {
         // Refit to the best round: the same seed and data give the same first trees.
         progress.refit(best_round);
-        bst = booster(params, &[&dtrain, &dvalid])?;
-        for round in 0..best_round {
-            bst.update(&dtrain, round as i32)?;
-        }
+        bst = fit(params, &dtrain, &[&dtrain, &dvalid], best_round)?;
     }
     let model_json = bst.save_to_buffer("json".to_owned())?;
     let model = GbtModel::from_json(model_json.as_bytes())?;

@@ -1,5 +1,7 @@
 //! The command line of the `lendscope` binary.
 
+mod ml;
+
 use std::io::{BufRead, IsTerminal};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -46,6 +48,14 @@ pub enum Command {
         #[command(subcommand)]
         command: ApiKeyCommand,
     },
+    /// Write synthetic applicants with outcomes to a CSV file.
+    Generate(ml::GenerateArgs),
+    /// Train an XGBoost model on a CSV file with a binary target.
+    Train(ml::TrainArgs),
+    /// Write the numeric model input matrix of raw rows (header = model features).
+    Encode(ml::BatchArgs),
+    /// Write per-row SHAP contributions, bias, margin and probability.
+    Explain(ml::BatchArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -71,9 +81,19 @@ fn parse_role(s: &str) -> Result<Role, String> {
 }
 
 pub async fn run(cli: Cli) -> Result<(), ServerError> {
+    let command = cli.command.unwrap_or(Command::Serve);
+    // The data-science commands need neither configuration nor database.
+    match &command {
+        Command::Generate(args) => return ml::generate(args),
+        Command::Train(args) => return ml::train_model(args),
+        Command::Encode(args) => return ml::encode(args),
+        Command::Explain(args) => return ml::explain(args),
+        _ => {}
+    }
     let config = Config::load(cli.config.as_deref())?;
     telemetry::init(config.log_format);
-    match cli.command.unwrap_or(Command::Serve) {
+    match command {
+        Command::Generate(_) | Command::Train(_) | Command::Encode(_) | Command::Explain(_) => Ok(()),
         Command::Serve => serve(&config).await,
         Command::Migrate => {
             let conn = db::connect(&config.database_url).await?;
