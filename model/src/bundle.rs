@@ -34,7 +34,10 @@ impl ModelBundle {
         &self.schema
     }
 
-    pub fn encode<'a>(&self, value: impl Fn(&str) -> RawValue<'a>) -> Result<FeatureVector, ModelError> {
+    pub fn encode<'a>(
+        &self,
+        value: impl Fn(&str) -> RawValue<'a>,
+    ) -> Result<FeatureVector, ModelError> {
         self.schema.encode(value)
     }
 

@@ -127,7 +127,10 @@ impl GbtModel {
         let base_margin = -(1.0f32 / base_score - 1.0f32).ln();
 
         let booster = field(learner, "gradient_booster")?;
-        let booster_name = booster.get("name").and_then(Value::as_str).unwrap_or("gbtree");
+        let booster_name = booster
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or("gbtree");
         if booster_name != "gbtree" {
             return Err(ModelError::Unsupported(format!(
                 "booster '{booster_name}'; only gbtree is supported"
@@ -158,7 +161,9 @@ impl GbtModel {
             .unwrap_or_default();
         let max_depth = trees.iter().map(|t| t.depth).max().unwrap_or(0);
         if max_depth > 62 {
-            return Err(ModelError::Unsupported(format!("trees of depth {max_depth}")));
+            return Err(ModelError::Unsupported(format!(
+                "trees of depth {max_depth}"
+            )));
         }
         Ok(Self {
             base_margin,
@@ -250,7 +255,11 @@ impl GbtModel {
             .iter()
             .map(|t| t.nodes.capacity() * std::mem::size_of::<Node>() + std::mem::size_of::<Tree>())
             .sum::<usize>()
-            + self.feature_names.iter().map(String::capacity).sum::<usize>()
+            + self
+                .feature_names
+                .iter()
+                .map(String::capacity)
+                .sum::<usize>()
             + self.shap.heap_bytes()
     }
 }
@@ -344,7 +353,9 @@ fn parse_tree(t: &Value, num_features: usize) -> Result<Tree, ModelError> {
             if c >= 1.0 && (c as usize) < n {
                 Ok(c as u32)
             } else {
-                Err(ModelError::ModelFormat(format!("node {i}: bad {what} child {c}")))
+                Err(ModelError::ModelFormat(format!(
+                    "node {i}: bad {what} child {c}"
+                )))
             }
         };
         let (l, r, feature) = if is_leaf {
@@ -356,7 +367,11 @@ fn parse_tree(t: &Value, num_features: usize) -> Result<Tree, ModelError> {
                     "node {i}: split feature {feature} outside 0..{num_features}"
                 )));
             }
-            (child(left[i], "left")?, child(right[i], "right")?, feature as u32)
+            (
+                child(left[i], "left")?,
+                child(right[i], "right")?,
+                feature as u32,
+            )
         };
         nodes.push(Node {
             feature,
@@ -375,7 +390,9 @@ fn parse_tree(t: &Value, num_features: usize) -> Result<Tree, ModelError> {
     let mut depth = 0;
     while let Some((i, d)) = stack.pop() {
         if std::mem::replace(&mut seen[i], true) {
-            return Err(ModelError::ModelFormat(format!("node {i} is reached twice")));
+            return Err(ModelError::ModelFormat(format!(
+                "node {i} is reached twice"
+            )));
         }
         depth = depth.max(d);
         let node = nodes[i];
@@ -472,7 +489,10 @@ pub(crate) mod tests {
     fn wrong_sizes_and_objectives_are_refused() {
         let m = GbtModel::from_json(tiny_model_json().as_bytes()).unwrap();
         let short = FeatureVector::new(vec![0.0]).unwrap();
-        assert!(matches!(m.predict_margin(&short), Err(ModelError::FeatureCount { .. })));
+        assert!(matches!(
+            m.predict_margin(&short),
+            Err(ModelError::FeatureCount { .. })
+        ));
         let other = tiny_model_json().replace("binary:logistic", "reg:squarederror");
         let err = GbtModel::from_json(other.as_bytes()).unwrap_err();
         assert!(err.to_string().contains("reg:squarederror"), "{err}");
@@ -482,12 +502,18 @@ pub(crate) mod tests {
 
     #[test]
     fn malformed_trees_are_refused() {
-        let cyclic = tiny_model_json().replacen("\"left_children\":[1,-1,-1]", "\"left_children\":[1,0,-1]", 1);
+        let cyclic = tiny_model_json().replacen(
+            "\"left_children\":[1,-1,-1]",
+            "\"left_children\":[1,0,-1]",
+            1,
+        );
         assert_ne!(cyclic, tiny_model_json());
         assert!(GbtModel::from_json(cyclic.as_bytes()).is_err());
-        let out_of_range = tiny_model_json().replacen("\"split_indices\":[0,0,0]", "\"split_indices\":[7,0,0]", 1);
+        let out_of_range =
+            tiny_model_json().replacen("\"split_indices\":[0,0,0]", "\"split_indices\":[7,0,0]", 1);
         assert!(GbtModel::from_json(out_of_range.as_bytes()).is_err());
-        let categorical = tiny_model_json().replacen("\"split_type\":[0,0,0]", "\"split_type\":[1,0,0]", 1);
+        let categorical =
+            tiny_model_json().replacen("\"split_type\":[0,0,0]", "\"split_type\":[1,0,0]", 1);
         let err = GbtModel::from_json(categorical.as_bytes()).unwrap_err();
         assert!(err.to_string().contains("categorical"), "{err}");
     }

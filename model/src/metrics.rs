@@ -137,7 +137,11 @@ pub struct CalibrationBin {
 }
 
 /// Calibration by quantile bins of the score (rows with equal scores stay in one bin).
-pub fn calibration(scores: &[f64], labels: &[bool], bins: usize) -> Result<Vec<CalibrationBin>, ModelError> {
+pub fn calibration(
+    scores: &[f64],
+    labels: &[bool],
+    bins: usize,
+) -> Result<Vec<CalibrationBin>, ModelError> {
     check_len(scores, labels)?;
     let idx = order(scores);
     let n = idx.len();
@@ -218,7 +222,13 @@ mod tests {
             for j in 0..8 {
                 if labels[i] && !labels[j] {
                     pairs += 1.0;
-                    wins += if scores[i] > scores[j] { 1.0 } else if scores[i] == scores[j] { 0.5 } else { 0.0 };
+                    wins += if scores[i] > scores[j] {
+                        1.0
+                    } else if scores[i] == scores[j] {
+                        0.5
+                    } else {
+                        0.0
+                    };
                 }
             }
         }

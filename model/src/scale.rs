@@ -30,12 +30,21 @@ impl Default for PointsScale {
 
 impl PointsScale {
     pub fn new(base_points: f64, base_odds: f64, pdo: f64) -> Result<Self, ModelError> {
-        if !base_points.is_finite() || !(base_odds > 0.0 && base_odds.is_finite()) || !(pdo > 0.0 && pdo.is_finite()) {
+        if !(base_points.is_finite()
+            && base_odds > 0.0
+            && base_odds.is_finite()
+            && pdo > 0.0
+            && pdo.is_finite())
+        {
             return Err(ModelError::Invalid(
                 "points scale needs finite base points, positive base odds and PDO".into(),
             ));
         }
-        Ok(Self { base_points, base_odds, pdo })
+        Ok(Self {
+            base_points,
+            base_odds,
+            pdo,
+        })
     }
 
     pub fn factor(&self) -> f64 {
@@ -81,7 +90,9 @@ impl RiskBands {
             return Err(ModelError::Invalid("band bounds must increase".into()));
         }
         if bands.last().is_some_and(|b| b.1 <= 1.0) {
-            return Err(ModelError::Invalid("the last band must cover PD up to 1".into()));
+            return Err(ModelError::Invalid(
+                "the last band must cover PD up to 1".into(),
+            ));
         }
         Ok(Self { bands })
     }

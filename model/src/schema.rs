@@ -169,7 +169,10 @@ impl FeatureSchema {
                 )));
             }
             if columns[..i].iter().any(|c| c.name == col.name) {
-                return Err(ModelError::Schema(format!("column '{}' appears twice", col.name)));
+                return Err(ModelError::Schema(format!(
+                    "column '{}' appears twice",
+                    col.name
+                )));
             }
             if target.as_ref().is_some_and(|t| t.column == col.name) {
                 return Err(ModelError::Schema(format!(
@@ -253,11 +256,13 @@ impl FeatureSchema {
                     };
                     match text {
                         None => out.extend(std::iter::repeat_n(f32::NAN, categories.len())),
-                        Some(t) => out.extend(
-                            categories
-                                .iter()
-                                .map(|c| if *c == t { 1.0f32 } else { 0.0 }),
-                        ),
+                        Some(t) => {
+                            out.extend(
+                                categories
+                                    .iter()
+                                    .map(|c| if *c == t { 1.0f32 } else { 0.0 }),
+                            );
+                        }
                     }
                 }
             }
@@ -372,7 +377,10 @@ mod tests {
                 .as_slice()
                 .to_vec()
         };
-        assert_eq!(row(RawValue::Number(2.5), RawValue::Text("school")), [2.5, 0.0, 1.0]);
+        assert_eq!(
+            row(RawValue::Number(2.5), RawValue::Text("school")),
+            [2.5, 0.0, 1.0]
+        );
         let v = row(RawValue::Missing, RawValue::Missing);
         assert!(v.iter().all(|x| x.is_nan()), "missing stays missing: {v:?}");
         let v = row(RawValue::Text(""), RawValue::Text("boat"));
@@ -384,17 +392,33 @@ mod tests {
     fn text_in_numeric_columns_is_an_error_naming_the_column() {
         let s = schema();
         let err = s
-            .encode(|c| if c == "income" { RawValue::Text("lots") } else { RawValue::Missing })
+            .encode(|c| {
+                if c == "income" {
+                    RawValue::Text("lots")
+                } else {
+                    RawValue::Missing
+                }
+            })
             .unwrap_err();
         assert_eq!(
             err,
-            ModelError::Column { column: "income".into(), message: "'lots' is not a number".into() }
+            ModelError::Column {
+                column: "income".into(),
+                message: "'lots' is not a number".into()
+            }
         );
     }
 
     #[test]
     fn protected_attributes_can_never_enter_a_schema() {
-        for name in ["protected_gender", "Gender", "age_band", "race", "PROTECTED_x", " marital_status "] {
+        for name in [
+            "protected_gender",
+            "Gender",
+            "age_band",
+            "race",
+            "PROTECTED_x",
+            " marital_status ",
+        ] {
             let err = FeatureSchema::new(vec![ColumnSpec::numeric(name)], None, None).unwrap_err();
             assert!(err.to_string().contains("protected"), "{name}: {err}");
             let err = FeatureSchema::new(vec![ColumnSpec::categorical(name, &["a"])], None, None)

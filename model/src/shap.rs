@@ -17,6 +17,9 @@
 //! the original algorithm, and there is no per-row setup. The bias is the base margin plus each
 //! tree's cover-weighted mean leaf value, as in XGBoost.
 
+// The kernels index fixed-size arrays by quadrature node; index loops read best there.
+#![allow(clippy::needless_range_loop)]
+
 use serde::{Deserialize, Serialize};
 
 use crate::gbt::{GbtModel, Tree};
@@ -130,7 +133,8 @@ impl ShapTables {
                         } else {
                             0.0
                         };
-                        let row = &mut table[child as usize * stride..(child as usize + 1) * stride];
+                        let row =
+                            &mut table[child as usize * stride..(child as usize + 1) * stride];
                         row[0] = z;
                         for (o, base) in [(0.0, 1), (1.0, 1 + q)] {
                             for (k, &(t, w)) in rule.iter().enumerate() {
@@ -365,7 +369,10 @@ mod tests {
             // ∫₀¹ t^k dt = 1/(k+1) for every k ≤ d − 1.
             for k in 0..d {
                 let approx: f64 = rule.iter().map(|&(t, w)| w * t.powi(k as i32)).sum();
-                assert!((approx - 1.0 / (k as f64 + 1.0)).abs() < 1e-13, "d={d} k={k}");
+                assert!(
+                    (approx - 1.0 / (k as f64 + 1.0)).abs() < 1e-13,
+                    "d={d} k={k}"
+                );
             }
         }
     }
@@ -453,7 +460,11 @@ mod tests {
             }
         }
         let mean_value = node_mean(&nodes, 0);
-        Tree { nodes, mean_value, depth }
+        Tree {
+            nodes,
+            mean_value,
+            depth,
+        }
     }
 
     /// TreeSHAP's value function: features in `known` follow the row, others average over

@@ -29,8 +29,12 @@ pub fn stratified(labels: &[bool], valid: f64, test: f64, seed: u64) -> Split {
         let n_valid = (n * valid).round() as usize;
         split.test.extend_from_slice(&idx[..n_test.min(idx.len())]);
         let rest = &idx[n_test.min(idx.len())..];
-        split.valid.extend_from_slice(&rest[..n_valid.min(rest.len())]);
-        split.train.extend_from_slice(&rest[n_valid.min(rest.len())..]);
+        split
+            .valid
+            .extend_from_slice(&rest[..n_valid.min(rest.len())]);
+        split
+            .train
+            .extend_from_slice(&rest[n_valid.min(rest.len())..]);
     }
     for part in [&mut split.train, &mut split.valid, &mut split.test] {
         part.sort_unstable();
@@ -48,7 +52,13 @@ mod tests {
         let s = stratified(&labels, 0.15, 0.15, 7);
         assert_eq!(s, stratified(&labels, 0.15, 0.15, 7));
         assert_ne!(s, stratified(&labels, 0.15, 0.15, 8));
-        let mut all: Vec<usize> = s.train.iter().chain(&s.valid).chain(&s.test).copied().collect();
+        let mut all: Vec<usize> = s
+            .train
+            .iter()
+            .chain(&s.valid)
+            .chain(&s.test)
+            .copied()
+            .collect();
         all.sort_unstable();
         assert_eq!(all, (0..1000).collect::<Vec<_>>());
         let pos = |p: &[usize]| p.iter().filter(|&&i| labels[i]).count();

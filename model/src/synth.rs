@@ -24,9 +24,9 @@
 //! | `loan_purpose` | emergency and debt consolidation likelier when c is low |
 //! | `loan_amount`, `loan_term_months` | amount log-normal around 1,500·(income/2,000)^0.4, 500–5,000 in steps of 50; longer terms for larger amounts |
 //!
-//! Default: logit = a − 0.9c + 2.5·(instalment / income) + 0.25·late payments + 0.15·overdrafts
-//! + 0.6·income volatility + 0.6·unemployed − 0.3·income verified + purpose effects + N(0, 0.3),
-//! with `a` set so that about 13 % default.
+//! Default: logit = a − 0.9c + 2.5·(instalment / income) + 0.25·late payments
+//! + 0.15·overdrafts + 0.6·income volatility + 0.6·unemployed − 0.3·income verified
+//! + purpose effects + N(0, 0.3), with `a` set so that about 13 % default.
 //!
 //! `drift K` (for drift tests) lowers income by 20 %·K, raises late payments and overdrafts
 //! (×(1 + 0.8K), ×(1 + K)), lowers telecom on-time means, and raises loan amounts by 30 %·K.
@@ -68,12 +68,17 @@ impl Applicant {
                 Cell::Missing => String::new(),
             })
             .chain(self.protected.iter().map(|s| (*s).to_owned()))
-            .chain(std::iter::once(if self.defaulted { "1" } else { "0" }.to_owned()))
+            .chain(std::iter::once(
+                if self.defaulted { "1" } else { "0" }.to_owned(),
+            ))
             .collect()
     }
 
     pub fn input(&self, name: &str) -> Option<Cell> {
-        INPUTS.iter().position(|i| i.name == name).map(|k| self.inputs[k])
+        INPUTS
+            .iter()
+            .position(|i| i.name == name)
+            .map(|k| self.inputs[k])
     }
 }
 
@@ -124,7 +129,9 @@ impl Generator {
     pub fn new(s: Settings) -> Result<Self, ModelError> {
         for (name, v) in [("drift", s.drift), ("bias", s.bias)] {
             if !(0.0..=3.0).contains(&v) {
-                return Err(ModelError::Invalid(format!("{name} must be between 0 and 3")));
+                return Err(ModelError::Invalid(format!(
+                    "{name} must be between 0 and 3"
+                )));
             }
         }
         Ok(Self {
@@ -144,7 +151,8 @@ impl Generator {
 
     fn beta_mean(&mut self, mean: f64, concentration: f64) -> f64 {
         let m = mean.clamp(0.01, 0.995);
-        Beta::new(m * concentration, (1.0 - m) * concentration).map_or(m, |d| d.sample(&mut self.rng))
+        Beta::new(m * concentration, (1.0 - m) * concentration)
+            .map_or(m, |d| d.sample(&mut self.rng))
     }
 
     fn poisson(&mut self, lambda: f64) -> f64 {
@@ -169,8 +177,14 @@ impl Generator {
 
     pub fn applicant(&mut self) -> Applicant {
         let c = self.normal(0.0, 1.0);
-        let age: f64 = (18.0 + Gamma::new(2.0f64, 9.0).map_or(20.0, |g| g.sample(&mut self.rng))).min(80.0);
-        let gender = self.pick(&[("female", 49.0), ("male", 49.0), ("nonbinary", 1.0), ("undisclosed", 1.0)]);
+        let age: f64 =
+            (18.0 + Gamma::new(2.0f64, 9.0).map_or(20.0, |g| g.sample(&mut self.rng))).min(80.0);
+        let gender = self.pick(&[
+            ("female", 49.0),
+            ("male", 49.0),
+            ("nonbinary", 1.0),
+            ("undisclosed", 1.0),
+        ]);
         let female = gender == "female";
         let young = age < 25.0;
         let status = self.pick(&[
@@ -206,34 +220,65 @@ impl Generator {
         let tenure = if status == "unemployed" {
             None
         } else {
-            Some(self.lognormal(24.0 * (0.3 * c).exp(), 0.8).min(working_months).round())
+            Some(
+                self.lognormal(24.0 * (0.3 * c).exp(), 0.8)
+                    .min(working_months)
+                    .round(),
+            )
         };
-        let changes = self.poisson(0.8 * (-0.3 * c).exp() + if status == "gig" { 1.5 } else { 0.0 }).min(24.0);
+        let changes = self
+            .poisson(0.8 * (-0.3 * c).exp() + if status == "gig" { 1.5 } else { 0.0 })
+            .min(24.0);
 
         let rent = (!self.chance(0.25)).then(|| self.beta_mean(sigmoid(2.2 + 0.9 * c), 20.0));
         let utility = (!self.chance(0.15)).then(|| self.beta_mean(sigmoid(2.5 + 0.8 * c), 20.0));
         let telecom_shift = 0.6 * self.drift;
-        let telecom = (!self.chance(0.05)).then(|| self.beta_mean(sigmoid(2.8 + 0.7 * c - telecom_shift), 20.0));
-        let late = self.poisson((0.2 - 0.8 * c).exp() * (1.0 + 0.8 * self.drift)).min(100.0);
-        let history = self.lognormal(30.0, 0.7).min(((age - 18.0) * 12.0).max(1.0)).round();
+        let telecom = (!self.chance(0.05))
+            .then(|| self.beta_mean(sigmoid(2.8 + 0.7 * c - telecom_shift), 20.0));
+        let late = self
+            .poisson((0.2 - 0.8 * c).exp() * (1.0 + 0.8 * self.drift))
+            .min(100.0);
+        let history = self
+            .lognormal(30.0, 0.7)
+            .min(((age - 18.0) * 12.0).max(1.0))
+            .round();
 
-        let mobile = (!self.chance(0.03)).then(|| self.lognormal(36.0 * (0.2 * c).exp(), 0.7).min(working_months).round());
+        let mobile = (!self.chance(0.03)).then(|| {
+            self.lognormal(36.0 * (0.2 * c).exp(), 0.7)
+                .min(working_months)
+                .round()
+        });
         let device = (!self.chance(0.10)).then(|| self.lognormal(14.0, 0.6).min(240.0).round());
         let topup = (!self.chance(0.35)).then(|| self.beta_mean(sigmoid(1.2 + 0.6 * c), 10.0));
         let digital = (!self.chance(0.05)).then(|| {
-            self.lognormal(25.0 * (0.2 * c).exp() * if young { 1.4 } else { 1.0 }, 0.6).round()
+            self.lognormal(25.0 * (0.2 * c).exp() * if young { 1.4 } else { 1.0 }, 0.6)
+                .round()
         });
 
         let banked = !self.chance(0.12);
         let (bank_tenure, avg_balance, min_balance, overdrafts, volatility, savings) = if banked {
-            let tenure = self.lognormal(48.0 * (0.2 * c).exp(), 0.8).min(((age - 16.0) * 12.0).max(1.0)).round();
+            let tenure = self
+                .lognormal(48.0 * (0.2 * c).exp(), 0.8)
+                .min(((age - 16.0) * 12.0).max(1.0))
+                .round();
             let avg = income * self.lognormal(0.35 * (0.5 * c).exp(), 0.6);
-            let overdrafts = self.poisson((-0.5 - 0.9 * c).exp() * (1.0 + self.drift)).min(100.0);
+            let overdrafts = self
+                .poisson((-0.5 - 0.9 * c).exp() * (1.0 + self.drift))
+                .min(100.0);
             let min = avg * self.rng.gen_range(-0.3..0.6) - 40.0 * overdrafts;
             let irregular = matches!(status, "gig" | "self_employed");
-            let vol = (self.lognormal(0.25 * (-0.3 * c).exp(), 0.5) * if irregular { 1.8 } else { 1.0 }).min(5.0);
+            let vol = (self.lognormal(0.25 * (-0.3 * c).exp(), 0.5)
+                * if irregular { 1.8 } else { 1.0 })
+            .min(5.0);
             let savings = self.normal(0.05 + 0.06 * c, 0.1).clamp(-0.5, 0.6);
-            (Some(tenure), Some((avg * 100.0).round() / 100.0), Some((min * 100.0).round() / 100.0), Some(overdrafts), Some(vol), Some(savings))
+            (
+                Some(tenure),
+                Some((avg * 100.0).round() / 100.0),
+                Some((min * 100.0).round() / 100.0),
+                Some(overdrafts),
+                Some(vol),
+                Some(savings),
+            )
         } else {
             (None, None, None, None, None, None)
         };
@@ -250,7 +295,8 @@ impl Generator {
             ("other", 10.0),
         ]);
         debug_assert!(LOAN_PURPOSES.contains(&purpose));
-        let amount = (self.lognormal(1500.0 * (income.max(100.0) / 2000.0).powf(0.4), 0.5) * (1.0 + 0.3 * self.drift))
+        let amount = (self.lognormal(1500.0 * (income.max(100.0) / 2000.0).powf(0.4), 0.5)
+            * (1.0 + 0.3 * self.drift))
             .clamp(500.0, 5000.0);
         let amount = (amount / 50.0).round() * 50.0;
         let term = if amount <= 1000.0 {
@@ -290,7 +336,11 @@ impl Generator {
             _ => "65+",
         };
         let n = |x: f64| Cell::Number(x);
-        let opt = |x: Option<f64>| x.map_or(Cell::Missing, |v| Cell::Number((v * 10_000.0).round() / 10_000.0));
+        let opt = |x: Option<f64>| {
+            x.map_or(Cell::Missing, |v| {
+                Cell::Number((v * 10_000.0).round() / 10_000.0)
+            })
+        };
         let inputs = vec![
             n(amount),
             n(term),
@@ -338,7 +388,10 @@ mod tests {
     use crate::features::INPUTS;
 
     fn rows(seed: u64, drift: f64, bias: f64, n: usize) -> Vec<Applicant> {
-        Generator::new(Settings { seed, drift, bias }).unwrap().take(n).collect()
+        Generator::new(Settings { seed, drift, bias })
+            .unwrap()
+            .take(n)
+            .collect()
     }
 
     fn mean(rows: &[Applicant], name: &str) -> f64 {
@@ -367,7 +420,11 @@ mod tests {
             for (cell, input) in r.inputs.iter().zip(INPUTS) {
                 match (cell, input.categories) {
                     (Cell::Number(x), None) => {
-                        assert!(x.is_finite() && *x >= input.min && *x <= input.max, "{} = {x}", input.name);
+                        assert!(
+                            x.is_finite() && *x >= input.min && *x <= input.max,
+                            "{} = {x}",
+                            input.name
+                        );
                     }
                     (Cell::Category(c), Some(cats)) => assert!(cats.contains(c), "{}", input.name),
                     (Cell::Missing, None) => assert!(input.optional, "{} missing", input.name),
@@ -406,7 +463,12 @@ mod tests {
         let gap_biased = group_rate(&biased, "female") - group_rate(&biased, "male");
         assert!(gap_base < 0.03, "{gap_base}");
         assert!(gap_biased > 0.1, "{gap_biased}");
-        assert!(Generator::new(Settings { seed: 1, drift: 4.0, bias: 0.0 }).is_err());
+        assert!(Generator::new(Settings {
+            seed: 1,
+            drift: 4.0,
+            bias: 0.0
+        })
+        .is_err());
     }
 
     #[test]

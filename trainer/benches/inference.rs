@@ -30,11 +30,23 @@ fn data(seed: u64, n: usize) -> (Vec<FeatureVector>, Vec<f32>) {
     let mut labels = Vec::with_capacity(n);
     for _ in 0..n {
         let x: Vec<f32> = (0..FEATURES)
-            .map(|_| if rng.gen_bool(0.05) { f32::NAN } else { rng.gen_range(-2.0f32..2.0) })
+            .map(|_| {
+                if rng.gen_bool(0.05) {
+                    f32::NAN
+                } else {
+                    rng.gen_range(-2.0f32..2.0)
+                }
+            })
             .collect();
         let v = |i: usize| if x[i].is_nan() { 0.0 } else { f64::from(x[i]) };
-        let logit = 0.8 * v(0) - 0.6 * v(1) * v(2) + 0.5 * v(3).abs() - 0.4 * v(4) + 0.3 * (v(5) * 2.0).sin() - 1.0;
-        labels.push(if rng.gen_bool(1.0 / (1.0 + (-logit).exp())) { 1.0 } else { 0.0 });
+        let logit = 0.8 * v(0) - 0.6 * v(1) * v(2) + 0.5 * v(3).abs() - 0.4 * v(4)
+            + 0.3 * (v(5) * 2.0).sin()
+            - 1.0;
+        labels.push(if rng.gen_bool(1.0 / (1.0 + (-logit).exp())) {
+            1.0
+        } else {
+            0.0
+        });
         rows.push(FeatureVector::new(x).unwrap());
     }
     (rows, labels)
@@ -53,13 +65,21 @@ fn case(name: &'static str, trees: u32, depth: u32) -> Case {
     let (rows, labels) = data(7, ROWS);
     let refs: Vec<&FeatureVector> = rows.iter().collect();
     let dtrain = dmatrix(&refs, Some(&labels)).unwrap();
-    let params = TrainParams { max_depth: depth, eta: 0.1, threads: 1, ..TrainParams::default() };
+    let params = TrainParams {
+        max_depth: depth,
+        eta: 0.1,
+        threads: 1,
+        ..TrainParams::default()
+    };
     let booster = fit(&params, &dtrain, &[&dtrain], trees).unwrap();
     let json = booster.save_to_buffer("json".to_owned()).unwrap();
     let model = GbtModel::from_json(json.as_bytes()).unwrap();
     assert_eq!(model.num_trees(), trees as usize);
     let (probes, _) = data(99, PROBE_ROWS);
-    let probe_matrices: Vec<DMatrix> = probes.iter().map(|p| dmatrix(&[p], None).unwrap()).collect();
+    let probe_matrices: Vec<DMatrix> = probes
+        .iter()
+        .map(|p| dmatrix(&[p], None).unwrap())
+        .collect();
     // The benchmark compares equal outputs: check parity on every probe first.
     for (x, dm) in probes.iter().zip(&probe_matrices) {
         let theirs = booster.predict(dm).unwrap()[0];
@@ -71,7 +91,14 @@ fn case(name: &'static str, trees: u32, depth: u32) -> Case {
             assert!((a - f64::from(*b)).abs() <= 1e-5);
         }
     }
-    Case { name, model, booster, json_bytes: json.len(), probes, probe_matrices }
+    Case {
+        name,
+        model,
+        booster,
+        json_bytes: json.len(),
+        probes,
+        probe_matrices,
+    }
 }
 
 fn bench(c: &mut Criterion, cases: &[Case]) {
@@ -81,14 +108,22 @@ fn bench(c: &mut Criterion, cases: &[Case]) {
         group.bench_function("rust_predict", |b| {
             b.iter(|| {
                 i = (i + 1) % PROBE_ROWS;
-                black_box(case.model.predict_margin(black_box(&case.probes[i])).unwrap())
+                black_box(
+                    case.model
+                        .predict_margin(black_box(&case.probes[i]))
+                        .unwrap(),
+                )
             });
         });
         let mut out = vec![0.0f64; FEATURES];
         group.bench_function("rust_treeshap", |b| {
             b.iter(|| {
                 i = (i + 1) % PROBE_ROWS;
-                black_box(case.model.explain_into(black_box(&case.probes[i]), &mut out).unwrap())
+                black_box(
+                    case.model
+                        .explain_into(black_box(&case.probes[i]), &mut out)
+                        .unwrap(),
+                )
             });
         });
         // XGBoost caches predictions per DMatrix, so a served row needs a fresh one: the
@@ -110,7 +145,11 @@ fn bench(c: &mut Criterion, cases: &[Case]) {
         group.bench_function("xgboost_pred_contribs", |b| {
             b.iter(|| {
                 i = (i + 1) % PROBE_ROWS;
-                black_box(case.booster.predict_contributions(black_box(&case.probe_matrices[i])).unwrap())
+                black_box(
+                    case.booster
+                        .predict_contributions(black_box(&case.probe_matrices[i]))
+                        .unwrap(),
+                )
             });
         });
         group.finish();
@@ -119,7 +158,8 @@ fn bench(c: &mut Criterion, cases: &[Case]) {
 
 /// Mean time per iteration in nanoseconds, as criterion estimated it.
 fn estimate(dir: &std::path::Path, group: &str, bench: &str) -> Option<f64> {
-    let text = std::fs::read_to_string(dir.join(group).join(bench).join("new/estimates.json")).ok()?;
+    let text =
+        std::fs::read_to_string(dir.join(group).join(bench).join("new/estimates.json")).ok()?;
     let v: serde_json::Value = serde_json::from_str(&text).ok()?;
     v["mean"]["point_estimate"].as_f64()
 }
@@ -147,19 +187,37 @@ fn main() {
     bench(&mut criterion, &cases);
     criterion.final_summary();
 
-    println!("\nSummary (mean per row, one thread; machine: {} cores)", std::thread::available_parallelism().map_or(0, |n| n.get()));
+    println!(
+        "\nSummary (mean per row, one thread; machine: {} cores)",
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
     println!(
         "{:<8} {:>14} {:>20} {:>14} {:>16} {:>10} {:>10}",
-        "model", "rust predict", "xgb predict (+DMat)", "rust TreeSHAP", "xgb contribs", "SHAP ×", "predict ×"
+        "model",
+        "rust predict",
+        "xgb predict (+DMat)",
+        "rust TreeSHAP",
+        "xgb contribs",
+        "SHAP ×",
+        "predict ×"
     );
     for c in &cases {
         let get = |b: &str| estimate(&out_dir, c.name, b);
-        if let (Some(rp), Some(xp), Some(rs), Some(xs)) =
-            (get("rust_predict"), get("xgboost_predict"), get("rust_treeshap"), get("xgboost_pred_contribs"))
-        {
+        if let (Some(rp), Some(xp), Some(rs), Some(xs)) = (
+            get("rust_predict"),
+            get("xgboost_predict"),
+            get("rust_treeshap"),
+            get("xgboost_pred_contribs"),
+        ) {
             println!(
                 "{:<8} {:>11.2} µs {:>17.2} µs {:>11.2} µs {:>13.2} µs {:>9.1}× {:>9.1}×",
-                c.name, rp / 1e3, xp / 1e3, rs / 1e3, xs / 1e3, xs / rs, xp / rp
+                c.name,
+                rp / 1e3,
+                xp / 1e3,
+                rs / 1e3,
+                xs / 1e3,
+                xs / rs,
+                xp / rp
             );
         }
     }
@@ -167,7 +225,15 @@ fn main() {
     for c in &cases {
         let before = rss_bytes();
         let copies: Vec<GbtModel> = (0..20)
-            .map(|_| GbtModel::from_json(c.booster.save_to_buffer("json".to_owned()).unwrap().as_bytes()).unwrap())
+            .map(|_| {
+                GbtModel::from_json(
+                    c.booster
+                        .save_to_buffer("json".to_owned())
+                        .unwrap()
+                        .as_bytes(),
+                )
+                .unwrap()
+            })
             .collect();
         let after = rss_bytes();
         let rss_per_model = match (before, after) {

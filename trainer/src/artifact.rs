@@ -99,7 +99,8 @@ impl Artifact {
             return Err(e);
         }
         for (name, _) in &files {
-            std::fs::rename(tmp(name), dir.join(name)).map_err(|e| TrainError::io(&dir.join(name), e))?;
+            std::fs::rename(tmp(name), dir.join(name))
+                .map_err(|e| TrainError::io(&dir.join(name), e))?;
         }
         Ok(())
     }
@@ -107,13 +108,13 @@ impl Artifact {
 
 /// Reads and checks a model directory (the card is optional for models trained elsewhere).
 pub fn load(dir: &Path) -> Result<(ModelBundle, Option<ModelCard>), TrainError> {
-    let read = |name: &str| std::fs::read(dir.join(name)).map_err(|e| TrainError::io(&dir.join(name), e));
+    let read =
+        |name: &str| std::fs::read(dir.join(name)).map_err(|e| TrainError::io(&dir.join(name), e));
     let bundle = ModelBundle::from_json(&read(MODEL_FILE)?, &read(SCHEMA_FILE)?)?;
     let card = match std::fs::read(dir.join(CARD_FILE)) {
-        Ok(bytes) => Some(
-            serde_json::from_slice(&bytes)
-                .map_err(|e| TrainError::Artifact(format!("{}: {e}", dir.join(CARD_FILE).display())))?,
-        ),
+        Ok(bytes) => Some(serde_json::from_slice(&bytes).map_err(|e| {
+            TrainError::Artifact(format!("{}: {e}", dir.join(CARD_FILE).display()))
+        })?),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
         Err(e) => return Err(TrainError::io(&dir.join(CARD_FILE), e)),
     };

@@ -3,7 +3,9 @@
 use std::collections::HashMap;
 
 use lendscope_model::features;
-use lendscope_model::schema::{is_missing_text, is_protected, ColumnKind, ColumnSpec, FeatureSchema, RawValue, TargetSpec};
+use lendscope_model::schema::{
+    is_missing_text, is_protected, ColumnKind, ColumnSpec, FeatureSchema, RawValue, TargetSpec,
+};
 use lendscope_model::FeatureVector;
 use sha2::{Digest, Sha256};
 
@@ -65,7 +67,10 @@ impl Table {
             rows.push(record);
         }
         if rows.is_empty() {
-            return Err(TrainError::data(file, "the file has a header but no data rows"));
+            return Err(TrainError::data(
+                file,
+                "the file has a header but no data rows",
+            ));
         }
         Ok(Self {
             file: file.to_owned(),
@@ -93,7 +98,10 @@ impl Table {
             file: self.file.clone(),
             line: Some(1),
             column: Some(name.to_owned()),
-            message: format!("no such column for {role}; the columns are {}", self.header.join(", ")),
+            message: format!(
+                "no such column for {role}; the columns are {}",
+                self.header.join(", ")
+            ),
         })
     }
 
@@ -117,7 +125,10 @@ impl Table {
         let index: HashMap<&str, usize> = schema
             .columns()
             .iter()
-            .map(|c| self.require_column(&c.name, "the model").map(|i| (c.name.as_str(), i)))
+            .map(|c| {
+                self.require_column(&c.name, "the model")
+                    .map(|i| (c.name.as_str(), i))
+            })
             .collect::<Result<_, _>>()?;
         (0..self.rows.len())
             .map(|r| {
@@ -128,12 +139,14 @@ impl Table {
                             .map_or(RawValue::Missing, |&i| RawValue::Text(self.cell(r, i)))
                     })
                     .map_err(|e| match e {
-                        lendscope_model::ModelError::Column { column, message } => TrainError::Data {
-                            file: self.file.clone(),
-                            line: Some(self.line(r)),
-                            column: Some(column),
-                            message,
-                        },
+                        lendscope_model::ModelError::Column { column, message } => {
+                            TrainError::Data {
+                                file: self.file.clone(),
+                                line: Some(self.line(r)),
+                                column: Some(column),
+                                message,
+                            }
+                        }
                         other => other.into(),
                     })
             })
@@ -144,7 +157,9 @@ impl Table {
 fn csv_error(file: &str, e: &csv::Error) -> TrainError {
     let line = e.position().map(csv::Position::line);
     let message = match e.kind() {
-        csv::ErrorKind::UnequalLengths { expected_len, len, .. } => {
+        csv::ErrorKind::UnequalLengths {
+            expected_len, len, ..
+        } => {
             format!("the row has {len} fields but the header has {expected_len}")
         }
         csv::ErrorKind::Utf8 { .. } => "the row is not valid UTF-8".to_owned(),
@@ -191,12 +206,16 @@ impl Dataset {
             for name in names {
                 table.require_column(name, role)?;
                 if name == &opts.target {
-                    return Err(TrainError::Options(format!("the target '{name}' cannot be given to {role}")));
+                    return Err(TrainError::Options(format!(
+                        "the target '{name}' cannot be given to {role}"
+                    )));
                 }
             }
         }
         if let Some(both) = opts.categorical.iter().find(|c| opts.numeric.contains(c)) {
-            return Err(TrainError::Options(format!("'{both}' is given as both categorical and numeric")));
+            return Err(TrainError::Options(format!(
+                "'{both}' is given as both categorical and numeric"
+            )));
         }
         let (labels, positive) = read_target(&table, target_index, opts)?;
         let mut left_out = Vec::new();
@@ -208,14 +227,18 @@ impl Dataset {
             if opts.exclude.contains(name) {
                 left_out.push((name.clone(), "excluded".to_owned()));
             } else if is_protected(name) {
-                left_out.push((name.clone(), "protected attribute (kept for fairness monitoring only)".to_owned()));
+                left_out.push((
+                    name.clone(),
+                    "protected attribute (kept for fairness monitoring only)".to_owned(),
+                ));
             } else {
                 usable.push(i);
             }
         }
-        let lendscope = features::INPUTS.iter().all(|input| {
-            usable.iter().any(|&i| table.header[i] == input.name)
-        }) && opts.categorical.is_empty()
+        let lendscope = features::INPUTS
+            .iter()
+            .all(|input| usable.iter().any(|&i| table.header[i] == input.name))
+            && opts.categorical.is_empty()
             && opts.numeric.is_empty();
         let target = Some(TargetSpec {
             column: opts.target.clone(),
@@ -225,17 +248,27 @@ impl Dataset {
             for &i in &usable {
                 let name = &table.header[i];
                 if features::input(name).is_none() {
-                    left_out.push((name.clone(), format!("not an input of {}", features::FEATURE_SET)));
+                    left_out.push((
+                        name.clone(),
+                        format!("not an input of {}", features::FEATURE_SET),
+                    ));
                 }
             }
             let base = features::schema()?;
-            FeatureSchema::new(base.columns().to_vec(), base.feature_set().map(str::to_owned), target)?
+            FeatureSchema::new(
+                base.columns().to_vec(),
+                base.feature_set().map(str::to_owned),
+                target,
+            )?
         } else {
             let mut columns = Vec::new();
             for &i in &usable {
                 let name = &table.header[i];
                 match detect(&table, i, opts)? {
-                    Some(kind) => columns.push(ColumnSpec { name: name.clone(), kind }),
+                    Some(kind) => columns.push(ColumnSpec {
+                        name: name.clone(),
+                        kind,
+                    }),
                     None => left_out.push((name.clone(), "no values".to_owned())),
                 }
             }
@@ -255,7 +288,11 @@ impl Dataset {
     }
 }
 
-fn read_target(table: &Table, index: usize, opts: &DatasetOptions) -> Result<(Vec<bool>, String), TrainError> {
+fn read_target(
+    table: &Table,
+    index: usize,
+    opts: &DatasetOptions,
+) -> Result<(Vec<bool>, String), TrainError> {
     let name = &opts.target;
     let mut distinct: Vec<String> = Vec::new();
     for (r, v) in table.column(index).enumerate() {
@@ -287,7 +324,10 @@ fn read_target(table: &Table, index: usize, opts: &DatasetOptions) -> Result<(Ve
             file: table.file.clone(),
             line: None,
             column: Some(name.clone()),
-            message: format!("the target has only one value ({}); both outcomes are needed", distinct.join("")),
+            message: format!(
+                "the target has only one value ({}); both outcomes are needed",
+                distinct.join("")
+            ),
         });
     }
     let positive = match &opts.positive {
@@ -300,7 +340,13 @@ fn read_target(table: &Table, index: usize, opts: &DatasetOptions) -> Result<(Ve
         }
         None => {
             let lower: Vec<String> = distinct.iter().map(|d| d.to_lowercase()).collect();
-            let known = [("1", "0"), ("1.0", "0.0"), ("true", "false"), ("yes", "no"), ("y", "n")];
+            let known = [
+                ("1", "0"),
+                ("1.0", "0.0"),
+                ("true", "false"),
+                ("yes", "no"),
+                ("y", "n"),
+            ];
             known
                 .iter()
                 .find_map(|(pos, neg)| {
@@ -321,7 +367,11 @@ fn read_target(table: &Table, index: usize, opts: &DatasetOptions) -> Result<(Ve
 
 /// The kind of a column: declared, or numeric when every present value is a finite number,
 /// else categorical. `None` when the column has no values at all.
-fn detect(table: &Table, index: usize, opts: &DatasetOptions) -> Result<Option<ColumnKind>, TrainError> {
+fn detect(
+    table: &Table,
+    index: usize,
+    opts: &DatasetOptions,
+) -> Result<Option<ColumnKind>, TrainError> {
     let name = &table.header[index];
     let present = || table.column(index).filter(|v| !is_missing_text(v));
     if present().next().is_none() {
@@ -388,15 +438,33 @@ mod tests {
     fn bad_files_are_named_precisely() {
         let err = |csv: &str, o: &DatasetOptions| dataset(csv, o).unwrap_err().to_string();
         assert_eq!(err("", &opts("y")), "t.csv: the file is empty");
-        assert_eq!(err("a,y\n", &opts("y")), "t.csv: the file has a header but no data rows");
-        assert_eq!(err("a,y\n1,0\n2,1,3\n", &opts("y")), "t.csv, line 3: the row has 3 fields but the header has 2");
-        assert!(err("a,b\n1,0\n", &opts("y")).starts_with("t.csv, line 1, column 'y': no such column"));
-        assert_eq!(err("a,y\n1,0\n2,\n", &opts("y")), "t.csv, line 3, column 'y': the target is missing");
-        assert!(err("a,y\n1,0\n2,1\n3,2\n", &opts("y")).contains("line 4, column 'y': the target is not binary"));
+        assert_eq!(
+            err("a,y\n", &opts("y")),
+            "t.csv: the file has a header but no data rows"
+        );
+        assert_eq!(
+            err("a,y\n1,0\n2,1,3\n", &opts("y")),
+            "t.csv, line 3: the row has 3 fields but the header has 2"
+        );
+        assert!(
+            err("a,b\n1,0\n", &opts("y")).starts_with("t.csv, line 1, column 'y': no such column")
+        );
+        assert_eq!(
+            err("a,y\n1,0\n2,\n", &opts("y")),
+            "t.csv, line 3, column 'y': the target is missing"
+        );
+        assert!(err("a,y\n1,0\n2,1\n3,2\n", &opts("y"))
+            .contains("line 4, column 'y': the target is not binary"));
         assert!(err("a,y\n1,0\n2,0\n", &opts("y")).contains("only one value"));
-        let numeric = DatasetOptions { numeric: vec!["a".into()], ..opts("y") };
+        let numeric = DatasetOptions {
+            numeric: vec!["a".into()],
+            ..opts("y")
+        };
         let d = dataset("a,y\n1,0\nlots,1\n", &numeric).unwrap();
-        assert_eq!(d.matrix().unwrap_err().to_string(), "t.csv, line 3, column 'a': 'lots' is not a number");
+        assert_eq!(
+            d.matrix().unwrap_err().to_string(),
+            "t.csv, line 3, column 'a': 'lots' is not a number"
+        );
         assert!(err("a,y\n1,good\n2,bad\n", &opts("y")).contains("give --positive"));
     }
 
@@ -404,7 +472,10 @@ mod tests {
     fn positive_values_are_inferred_or_given() {
         let d = dataset("a,y\n1,No\n2,Yes\n", &opts("y")).unwrap();
         assert_eq!(d.labels, [false, true]);
-        let o = DatasetOptions { positive: Some("bad".into()), ..opts("y") };
+        let o = DatasetOptions {
+            positive: Some("bad".into()),
+            ..opts("y")
+        };
         let d = dataset("a,y\n1,good\n2,bad\n", &o).unwrap();
         assert_eq!(d.labels, [false, true]);
     }
@@ -413,7 +484,14 @@ mod tests {
     fn generated_lendscope_data_uses_the_feature_set() {
         use lendscope_model::synth::{header, Generator, Settings};
         let mut csv = header().join(",") + "\n";
-        for a in Generator::new(Settings { seed: 1, drift: 0.0, bias: 0.0 }).unwrap().take(50) {
+        for a in Generator::new(Settings {
+            seed: 1,
+            drift: 0.0,
+            bias: 0.0,
+        })
+        .unwrap()
+        .take(50)
+        {
             csv += &(a.to_fields().join(",") + "\n");
         }
         let d = dataset(&csv, &opts("defaulted")).unwrap();

@@ -15,7 +15,8 @@ pub fn write_csv<W: Write>(out: W, settings: Settings, rows: usize) -> Result<()
     for applicant in generator.take(rows) {
         w.write_record(applicant.to_fields()).map_err(err)?;
     }
-    w.flush().map_err(|e| TrainError::Artifact(format!("writing CSV: {e}")))?;
+    w.flush()
+        .map_err(|e| TrainError::Artifact(format!("writing CSV: {e}")))?;
     Ok(())
 }
 
@@ -46,9 +47,16 @@ pub fn write_matrix<W: Write, T: MatrixValue>(
     let err = |e: csv::Error| TrainError::Artifact(format!("writing CSV: {e}"));
     w.write_record(header).map_err(err)?;
     for row in rows {
-        w.write_record(row.iter().map(|v| if v.is_missing() { String::new() } else { v.to_string() }))
-            .map_err(err)?;
+        w.write_record(row.iter().map(|v| {
+            if v.is_missing() {
+                String::new()
+            } else {
+                v.to_string()
+            }
+        }))
+        .map_err(err)?;
     }
-    w.flush().map_err(|e| TrainError::Artifact(format!("writing CSV: {e}")))?;
+    w.flush()
+        .map_err(|e| TrainError::Artifact(format!("writing CSV: {e}")))?;
     Ok(())
 }

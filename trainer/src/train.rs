@@ -63,11 +63,17 @@ impl TrainParams {
         if !(self.eta > 0.0 && self.eta <= 1.0) {
             return bad("--eta must be in (0, 1]");
         }
-        if !(self.subsample > 0.0 && self.subsample <= 1.0) || !(self.colsample_bytree > 0.0 && self.colsample_bytree <= 1.0) {
+        let fraction = |v: f64| v > 0.0 && v <= 1.0;
+        if !(fraction(self.subsample) && fraction(self.colsample_bytree)) {
             return bad("subsample and colsample_bytree must be in (0, 1]");
         }
-        if !(self.valid_fraction > 0.0 && self.test_fraction > 0.0 && self.valid_fraction + self.test_fraction < 0.9) {
-            return bad("validation and test fractions must be positive and leave rows to train on");
+        if !(self.valid_fraction > 0.0
+            && self.test_fraction > 0.0
+            && self.valid_fraction + self.test_fraction < 0.9)
+        {
+            return bad(
+                "validation and test fractions must be positive and leave rows to train on",
+            );
         }
         if self.early_stopping_rounds == 0 {
             return bad("early stopping needs at least one round of patience");
@@ -118,7 +124,8 @@ pub fn dmatrix(rows: &[&FeatureVector], labels: Option<&[f32]>) -> Result<DMatri
     }
     let stride = std::mem::size_of::<f32>();
     // Row-major: a row is `cols` floats apart, a column one float.
-    let mut m = DMatrix::from_col_major_f32(&data, cols * stride, stride, rows.len(), cols, 1, f32::NAN)?;
+    let mut m =
+        DMatrix::from_col_major_f32(&data, cols * stride, stride, rows.len(), cols, 1, f32::NAN)?;
     if let Some(l) = labels {
         m.set_labels(l)?;
     }
@@ -131,7 +138,12 @@ fn booster(params: &TrainParams, cache: &[&DMatrix]) -> Result<Booster, TrainErr
 
 /// Boosts exactly `rounds` rounds on `dtrain` (`cache` lists the matrices XGBoost should keep
 /// prediction caches for, `dtrain` first).
-pub fn fit(params: &TrainParams, dtrain: &DMatrix, cache: &[&DMatrix], rounds: u32) -> Result<Booster, TrainError> {
+pub fn fit(
+    params: &TrainParams,
+    dtrain: &DMatrix,
+    cache: &[&DMatrix],
+    rounds: u32,
+) -> Result<Booster, TrainError> {
     let mut bst = booster(params, cache)?;
     for round in 0..rounds {
         bst.update(dtrain, round as i32)?;
@@ -140,22 +152,42 @@ pub fn fit(params: &TrainParams, dtrain: &DMatrix, cache: &[&DMatrix], rounds: u
 }
 
 /// Trains a model on `data`. Progress goes to `progress`; nothing is written.
-pub fn train(data: &Dataset, params: &TrainParams, progress: &mut dyn Progress) -> Result<Artifact, TrainError> {
+pub fn train(
+    data: &Dataset,
+    params: &TrainParams,
+    progress: &mut dyn Progress,
+) -> Result<Artifact, TrainError> {
     params.validate()?;
     let started = Instant::now();
     let matrix = data.matrix()?;
-    let parts = split::stratified(&data.labels, params.valid_fraction, params.test_fraction, params.seed);
-    for (name, part) in [("training", &parts.train), ("validation", &parts.valid), ("test", &parts.test)] {
+    let parts = split::stratified(
+        &data.labels,
+        params.valid_fraction,
+        params.test_fraction,
+        params.seed,
+    );
+    for (name, part) in [
+        ("training", &parts.train),
+        ("validation", &parts.valid),
+        ("test", &parts.test),
+    ] {
         let pos = part.iter().filter(|&&i| data.labels[i]).count();
         if pos == 0 || pos == part.len() {
             return Err(TrainError::data(
                 &data.table.file,
-                format!("too few rows: the {name} part lacks one of the outcomes ({} rows)", part.len()),
+                format!(
+                    "too few rows: the {name} part lacks one of the outcomes ({} rows)",
+                    part.len()
+                ),
             ));
         }
     }
     let rows = |idx: &[usize]| idx.iter().map(|&i| &matrix[i]).collect::<Vec<_>>();
-    let labels = |idx: &[usize]| idx.iter().map(|&i| f32::from(u8::from(data.labels[i]))).collect::<Vec<_>>();
+    let labels = |idx: &[usize]| {
+        idx.iter()
+            .map(|&i| f32::from(u8::from(data.labels[i])))
+            .collect::<Vec<_>>()
+    };
     let dtrain = dmatrix(&rows(&parts.train), Some(&labels(&parts.train)))?;
     let dvalid = dmatrix(&rows(&parts.valid), Some(&labels(&parts.valid)))?;
 
@@ -210,7 +242,10 @@ pub fn train(data: &Dataset, params: &TrainParams, progress: &mut dyn Progress) 
             sha256: data.table.sha256.clone(),
             rows: data.labels.len(),
             positives: data.labels.iter().filter(|&&l| l).count(),
-            target: target.as_ref().map(|t| t.column.clone()).unwrap_or_default(),
+            target: target
+                .as_ref()
+                .map(|t| t.column.clone())
+                .unwrap_or_default(),
             positive_label: target.map(|t| t.positive).unwrap_or_default(),
             train_rows: parts.train.len(),
             valid_rows: parts.valid.len(),
@@ -218,7 +253,10 @@ pub fn train(data: &Dataset, params: &TrainParams, progress: &mut dyn Progress) 
             left_out: data
                 .left_out
                 .iter()
-                .map(|(column, reason)| LeftOut { column: column.clone(), reason: reason.clone() })
+                .map(|(column, reason)| LeftOut {
+                    column: column.clone(),
+                    reason: reason.clone(),
+                })
                 .collect(),
         },
         parameters: params.clone(),

@@ -11,7 +11,14 @@ use xgboost_rs::Booster;
 
 fn generated_csv(rows: usize, seed: u64) -> String {
     let mut csv = header().join(",") + "\n";
-    for a in Generator::new(Settings { seed, drift: 0.0, bias: 0.0 }).unwrap().take(rows) {
+    for a in Generator::new(Settings {
+        seed,
+        drift: 0.0,
+        bias: 0.0,
+    })
+    .unwrap()
+    .take(rows)
+    {
         csv += &(a.to_fields().join(",") + "\n");
     }
     csv
@@ -19,14 +26,34 @@ fn generated_csv(rows: usize, seed: u64) -> String {
 
 fn check_parity(max_depth: u32, rounds: u32, seed: u64) {
     let table = Table::from_csv("generated.csv", generated_csv(3000, seed).as_bytes()).unwrap();
-    let data = Dataset::new(table, &DatasetOptions { target: "defaulted".into(), ..Default::default() }).unwrap();
-    let params = TrainParams { rounds, max_depth, early_stopping_rounds: rounds, seed, ..TrainParams::default() };
+    let data = Dataset::new(
+        table,
+        &DatasetOptions {
+            target: "defaulted".into(),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let params = TrainParams {
+        rounds,
+        max_depth,
+        early_stopping_rounds: rounds,
+        seed,
+        ..TrainParams::default()
+    };
     let artifact = train(&data, &params, &mut Quiet).unwrap();
-    assert!(artifact.card.metrics.test.auc > 0.65, "AUC {}", artifact.card.metrics.test.auc);
+    assert!(
+        artifact.card.metrics.test.auc > 0.65,
+        "AUC {}",
+        artifact.card.metrics.test.auc
+    );
 
     let matrix = data.matrix().unwrap();
     let refs: Vec<_> = matrix.iter().collect();
-    assert!(refs.iter().any(|r| r.as_slice().iter().any(|v| v.is_nan())), "the data has missing values");
+    assert!(
+        refs.iter().any(|r| r.as_slice().iter().any(|v| v.is_nan())),
+        "the data has missing values"
+    );
     let booster = Booster::load_buffer(artifact.model_json.as_bytes()).unwrap();
     let dm = dmatrix(&refs, None).unwrap();
     let preds = booster.predict(&dm).unwrap();
@@ -45,7 +72,11 @@ fn check_parity(max_depth: u32, rounds: u32, seed: u64) {
         }
         worst_c = worst_c.max((e.bias - f64::from(row[features])).abs());
         let total = e.bias + e.contributions.iter().sum::<f64>();
-        assert!((total - e.margin).abs() < 1e-5, "row {i}: {total} vs {}", e.margin);
+        assert!(
+            (total - e.margin).abs() < 1e-5,
+            "row {i}: {total} vs {}",
+            e.margin
+        );
     }
     assert!(worst_p <= 1e-6, "largest prediction difference {worst_p}");
     assert!(worst_c <= 1e-5, "largest contribution difference {worst_c}");

@@ -32,7 +32,10 @@ fn run_python(args: &[&str]) {
         String::from_utf8_lossy(&out.stderr)
     );
     let version = String::from_utf8_lossy(&out.stderr);
-    assert!(version.contains("xgboost 3."), "expected xgboost 3.x, got {version}");
+    assert!(
+        version.contains("xgboost 3."),
+        "expected xgboost 3.x, got {version}"
+    );
 }
 
 struct Reference {
@@ -49,7 +52,10 @@ fn read_reference(path: &Path) -> Reference {
         probability.push(v[0]);
         contributions.push(v[1..].to_vec());
     }
-    Reference { probability, contributions }
+    Reference {
+        probability,
+        contributions,
+    }
 }
 
 fn compare(bundle: &ModelBundle, rows: &[FeatureVector], reference: &Reference) {
@@ -61,7 +67,12 @@ fn compare(bundle: &ModelBundle, rows: &[FeatureVector], reference: &Reference) 
         let e = bundle.explain(x).unwrap();
         let r = &reference.contributions[i];
         assert_eq!(r.len(), e.contributions.len() + 1);
-        for (a, b) in e.contributions.iter().chain(std::iter::once(&e.bias)).zip(r) {
+        for (a, b) in e
+            .contributions
+            .iter()
+            .chain(std::iter::once(&e.bias))
+            .zip(r)
+        {
             worst_c = worst_c.max((a - b).abs());
         }
     }
@@ -78,9 +89,25 @@ fn temp_dir(name: &str) -> PathBuf {
 
 fn generated(dir: &Path, rows: usize, seed: u64) -> Dataset {
     let path = dir.join("data.csv");
-    write_csv(std::fs::File::create(&path).unwrap(), lendscope_model::synth::Settings { seed, drift: 0.0, bias: 0.0 }, rows).unwrap();
+    write_csv(
+        std::fs::File::create(&path).unwrap(),
+        lendscope_model::synth::Settings {
+            seed,
+            drift: 0.0,
+            bias: 0.0,
+        },
+        rows,
+    )
+    .unwrap();
     let table = Table::from_csv("data.csv", &std::fs::read(&path).unwrap()).unwrap();
-    Dataset::new(table, &DatasetOptions { target: "defaulted".into(), ..Default::default() }).unwrap()
+    Dataset::new(
+        table,
+        &DatasetOptions {
+            target: "defaulted".into(),
+            ..Default::default()
+        },
+    )
+    .unwrap()
 }
 
 fn write_x(path: &Path, bundle: &ModelBundle, rows: &[FeatureVector]) {
@@ -96,18 +123,30 @@ fn write_x(path: &Path, bundle: &ModelBundle, rows: &[FeatureVector]) {
 fn a_model_trained_here_predicts_and_explains_like_python_xgboost() {
     let dir = temp_dir("rust-model");
     let data = generated(&dir, 3000, 21);
-    let params = TrainParams { rounds: 60, max_depth: 5, early_stopping_rounds: 60, ..TrainParams::default() };
+    let params = TrainParams {
+        rounds: 60,
+        max_depth: 5,
+        early_stopping_rounds: 60,
+        ..TrainParams::default()
+    };
     let artifact = train(&data, &params, &mut Quiet).unwrap();
     artifact.save(&dir.join("model")).unwrap();
     let rows = data.matrix().unwrap();
     write_x(&dir.join("x.csv"), &artifact.bundle, &rows);
     run_python(&[
         "predict",
-        "--model", dir.join("model/model.json").to_str().unwrap(),
-        "--matrix", dir.join("x.csv").to_str().unwrap(),
-        "--out", dir.join("ref.csv").to_str().unwrap(),
+        "--model",
+        dir.join("model/model.json").to_str().unwrap(),
+        "--matrix",
+        dir.join("x.csv").to_str().unwrap(),
+        "--out",
+        dir.join("ref.csv").to_str().unwrap(),
     ]);
-    compare(&artifact.bundle, &rows, &read_reference(&dir.join("ref.csv")));
+    compare(
+        &artifact.bundle,
+        &rows,
+        &read_reference(&dir.join("ref.csv")),
+    );
     std::fs::remove_dir_all(dir).unwrap();
 }
 
@@ -118,35 +157,61 @@ fn a_model_trained_by_python_xgboost_3_loads_and_matches() {
     let rows = data.matrix().unwrap();
     let schema = features::schema().unwrap();
     let header = schema.features().to_vec();
-    write_matrix(std::fs::File::create(dir.join("x.csv")).unwrap(), &header, rows.iter().map(|r| r.as_slice().to_vec())).unwrap();
-    let labels: String = data.labels.iter().map(|&l| if l { "1\n" } else { "0\n" }).collect();
+    write_matrix(
+        std::fs::File::create(dir.join("x.csv")).unwrap(),
+        &header,
+        rows.iter().map(|r| r.as_slice().to_vec()),
+    )
+    .unwrap();
+    let labels: String = data
+        .labels
+        .iter()
+        .map(|&l| if l { "1\n" } else { "0\n" })
+        .collect();
     std::fs::write(dir.join("y.txt"), labels).unwrap();
     let x = dir.join("x.csv");
     run_python(&[
         "train",
-        "--matrix", x.to_str().unwrap(),
-        "--labels", dir.join("y.txt").to_str().unwrap(),
-        "--out", dir.join("model.json").to_str().unwrap(),
-        "--depth", "6",
-        "--rounds", "80",
+        "--matrix",
+        x.to_str().unwrap(),
+        "--labels",
+        dir.join("y.txt").to_str().unwrap(),
+        "--out",
+        dir.join("model.json").to_str().unwrap(),
+        "--depth",
+        "6",
+        "--rounds",
+        "80",
     ]);
     let model_json = std::fs::read(dir.join("model.json")).unwrap();
     let schema_json = serde_json::to_vec(&schema).unwrap();
     let bundle = ModelBundle::from_json(&model_json, &schema_json).unwrap();
-    assert!(bundle.model().xgboost_version().starts_with('3'), "{}", bundle.model().xgboost_version());
-    assert_eq!(bundle.model().feature_names(), header.as_slice(), "feature names travel with the model");
+    assert!(
+        bundle.model().xgboost_version().starts_with('3'),
+        "{}",
+        bundle.model().xgboost_version()
+    );
+    assert_eq!(
+        bundle.model().feature_names(),
+        header.as_slice(),
+        "feature names travel with the model"
+    );
     run_python(&[
         "predict",
-        "--model", dir.join("model.json").to_str().unwrap(),
-        "--matrix", x.to_str().unwrap(),
-        "--out", dir.join("ref.csv").to_str().unwrap(),
+        "--model",
+        dir.join("model.json").to_str().unwrap(),
+        "--matrix",
+        x.to_str().unwrap(),
+        "--out",
+        dir.join("ref.csv").to_str().unwrap(),
     ]);
     compare(&bundle, &rows, &read_reference(&dir.join("ref.csv")));
 
     // A schema that encodes differently is refused by name.
-    let mut renamed = schema_json.clone();
-    let text = String::from_utf8(renamed.clone()).unwrap().replace("\"loan_amount\"", "\"loan_sum\"");
-    renamed = text.into_bytes();
+    let renamed = String::from_utf8(schema_json)
+        .unwrap()
+        .replace("\"loan_amount\"", "\"loan_sum\"")
+        .into_bytes();
     let err = ModelBundle::from_json(&model_json, &renamed).unwrap_err();
     assert!(err.to_string().contains("loan_amount"), "{err}");
     std::fs::remove_dir_all(dir).unwrap();

@@ -96,9 +96,7 @@ fn write_atomically(
     let tmp = out.with_extension("partial");
     let file = std::fs::File::create(&tmp).map_err(|e| usage(format!("{}: {e}", tmp.display())))?;
     let mut w = std::io::BufWriter::new(file);
-    let result = write(&mut w).and_then(|()| {
-        w.flush().map_err(|e| TrainError::io(&tmp, e))
-    });
+    let result = write(&mut w).and_then(|()| w.flush().map_err(|e| TrainError::io(&tmp, e)));
     match result {
         Ok(()) => std::fs::rename(&tmp, out).map_err(|e| usage(format!("{}: {e}", out.display()))),
         Err(e) => {
@@ -116,7 +114,11 @@ pub fn generate(args: &GenerateArgs) -> Result<(), ServerError> {
     if args.rows == 0 {
         return Err(usage("--rows must be at least 1"));
     }
-    let settings = Settings { seed: args.seed, drift: args.drift, bias: args.bias };
+    let settings = Settings {
+        seed: args.seed,
+        drift: args.drift,
+        bias: args.bias,
+    };
     write_atomically(&args.out, |w| write_csv(w, settings, args.rows))?;
     println!("wrote {} applicants to {}", args.rows, args.out.display());
     Ok(())
@@ -140,7 +142,10 @@ impl Progress for Bar {
                 "░".repeat(width - done)
             );
         } else if round % 25 == 0 || round == 1 {
-            let _ = writeln!(err, "round {round}/{max}: validation AUC {auc:.4} (best round {best})");
+            let _ = writeln!(
+                err,
+                "round {round}/{max}: validation AUC {auc:.4} (best round {best})"
+            );
         }
     }
 
@@ -175,7 +180,9 @@ pub fn train_model(args: &TrainArgs) -> Result<(), ServerError> {
         early_stopping_rounds: args.early_stopping,
         ..TrainParams::default()
     };
-    let mut bar = Bar { tty: std::io::stderr().is_terminal() };
+    let mut bar = Bar {
+        tty: std::io::stderr().is_terminal(),
+    };
     let artifact = train(&data, &params, &mut bar).map_err(train_err)?;
     artifact.save(&args.out).map_err(train_err)?;
     let c = &artifact.card;
@@ -199,7 +206,15 @@ pub fn train_model(args: &TrainArgs) -> Result<(), ServerError> {
     Ok(())
 }
 
-fn load_batch(args: &BatchArgs) -> Result<(lendscope_model::ModelBundle, Vec<lendscope_model::FeatureVector>), ServerError> {
+fn load_batch(
+    args: &BatchArgs,
+) -> Result<
+    (
+        lendscope_model::ModelBundle,
+        Vec<lendscope_model::FeatureVector>,
+    ),
+    ServerError,
+> {
     let (bundle, _) = artifact::load(&args.model).map_err(train_err)?;
     let file = args.data.display().to_string();
     let table = Table::from_csv(&file, &read(&args.data)?).map_err(train_err)?;
@@ -213,7 +228,12 @@ pub fn encode(args: &BatchArgs) -> Result<(), ServerError> {
     write_atomically(&args.out, |w| {
         write_matrix(w, &header, rows.iter().map(|r| r.as_slice().to_vec()))
     })?;
-    println!("encoded {} rows into {} features: {}", rows.len(), header.len(), args.out.display());
+    println!(
+        "encoded {} rows into {} features: {}",
+        rows.len(),
+        header.len(),
+        args.out.display()
+    );
     Ok(())
 }
 

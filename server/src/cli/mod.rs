@@ -93,7 +93,9 @@ pub async fn run(cli: Cli) -> Result<(), ServerError> {
     let config = Config::load(cli.config.as_deref())?;
     telemetry::init(config.log_format);
     match command {
-        Command::Generate(_) | Command::Train(_) | Command::Encode(_) | Command::Explain(_) => Ok(()),
+        Command::Generate(_) | Command::Train(_) | Command::Encode(_) | Command::Explain(_) => {
+            Ok(())
+        }
         Command::Serve => serve(&config).await,
         Command::Migrate => {
             let conn = db::connect(&config.database_url).await?;

@@ -1,0 +1,325 @@
+//! The data-science commands of the `lendscope` binary, run as a user would run them.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn lendscope(args: &[&str], dir: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_lendscope"))
+        .args(args)
+        .current_dir(dir)
+        .env("DATABASE_URL", "sqlite::memory:")
+        .output()
+        .unwrap()
+}
+
+fn ok(args: &[&str], dir: &Path) -> String {
+    let out = lendscope(args, dir);
+    assert!(
+        out.status.success(),
+        "lendscope {args:?} failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Runs a command that must fail; returns its error output.
+fn fails(args: &[&str], dir: &Path) -> String {
+    let out = lendscope(args, dir);
+    assert!(
+        !out.status.success(),
+        "lendscope {args:?} should have failed"
+    );
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn temp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("lendscope-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut lines = text.lines();
+    let header = lines
+        .next()
+        .unwrap()
+        .split(',')
+        .map(str::to_owned)
+        .collect();
+    let rows = lines
+        .map(|l| l.split(',').map(str::to_owned).collect())
+        .collect();
+    (header, rows)
+}
+
+#[test]
+fn generate_train_encode_explain_round_trip() {
+    let dir = temp("round-trip");
+    ok(
+        &[
+            "generate", "--rows", "4000", "--seed", "5", "--out", "data.csv",
+        ],
+        &dir,
+    );
+    let again = temp("round-trip-again");
+    ok(
+        &[
+            "generate", "--rows", "4000", "--seed", "5", "--out", "data.csv",
+        ],
+        &again,
+    );
+    assert_eq!(
+        std::fs::read(dir.join("data.csv")).unwrap(),
+        std::fs::read(again.join("data.csv")).unwrap(),
+        "deterministic per seed"
+    );
+    ok(
+        &[
+            "generate", "--rows", "300", "--seed", "6", "--drift", "1", "--bias", "1", "--out",
+            "new.csv",
+        ],
+        &dir,
+    );
+
+    let summary = ok(
+        &[
+            "train",
+            "--data",
+            "data.csv",
+            "--target",
+            "defaulted",
+            "--rounds",
+            "60",
+            "--out",
+            "model",
+        ],
+        &dir,
+    );
+    assert!(summary.contains("AUC"), "{summary}");
+    assert!(summary.contains("left out protected_gender"), "{summary}");
+    for f in ["model.json", "schema.json", "card.json"] {
+        assert!(dir.join("model").join(f).is_file(), "{f}");
+    }
+    let card: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("model/card.json")).unwrap()).unwrap();
+    assert_eq!(card["data"]["rows"], 4000);
+    assert_eq!(card["data"]["sha256"].as_str().unwrap().len(), 64);
+    assert!(card["metrics"]["test"]["auc"].as_f64().unwrap() > 0.7);
+    assert_eq!(card["feature_set"], "lendscope-alt-v1");
+
+    ok(
+        &[
+            "encode",
+            "--model",
+            "model",
+            "--data",
+            "new.csv",
+            "--out",
+            "matrix.csv",
+        ],
+        &dir,
+    );
+    let (header, rows) = read_csv(&dir.join("matrix.csv"));
+    let schema: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("model/schema.json")).unwrap()).unwrap();
+    let features: Vec<String> = schema["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(header, features);
+    assert_eq!(rows.len(), 300);
+    assert!(
+        rows.iter().any(|r| r.iter().any(String::is_empty)),
+        "missing values stay empty, never 0"
+    );
+
+    ok(
+        &[
+            "explain", "--model", "model", "--data", "new.csv", "--out", "shap.csv",
+        ],
+        &dir,
+    );
+    let (header, rows) = read_csv(&dir.join("shap.csv"));
+    assert_eq!(
+        &header[header.len() - 3..],
+        ["bias", "margin", "probability"]
+    );
+    for r in &rows {
+        let v: Vec<f64> = r.iter().map(|s| s.parse().unwrap()).collect();
+        let n = v.len();
+        let total: f64 = v[..n - 2].iter().sum();
+        assert!(
+            (total - v[n - 2]).abs() < 1e-5,
+            "bias + contributions = margin"
+        );
+        assert!((v[n - 1] - 1.0 / (1.0 + (-v[n - 2]).exp())).abs() < 1e-6);
+    }
+    std::fs::remove_dir_all(dir).unwrap();
+    std::fs::remove_dir_all(again).unwrap();
+}
+
+#[test]
+fn any_csv_with_a_binary_target_trains() {
+    let dir = temp("generic");
+    // A credit file of another shape: text columns, a yes/no target, an id to exclude.
+    let mut csv =
+        String::from("id,checking_status,duration,credit_history,amount,housing,bad_risk\n");
+    let statuses = ["<0", "0<=X<200", ">=200", "no checking"];
+    let histories = ["critical", "existing paid", "delayed", "all paid"];
+    let housing = ["own", "rent", "free"];
+    for i in 0..1500u64 {
+        let h = i.wrapping_mul(2_654_435_761) % 1000;
+        let status = statuses[(h % 4) as usize];
+        let duration = 6 + (h % 43);
+        let amount = 250 + (h * 17) % 9000;
+        let bad = (status == "<0" && h % 3 != 0) || (duration > 36 && h % 2 == 0) || h % 11 == 0;
+        csv += &format!(
+            "{i},{status},{duration},{},{amount},{},{}\n",
+            histories[(h / 4 % 4) as usize],
+            housing[(h / 16 % 3) as usize],
+            if bad { "yes" } else { "no" }
+        );
+    }
+    std::fs::write(dir.join("credit.csv"), csv).unwrap();
+    let out = ok(
+        &[
+            "train",
+            "--data",
+            "credit.csv",
+            "--target",
+            "bad_risk",
+            "--exclude",
+            "id",
+            "--categorical",
+            "housing",
+            "--rounds",
+            "40",
+            "--out",
+            "m",
+        ],
+        &dir,
+    );
+    assert!(out.contains("left out id: excluded"), "{out}");
+    let schema = std::fs::read_to_string(dir.join("m/schema.json")).unwrap();
+    assert!(
+        schema.contains("checking_status=no checking"),
+        "text columns are one-hot encoded"
+    );
+    assert!(schema.contains("\"positive\": \"yes\""), "{schema}");
+    ok(
+        &[
+            "explain",
+            "--model",
+            "m",
+            "--data",
+            "credit.csv",
+            "--out",
+            "shap.csv",
+        ],
+        &dir,
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn bad_data_is_refused_with_its_location_and_nothing_is_written() {
+    let dir = temp("bad");
+    let cases: &[(&str, &str, &[&str], &str)] = &[
+        ("empty.csv", "", &[], "empty.csv: the file is empty"),
+        ("header.csv", "a,y\n", &[], "no data rows"),
+        (
+            "ragged.csv",
+            "a,y\n1,0\n2,1,9\n",
+            &[],
+            "ragged.csv, line 3: the row has 3 fields but the header has 2",
+        ),
+        (
+            "notarget.csv",
+            "a,b\n1,0\n2,1\n",
+            &[],
+            "column 'y': no such column",
+        ),
+        (
+            "multi.csv",
+            "a,y\n1,0\n2,1\n3,2\n",
+            &[],
+            "line 4, column 'y': the target is not binary",
+        ),
+        (
+            "text.csv",
+            "a,y\n1,0\nlots,1\n2,0\n",
+            &["--numeric", "a"],
+            "text.csv, line 3, column 'a': 'lots' is not a number",
+        ),
+    ];
+    for (file, content, extra, expected) in cases {
+        std::fs::write(dir.join(file), content).unwrap();
+        let mut args = vec!["train", "--data", file, "--target", "y", "--out", "out"];
+        args.extend_from_slice(extra);
+        let err = fails(&args, &dir);
+        assert!(err.contains(expected), "{file}: {err}");
+        assert!(!dir.join("out").exists(), "{file}: nothing written");
+    }
+    // A model of another objective.
+    std::fs::create_dir_all(dir.join("regression")).unwrap();
+    let model = serde_json::json!({
+        "version": [3, 0, 0],
+        "learner": {"objective": {"name": "reg:squarederror"}, "learner_model_param": {"base_score": "0.5", "num_feature": "1"},
+                    "gradient_booster": {"name": "gbtree", "model": {"trees": []}}}
+    });
+    std::fs::write(dir.join("regression/model.json"), model.to_string()).unwrap();
+    std::fs::write(
+        dir.join("regression/schema.json"),
+        r#"{"format":1,"columns":[{"name":"a","kind":"numeric"}],"features":["a"]}"#,
+    )
+    .unwrap();
+    std::fs::write(dir.join("rows.csv"), "a\n1\n").unwrap();
+    let err = fails(
+        &[
+            "explain",
+            "--model",
+            "regression",
+            "--data",
+            "rows.csv",
+            "--out",
+            "shap.csv",
+        ],
+        &dir,
+    );
+    assert!(err.contains("reg:squarederror"), "{err}");
+    assert!(!dir.join("shap.csv").exists() && !dir.join("shap.partial").exists());
+    // Rows lacking a model column.
+    ok(&["generate", "--rows", "500", "--out", "data.csv"], &dir);
+    ok(
+        &[
+            "train",
+            "--data",
+            "data.csv",
+            "--target",
+            "defaulted",
+            "--rounds",
+            "10",
+            "--out",
+            "m",
+        ],
+        &dir,
+    );
+    let err = fails(
+        &[
+            "encode", "--model", "m", "--data", "rows.csv", "--out", "x.csv",
+        ],
+        &dir,
+    );
+    assert!(
+        err.contains("column 'loan_amount': no such column"),
+        "{err}"
+    );
+    assert!(!dir.join("x.csv").exists());
+    std::fs::remove_dir_all(dir).unwrap();
+}
