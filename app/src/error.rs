@@ -24,6 +24,12 @@ pub enum AppError {
     NotFound,
     #[error("The request could not be understood: {message}")]
     BadRequest { message: String },
+    #[error("The request body is larger than {limit} bytes.")]
+    PayloadTooLarge { limit: usize },
+    #[error("The request must be sent as {expected}.")]
+    UnsupportedMediaType { expected: String },
+    #[error("Temporarily unavailable: {message}")]
+    Unavailable { message: String },
     #[error("Something went wrong on our side (reference {reference}).")]
     Internal { reference: String },
 }
@@ -39,6 +45,9 @@ impl AppError {
             AppError::Conflict { .. } => 409,
             AppError::NotFound => 404,
             AppError::BadRequest { .. } => 400,
+            AppError::PayloadTooLarge { .. } => 413,
+            AppError::UnsupportedMediaType { .. } => 415,
+            AppError::Unavailable { .. } => 503,
             AppError::Internal { .. } => 500,
         }
     }
@@ -54,6 +63,9 @@ impl AppError {
             AppError::Conflict { .. } => "conflict",
             AppError::NotFound => "not_found",
             AppError::BadRequest { .. } => "bad_request",
+            AppError::PayloadTooLarge { .. } => "payload_too_large",
+            AppError::UnsupportedMediaType { .. } => "unsupported_media_type",
+            AppError::Unavailable { .. } => "unavailable",
             AppError::Internal { .. } => "internal",
         }
     }
@@ -76,6 +88,9 @@ impl AppError {
             "not_found" => AppError::NotFound.to_string(),
             "bad_request" => "The request could not be understood.".to_owned(),
             "internal" => "Something went wrong on our side.".to_owned(),
+            "unavailable" => {
+                "The service is temporarily unavailable. Please try again shortly.".to_owned()
+            }
             _ => return None,
         })
     }

@@ -128,6 +128,13 @@ pub fn map_service_error(err: ServiceError) -> AppError {
         ServiceError::Forbidden => AppError::Forbidden,
         ServiceError::NotFound(_) => AppError::NotFound,
         ServiceError::Conflict(message) => AppError::Conflict { message },
+        ServiceError::Unavailable(message) => AppError::Unavailable { message },
+        e if e.is_connection_failure() => {
+            tracing::warn!(error = %e, "database unreachable");
+            AppError::Unavailable {
+                message: "the database cannot be reached".into(),
+            }
+        }
         e @ (ServiceError::Database(_) | ServiceError::Internal(_)) => internal(e),
     }
 }

@@ -5,6 +5,7 @@
 
 pub mod access;
 pub mod identity;
+pub mod notice;
 
 pub use access::{Area, Role};
 pub use identity::{NewPassword, Username};

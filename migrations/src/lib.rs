@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261125_000001_identity;
 mod m20261125_000002_audit_log;
+mod m20261125_000003_scoring;
 
 pub struct Migrator;
 
@@ -14,6 +15,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261125_000001_identity::Migration),
             Box::new(m20261125_000002_audit_log::Migration),
+            Box::new(m20261125_000003_scoring::Migration),
         ]
     }
 }

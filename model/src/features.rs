@@ -41,20 +41,32 @@ pub struct Input {
     pub label: &'static str,
     /// `None` for numeric inputs.
     pub categories: Option<&'static [&'static str]>,
-    /// Inclusive bounds of a numeric input.
+    /// Inclusive bounds of a valid value (product limits are the decision policy's business).
     pub min: f64,
     pub max: f64,
+    /// Whether only whole numbers are valid.
+    pub integer: bool,
     /// Whether the data can be absent (then it reaches the model as missing).
     pub optional: bool,
+    /// The reason code and the plain-language reason when this factor raises the risk…
+    pub reason_code: &'static str,
+    pub reason: &'static str,
+    /// …and the reason when the raising factor is that the data is absent.
+    pub reason_missing: &'static str,
 }
 
+/// A numeric input: name, group, label, bounds, whole numbers only, optional, reason code,
+/// reason, reason when absent.
+#[allow(clippy::too_many_arguments)]
 const fn num(
     name: &'static str,
     group: Group,
     label: &'static str,
-    min: f64,
-    max: f64,
+    (min, max): (f64, f64),
+    integer: bool,
     optional: bool,
+    reason_code: &'static str,
+    (reason, reason_missing): (&'static str, &'static str),
 ) -> Input {
     Input {
         name,
@@ -63,7 +75,11 @@ const fn num(
         categories: None,
         min,
         max,
+        integer,
         optional,
+        reason_code,
+        reason,
+        reason_missing,
     }
 }
 
@@ -72,6 +88,8 @@ const fn cat(
     group: Group,
     label: &'static str,
     categories: &'static [&'static str],
+    reason_code: &'static str,
+    reason: &'static str,
 ) -> Input {
     Input {
         name,
@@ -80,9 +98,17 @@ const fn cat(
         categories: Some(categories),
         min: 0.0,
         max: 0.0,
+        integer: false,
         optional: false,
+        reason_code,
+        reason,
+        reason_missing: reason,
     }
 }
+
+use Group::{
+    Application as App, Banking as Bank, Digital as Dig, Employment as Emp, Payments as Pay,
+};
 
 pub const LOAN_PURPOSES: &[&str] = &[
     "education",
@@ -108,183 +134,274 @@ pub const EMPLOYMENT_STATUSES: &[&str] = &[
 pub const INPUTS: &[Input] = &[
     num(
         "loan_amount",
-        Group::Application,
+        App,
         "Loan amount",
-        500.0,
-        5000.0,
+        (1.0, 1_000_000.0),
         false,
+        false,
+        "R01",
+        (
+            "Amount of credit requested is high for the applicant's profile",
+            "",
+        ),
     ),
     num(
         "loan_term_months",
-        Group::Application,
+        App,
         "Loan term (months)",
-        3.0,
-        36.0,
+        (1.0, 120.0),
+        true,
         false,
+        "R02",
+        ("Length of the requested repayment term", ""),
     ),
     cat(
         "loan_purpose",
-        Group::Application,
+        App,
         "Loan purpose",
         LOAN_PURPOSES,
+        "R03",
+        "Purpose of the loan",
     ),
     num(
         "monthly_income",
-        Group::Application,
+        App,
         "Stated monthly income",
-        0.0,
-        100_000.0,
+        (0.0, 1_000_000.0),
         false,
+        false,
+        "R04",
+        ("Income insufficient for the amount of credit requested", ""),
     ),
     cat(
         "employment_status",
-        Group::Employment,
+        Emp,
         "Employment status",
         EMPLOYMENT_STATUSES,
+        "R05",
+        "Current employment status",
     ),
     num(
         "employment_tenure_months",
-        Group::Employment,
+        Emp,
         "Time with current employer (months)",
-        0.0,
-        600.0,
+        (0.0, 600.0),
         true,
+        true,
+        "R06",
+        (
+            "Length of time with the current employer is short",
+            "No current employment on record",
+        ),
     ),
     num(
         "employer_changes_24m",
-        Group::Employment,
+        Emp,
         "Employer changes in 24 months",
-        0.0,
-        24.0,
+        (0.0, 24.0),
+        true,
         false,
+        "R07",
+        ("Number of employer changes in the last 24 months", ""),
     ),
     num(
         "income_verified",
-        Group::Employment,
+        Emp,
         "Income verified (1 = yes)",
-        0.0,
-        1.0,
+        (0.0, 1.0),
+        true,
         false,
+        "R08",
+        ("Income could not be verified", ""),
     ),
     num(
         "rent_on_time_ratio",
-        Group::Payments,
+        Pay,
         "Rent paid on time (share)",
-        0.0,
-        1.0,
+        (0.0, 1.0),
+        false,
         true,
+        "R09",
+        (
+            "Rent payments were not consistently on time",
+            "No rental payment history available",
+        ),
     ),
     num(
         "utility_on_time_ratio",
-        Group::Payments,
+        Pay,
         "Utility bills paid on time (share)",
-        0.0,
-        1.0,
+        (0.0, 1.0),
+        false,
         true,
+        "R10",
+        (
+            "Utility bills were not consistently paid on time",
+            "No utility payment history available",
+        ),
     ),
     num(
         "telecom_on_time_ratio",
-        Group::Payments,
+        Pay,
         "Telecom bills paid on time (share)",
-        0.0,
-        1.0,
+        (0.0, 1.0),
+        false,
         true,
+        "R11",
+        (
+            "Telecom bills were not consistently paid on time",
+            "No telecom payment history available",
+        ),
     ),
     num(
         "late_payments_12m",
-        Group::Payments,
+        Pay,
         "Late payments in 12 months",
-        0.0,
-        100.0,
+        (0.0, 100.0),
+        true,
         false,
+        "R12",
+        ("Number of late payments in the last 12 months", ""),
     ),
     num(
         "payment_history_months",
-        Group::Payments,
+        Pay,
         "Length of payment history (months)",
-        0.0,
-        600.0,
+        (0.0, 600.0),
+        true,
         false,
+        "R13",
+        ("Length of payment history is limited", ""),
     ),
     num(
         "mobile_account_tenure_months",
-        Group::Digital,
+        Dig,
         "Mobile account age (months)",
-        0.0,
-        600.0,
+        (0.0, 600.0),
         true,
+        true,
+        "R14",
+        (
+            "Mobile account is recent",
+            "No mobile account history available",
+        ),
     ),
     num(
         "device_tenure_months",
-        Group::Digital,
+        Dig,
         "Device in use (months)",
-        0.0,
-        240.0,
+        (0.0, 240.0),
         true,
+        true,
+        "R15",
+        (
+            "Device usage history is short",
+            "No device usage history available",
+        ),
     ),
     num(
         "topup_regularity",
-        Group::Digital,
+        Dig,
         "Regularity of prepaid top-ups (0–1)",
-        0.0,
-        1.0,
+        (0.0, 1.0),
+        false,
         true,
+        "R16",
+        (
+            "Prepaid top-ups were irregular",
+            "No prepaid top-up history available",
+        ),
     ),
     num(
         "digital_txn_monthly",
-        Group::Digital,
+        Dig,
         "Digital payments per month",
-        0.0,
-        10_000.0,
+        (0.0, 10_000.0),
         true,
+        true,
+        "R17",
+        (
+            "Limited digital payment activity",
+            "No digital payment history available",
+        ),
     ),
     num(
         "bank_account_tenure_months",
-        Group::Banking,
+        Bank,
         "Bank account age (months)",
-        0.0,
-        1200.0,
+        (0.0, 1200.0),
         true,
+        true,
+        "R18",
+        (
+            "Bank account is recent",
+            "No bank account history available",
+        ),
     ),
     num(
         "avg_monthly_balance",
-        Group::Banking,
+        Bank,
         "Average monthly balance",
-        -100_000.0,
-        10_000_000.0,
+        (-100_000.0, 10_000_000.0),
+        false,
         true,
+        "R19",
+        (
+            "Average account balance is low",
+            "No account balance history available",
+        ),
     ),
     num(
         "min_balance_90d",
-        Group::Banking,
+        Bank,
         "Lowest balance in 90 days",
-        -100_000.0,
-        10_000_000.0,
+        (-100_000.0, 10_000_000.0),
+        false,
         true,
+        "R20",
+        (
+            "Account balance fell low in the last 90 days",
+            "No account balance history available",
+        ),
     ),
     num(
         "overdrafts_90d",
-        Group::Banking,
+        Bank,
         "Overdrafts in 90 days",
-        0.0,
-        100.0,
+        (0.0, 100.0),
         true,
+        true,
+        "R21",
+        (
+            "Number of overdrafts in the last 90 days",
+            "No overdraft history available",
+        ),
     ),
     num(
         "income_volatility",
-        Group::Banking,
+        Bank,
         "Income volatility (coefficient of variation)",
-        0.0,
-        5.0,
+        (0.0, 5.0),
+        false,
         true,
+        "R22",
+        (
+            "Income varies strongly from month to month",
+            "No income history available",
+        ),
     ),
     num(
         "savings_rate",
-        Group::Banking,
+        Bank,
         "Share of income saved",
-        -1.0,
-        1.0,
+        (-1.0, 1.0),
+        false,
         true,
+        "R23",
+        (
+            "Little or no income is saved",
+            "No savings history available",
+        ),
     ),
 ];
 
@@ -339,6 +456,23 @@ mod tests {
         for (name, _) in PROTECTED {
             assert!(is_protected(&format!("protected_{name}")));
             assert!(input(name).is_none());
+        }
+    }
+
+    #[test]
+    fn reason_codes_are_unique_and_every_factor_has_a_reason() {
+        for (i, input) in INPUTS.iter().enumerate() {
+            assert!(!input.reason.is_empty(), "{}", input.name);
+            assert!(
+                INPUTS[..i]
+                    .iter()
+                    .all(|o| o.reason_code != input.reason_code),
+                "{}",
+                input.reason_code
+            );
+            if input.optional {
+                assert!(!input.reason_missing.is_empty(), "{}", input.name);
+            }
         }
     }
 

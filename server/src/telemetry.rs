@@ -6,7 +6,9 @@ use crate::config::LogFormat;
 
 pub fn init(format: LogFormat) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-        EnvFilter::new("info,sqlx=warn,sea_orm=warn,sea_orm_migration=warn,tower_http=info")
+        EnvFilter::new(
+            "info,sqlx=warn,sea_orm=warn,sea_orm_migration=warn,tower_http=info,xgboost_rs=warn",
+        )
     });
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)

@@ -57,6 +57,16 @@ impl Outcome {
     }
 }
 
+/// How an actor is written in `created_by`-style columns.
+pub fn actor_label(actor: &Actor) -> String {
+    match actor {
+        Actor::User(n) => n.clone(),
+        Actor::ApiKey(n) => format!("api_key:{n}"),
+        Actor::System => "system".to_owned(),
+        Actor::Anonymous => "anonymous".to_owned(),
+    }
+}
+
 /// An event to record.
 #[derive(Debug, Clone)]
 pub struct AuditEvent {

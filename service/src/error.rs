@@ -19,6 +19,8 @@ pub enum ServiceError {
     NotFound(&'static str),
     #[error("conflict: {0}")]
     Conflict(String),
+    #[error("temporarily unavailable: {0}")]
+    Unavailable(String),
     #[error("database error: {0}")]
     Database(#[from] sea_orm::DbErr),
     #[error("internal error: {0}")]
@@ -35,6 +37,14 @@ impl ServiceError {
     /// True when the cause is on our side (to be logged, and hidden from the client).
     pub fn is_internal(&self) -> bool {
         matches!(self, Self::Database(_) | Self::Internal(_))
+    }
+
+    /// Whether the database could not be reached (as opposed to refusing a statement).
+    pub fn is_connection_failure(&self) -> bool {
+        matches!(
+            self,
+            Self::Database(sea_orm::DbErr::ConnectionAcquire(_) | sea_orm::DbErr::Conn(_))
+        )
     }
 
     /// Whether a database error is a unique-constraint violation, on either backend.

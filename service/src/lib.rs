@@ -10,6 +10,7 @@ pub mod db;
 pub mod entity;
 pub mod error;
 pub mod password;
+pub mod scoring;
 pub mod users;
 
 use std::sync::Arc;
@@ -32,13 +33,39 @@ struct Inner {
     db: DatabaseConnection,
     clock: Arc<dyn Clock>,
     auth: AuthSettings,
+    registry: scoring::registry::RegistryCache,
+    policy: PolicyCache,
+    writer: scoring::DecisionWriter,
 }
 
+type PolicyCache = std::sync::RwLock<Option<(std::time::Instant, scoring::policy::DecisionPolicy)>>;
+
 impl Services {
+    /// Builds the services and starts the decision writer (needs a Tokio runtime).
     pub fn new(db: DatabaseConnection, clock: Arc<dyn Clock>, auth: AuthSettings) -> Self {
+        let writer = scoring::DecisionWriter::spawn(db.clone());
         Self {
-            inner: Arc::new(Inner { db, clock, auth }),
+            inner: Arc::new(Inner {
+                db,
+                clock,
+                auth,
+                registry: scoring::registry::RegistryCache::default(),
+                policy: PolicyCache::default(),
+                writer,
+            }),
         }
+    }
+
+    pub(crate) fn registry(&self) -> &scoring::registry::RegistryCache {
+        &self.inner.registry
+    }
+
+    pub(crate) fn policy_cache(&self) -> &PolicyCache {
+        &self.inner.policy
+    }
+
+    pub(crate) fn decision_writer(&self) -> &scoring::DecisionWriter {
+        &self.inner.writer
     }
 
     pub fn db(&self) -> &DatabaseConnection {

@@ -52,12 +52,7 @@ impl Services {
             .await
             .map_err(|e| ServiceError::Internal(format!("hashing task failed: {e}")))??;
         let now = self.now();
-        let created_by = match &actor {
-            Actor::User(n) => n.clone(),
-            Actor::ApiKey(n) => format!("api_key:{n}"),
-            Actor::System => "system".to_owned(),
-            Actor::Anonymous => "anonymous".to_owned(),
-        };
+        let created_by = crate::audit::actor_label(&actor);
         let row = user::ActiveModel {
             id: NotSet,
             username: Set(username.as_str().to_owned()),

@@ -1,8 +1,10 @@
 //! The JSON API for machine clients, authenticated with API keys (`Authorization: Bearer`).
 
+mod applications;
 mod auth;
 
-use axum::routing::get;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
@@ -12,6 +14,21 @@ pub use auth::ApiKey;
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/whoami", get(whoami))
+        .route(
+            "/api/v1/applications",
+            post(applications::create).layer(DefaultBodyLimit::max(
+                lendscope_service::scoring::request::MAX_BODY_BYTES,
+            )),
+        )
+        .route("/api/v1/applications/{id}", get(applications::get))
+        .route(
+            "/api/v1/applications/{id}/notice",
+            get(applications::notice),
+        )
+        .route(
+            "/api/v1/applications/{id}/outcome",
+            post(applications::outcome).layer(DefaultBodyLimit::max(4096)),
+        )
         .route("/api/{*rest}", axum::routing::any(not_found))
         .route("/rpc/{*rest}", axum::routing::any(not_found))
 }

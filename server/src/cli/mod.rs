@@ -1,5 +1,6 @@
 //! The command line of the `lendscope` binary.
 
+mod demo;
 mod ml;
 
 use std::io::{BufRead, IsTerminal};
@@ -9,7 +10,6 @@ use std::sync::Arc;
 use clap::{Parser, Subcommand};
 use lendscope_domain::{NewPassword, Role, Username};
 use lendscope_service::{db, Actor, RequestMeta, Services, SystemClock};
-use rand::distributions::{Alphanumeric, DistString};
 
 use crate::config::Config;
 use crate::error::ServerError;
@@ -48,6 +48,16 @@ pub enum Command {
         #[command(subcommand)]
         command: ApiKeyCommand,
     },
+    /// Check the audit trail.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+    /// Manage the model store.
+    Models {
+        #[command(subcommand)]
+        command: ModelsCommand,
+    },
     /// Write synthetic applicants with outcomes to a CSV file.
     Generate(ml::GenerateArgs),
     /// Train an XGBoost model on a CSV file with a binary target.
@@ -68,6 +78,29 @@ pub enum UserCommand {
     },
     /// List users.
     List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// Verify the hash chain of every decision; names the first broken link.
+    Verify,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ModelsCommand {
+    /// Register a model directory (model.json, schema.json, optional card.json).
+    Register {
+        #[arg(long)]
+        dir: PathBuf,
+        #[arg(long)]
+        name: String,
+    },
+    /// List registered models.
+    List,
+    /// Point an alias (champion or challenger) at a model id.
+    Alias { alias: String, model_id: i64 },
+    /// Set the challenger's share of applicants, 0–100.
+    Share { percent: u8 },
 }
 
 #[derive(Debug, Subcommand)]
@@ -103,7 +136,31 @@ pub async fn run(cli: Cli) -> Result<(), ServerError> {
             println!("migrations applied to {}", redact(&config.database_url));
             Ok(())
         }
-        Command::Demo => demo(&services(&config).await?).await,
+        Command::Demo => demo::run(&services(&config).await?, &cli_meta()).await,
+        Command::Audit {
+            command: AuditCommand::Verify,
+        } => {
+            let report = services(&config).await?.verify_decisions().await?;
+            match report.broken {
+                None => {
+                    println!(
+                        "audit verify: {} decisions, hash chain intact, head matches",
+                        report.records
+                    );
+                    Ok(())
+                }
+                Some(b) => Err(ServerError::Usage(format!(
+                    "audit verify: chain broken at link {}{}: {} ({} links verified before it)",
+                    b.seq,
+                    b.application_id
+                        .map(|a| format!(" (application {a})"))
+                        .unwrap_or_default(),
+                    b.problem,
+                    report.records
+                ))),
+            }
+        }
+        Command::Models { command } => models(&services(&config).await?, command).await,
         Command::User {
             command: UserCommand::Add { username, role },
         } => {
@@ -175,28 +232,52 @@ fn cli_meta() -> RequestMeta {
     }
 }
 
-/// Creates one demo user per role with a random password, when the database has no users.
-async fn demo(svc: &Services) -> Result<(), ServerError> {
-    if svc.count_users().await? > 0 {
-        println!(
-            "demo: users already exist; nothing created (passwords were shown when they were made)"
-        );
-        return Ok(());
-    }
-    println!("demo users (passwords are shown only now):");
-    for role in Role::ALL {
-        let password = Alphanumeric.sample_string(&mut rand::rngs::OsRng, 20);
-        let username =
-            Username::parse(role.as_str()).map_err(|e| ServerError::Usage(e.to_string()))?;
-        let parsed =
-            NewPassword::parse(&password).map_err(|e| ServerError::Usage(e.to_string()))?;
-        svc.create_user(username, role, parsed, Actor::System, &cli_meta())
-            .await?;
-        println!(
-            "  {:<11} user {:<11} password {password}",
-            role.label(),
-            role.as_str()
-        );
+async fn models(svc: &Services, command: ModelsCommand) -> Result<(), ServerError> {
+    use lendscope_service::scoring::registry::Role as ModelRole;
+    match command {
+        ModelsCommand::Register { dir, name } => {
+            let read = |f: &str| {
+                std::fs::read_to_string(dir.join(f))
+                    .map_err(|e| ServerError::Usage(format!("{}: {e}", dir.join(f).display())))
+            };
+            let card = if dir.join("card.json").exists() {
+                read("card.json")?
+            } else {
+                "{}".to_owned()
+            };
+            let m = svc
+                .register_model(
+                    &name,
+                    &read("model.json")?,
+                    &read("schema.json")?,
+                    &card,
+                    Actor::System,
+                )
+                .await?;
+            println!("registered {} v{} as model {}", m.name, m.version, m.id);
+        }
+        ModelsCommand::List => {
+            for m in svc.list_models().await? {
+                println!("{:>4}  {} v{}", m.id, m.name, m.version);
+            }
+        }
+        ModelsCommand::Alias { alias, model_id } => {
+            let role = match alias.as_str() {
+                "champion" => ModelRole::Champion,
+                "challenger" => ModelRole::Challenger,
+                other => {
+                    return Err(ServerError::Usage(format!(
+                        "unknown alias '{other}': champion or challenger"
+                    )))
+                }
+            };
+            svc.set_alias(role, Some(model_id), Actor::System).await?;
+            println!("{alias} is now model {model_id}");
+        }
+        ModelsCommand::Share { percent } => {
+            svc.set_challenger_share(percent, Actor::System).await?;
+            println!("the challenger now scores {percent} % of applicants");
+        }
     }
     Ok(())
 }

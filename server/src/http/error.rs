@@ -69,6 +69,9 @@ pub fn error_headers(err: &AppError, headers: &mut http::HeaderMap) {
                 HeaderValue::from_static("Bearer realm=\"lendscope\""),
             );
         }
+        AppError::Unavailable { .. } => {
+            headers.insert(http::header::RETRY_AFTER, HeaderValue::from_static("5"));
+        }
         _ => {}
     }
 }

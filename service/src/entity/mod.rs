@@ -1,7 +1,15 @@
 //! sea-orm entities, one module per table. Tables are created by `lendscope-migrations`.
 
+pub mod alias_history;
 pub mod api_key;
 pub mod audit_log;
+pub mod chain_head;
+pub mod decision;
+pub mod decision_policy;
 pub mod login_attempt;
+pub mod model;
+pub mod model_alias;
+pub mod outcome;
+pub mod routing_setting;
 pub mod session;
 pub mod user;

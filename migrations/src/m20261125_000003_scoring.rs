@@ -1,0 +1,386 @@
+//! Scoring: the model store with champion/challenger aliases, routing and policy versions,
+//! the hash-chained decision records, and outcomes.
+
+use sea_orm_migration::prelude::*;
+
+pub struct Migration;
+
+impl MigrationName for Migration {
+    fn name(&self) -> &str {
+        "m20261125_000003_scoring"
+    }
+}
+
+#[derive(DeriveIden)]
+enum Models {
+    Table,
+    Id,
+    Name,
+    Version,
+    FeatureSet,
+    ModelJson,
+    SchemaJson,
+    CardJson,
+    Sha256,
+    CreatedAt,
+    CreatedBy,
+}
+
+#[derive(DeriveIden)]
+enum ModelAliases {
+    Table,
+    Alias,
+    ModelId,
+    UpdatedAt,
+    UpdatedBy,
+}
+
+#[derive(DeriveIden)]
+enum AliasHistory {
+    Table,
+    Id,
+    Alias,
+    ModelId,
+    SetAt,
+    SetBy,
+}
+
+#[derive(DeriveIden)]
+enum RoutingSettings {
+    Table,
+    Id,
+    ChallengerSharePercent,
+    SetAt,
+    SetBy,
+}
+
+#[derive(DeriveIden)]
+enum DecisionPolicies {
+    Table,
+    Id,
+    Version,
+    Policy,
+    CreatedAt,
+    CreatedBy,
+}
+
+#[derive(DeriveIden)]
+enum Decisions {
+    Table,
+    Id,
+    Seq,
+    ApplicationId,
+    NoticeToken,
+    CreatedAt,
+    ApiClient,
+    IdempotencyKey,
+    RequestHash,
+    ApplicantId,
+    ModelId,
+    Role,
+    Decision,
+    ProbabilityOfDefault,
+    PolicyVersion,
+    Content,
+    PrevHash,
+    Hash,
+}
+
+#[derive(DeriveIden)]
+enum Outcomes {
+    Table,
+    Id,
+    ApplicationId,
+    Outcome,
+    ObservedAt,
+    RecordedAt,
+    RecordedBy,
+}
+
+#[derive(DeriveIden)]
+enum ChainHeads {
+    Table,
+    Chain,
+    Seq,
+    Hash,
+    UpdatedAt,
+}
+
+fn id(col: impl IntoIden) -> ColumnDef {
+    ColumnDef::new(col)
+        .big_integer()
+        .not_null()
+        .auto_increment()
+        .primary_key()
+        .to_owned()
+}
+
+fn at(col: impl IntoIden) -> ColumnDef {
+    ColumnDef::new(col)
+        .timestamp_with_time_zone()
+        .not_null()
+        .to_owned()
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for Migration {
+    async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
+        manager
+            .create_table(
+                Table::create()
+                    .table(Models::Table)
+                    .col(id(Models::Id))
+                    .col(ColumnDef::new(Models::Name).string_len(128).not_null())
+                    .col(ColumnDef::new(Models::Version).integer().not_null())
+                    .col(ColumnDef::new(Models::FeatureSet).string_len(64).null())
+                    .col(ColumnDef::new(Models::ModelJson).text().not_null())
+                    .col(ColumnDef::new(Models::SchemaJson).text().not_null())
+                    .col(ColumnDef::new(Models::CardJson).text().not_null())
+                    .col(ColumnDef::new(Models::Sha256).string_len(64).not_null())
+                    .col(at(Models::CreatedAt))
+                    .col(ColumnDef::new(Models::CreatedBy).string_len(128).not_null())
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("ux_models_name_version")
+                    .table(Models::Table)
+                    .col(Models::Name)
+                    .col(Models::Version)
+                    .unique()
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(ModelAliases::Table)
+                    .col(
+                        ColumnDef::new(ModelAliases::Alias)
+                            .string_len(16)
+                            .not_null()
+                            .primary_key(),
+                    )
+                    .col(
+                        ColumnDef::new(ModelAliases::ModelId)
+                            .big_integer()
+                            .not_null(),
+                    )
+                    .col(at(ModelAliases::UpdatedAt))
+                    .col(
+                        ColumnDef::new(ModelAliases::UpdatedBy)
+                            .string_len(128)
+                            .not_null(),
+                    )
+                    .foreign_key(
+                        ForeignKey::create()
+                            .name("fk_model_aliases_model")
+                            .from(ModelAliases::Table, ModelAliases::ModelId)
+                            .to(Models::Table, Models::Id),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(AliasHistory::Table)
+                    .col(id(AliasHistory::Id))
+                    .col(
+                        ColumnDef::new(AliasHistory::Alias)
+                            .string_len(16)
+                            .not_null(),
+                    )
+                    .col(ColumnDef::new(AliasHistory::ModelId).big_integer().null())
+                    .col(at(AliasHistory::SetAt))
+                    .col(
+                        ColumnDef::new(AliasHistory::SetBy)
+                            .string_len(128)
+                            .not_null(),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(RoutingSettings::Table)
+                    .col(id(RoutingSettings::Id))
+                    .col(
+                        ColumnDef::new(RoutingSettings::ChallengerSharePercent)
+                            .integer()
+                            .not_null(),
+                    )
+                    .col(at(RoutingSettings::SetAt))
+                    .col(
+                        ColumnDef::new(RoutingSettings::SetBy)
+                            .string_len(128)
+                            .not_null(),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(DecisionPolicies::Table)
+                    .col(id(DecisionPolicies::Id))
+                    .col(
+                        ColumnDef::new(DecisionPolicies::Version)
+                            .string_len(64)
+                            .not_null()
+                            .unique_key(),
+                    )
+                    .col(ColumnDef::new(DecisionPolicies::Policy).text().not_null())
+                    .col(at(DecisionPolicies::CreatedAt))
+                    .col(
+                        ColumnDef::new(DecisionPolicies::CreatedBy)
+                            .string_len(128)
+                            .not_null(),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(Decisions::Table)
+                    .col(id(Decisions::Id))
+                    .col(
+                        ColumnDef::new(Decisions::Seq)
+                            .big_integer()
+                            .not_null()
+                            .unique_key(),
+                    )
+                    .col(
+                        ColumnDef::new(Decisions::ApplicationId)
+                            .string_len(36)
+                            .not_null()
+                            .unique_key(),
+                    )
+                    .col(
+                        ColumnDef::new(Decisions::NoticeToken)
+                            .string_len(64)
+                            .not_null()
+                            .unique_key(),
+                    )
+                    .col(at(Decisions::CreatedAt))
+                    .col(
+                        ColumnDef::new(Decisions::ApiClient)
+                            .string_len(128)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(Decisions::IdempotencyKey)
+                            .string_len(128)
+                            .null(),
+                    )
+                    .col(
+                        ColumnDef::new(Decisions::RequestHash)
+                            .string_len(64)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(Decisions::ApplicantId)
+                            .string_len(128)
+                            .not_null(),
+                    )
+                    .col(ColumnDef::new(Decisions::ModelId).big_integer().not_null())
+                    .col(ColumnDef::new(Decisions::Role).string_len(16).not_null())
+                    .col(
+                        ColumnDef::new(Decisions::Decision)
+                            .string_len(16)
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(Decisions::ProbabilityOfDefault)
+                            .double()
+                            .not_null(),
+                    )
+                    .col(
+                        ColumnDef::new(Decisions::PolicyVersion)
+                            .string_len(64)
+                            .not_null(),
+                    )
+                    .col(ColumnDef::new(Decisions::Content).text().not_null())
+                    .col(
+                        ColumnDef::new(Decisions::PrevHash)
+                            .string_len(64)
+                            .not_null(),
+                    )
+                    .col(ColumnDef::new(Decisions::Hash).string_len(64).not_null())
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("ux_decisions_idempotency")
+                    .table(Decisions::Table)
+                    .col(Decisions::ApiClient)
+                    .col(Decisions::IdempotencyKey)
+                    .unique()
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_index(
+                Index::create()
+                    .name("idx_decisions_created_at")
+                    .table(Decisions::Table)
+                    .col(Decisions::CreatedAt)
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(Outcomes::Table)
+                    .col(id(Outcomes::Id))
+                    .col(
+                        ColumnDef::new(Outcomes::ApplicationId)
+                            .string_len(36)
+                            .not_null()
+                            .unique_key(),
+                    )
+                    .col(ColumnDef::new(Outcomes::Outcome).string_len(16).not_null())
+                    .col(at(Outcomes::ObservedAt))
+                    .col(at(Outcomes::RecordedAt))
+                    .col(
+                        ColumnDef::new(Outcomes::RecordedBy)
+                            .string_len(128)
+                            .not_null(),
+                    )
+                    .to_owned(),
+            )
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(ChainHeads::Table)
+                    .col(
+                        ColumnDef::new(ChainHeads::Chain)
+                            .string_len(32)
+                            .not_null()
+                            .primary_key(),
+                    )
+                    .col(ColumnDef::new(ChainHeads::Seq).big_integer().not_null())
+                    .col(ColumnDef::new(ChainHeads::Hash).string_len(64).not_null())
+                    .col(at(ChainHeads::UpdatedAt))
+                    .to_owned(),
+            )
+            .await?;
+        for table in [
+            "alias_history",
+            "routing_settings",
+            "decision_policies",
+            "decisions",
+            "outcomes",
+        ] {
+            crate::make_append_only(manager, table).await?;
+        }
+        Ok(())
+    }
+}

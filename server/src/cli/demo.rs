@@ -1,0 +1,226 @@
+//! `lendscope demo`: a newcomer's first screen. On an empty database it creates one user per
+//! role, trains a champion and a challenger on generated data, creates an API key, and scores
+//! about 1,000 generated applications through the scoring service. Each part is skipped when
+//! its data exists already, so running it twice changes nothing.
+
+use lendscope_domain::Username;
+use lendscope_domain::{NewPassword, Role};
+use lendscope_model::synth::{Cell, Generator, Settings};
+use lendscope_service::scoring::registry::{ModelRef, Role as ModelRole};
+use lendscope_service::scoring::request::{body_from_columns, InputValue, Protected};
+use lendscope_service::{Actor, RequestMeta, Services};
+use lendscope_trainer::dataset::Table;
+use lendscope_trainer::generate::write_csv;
+use lendscope_trainer::train::Quiet;
+use lendscope_trainer::{train, Dataset, DatasetOptions, TrainParams};
+use rand::distributions::{Alphanumeric, DistString};
+
+use crate::error::ServerError;
+
+const API_CLIENT: &str = "demo-portal";
+const SAMPLE_APPLICATIONS: usize = 1000;
+
+fn usage(e: impl std::fmt::Display) -> ServerError {
+    ServerError::Usage(e.to_string())
+}
+
+pub async fn run(svc: &Services, meta: &RequestMeta) -> Result<(), ServerError> {
+    users(svc, meta).await?;
+    models(svc).await?;
+    api_key(svc).await?;
+    applications(svc).await?;
+    Ok(())
+}
+
+async fn users(svc: &Services, meta: &RequestMeta) -> Result<(), ServerError> {
+    if svc.count_users().await? > 0 {
+        println!("demo: users exist already (their passwords were shown when they were made)");
+        return Ok(());
+    }
+    println!("demo users (passwords are shown only now):");
+    for role in Role::ALL {
+        let password = Alphanumeric.sample_string(&mut rand::rngs::OsRng, 20);
+        let username = Username::parse(role.as_str()).map_err(usage)?;
+        let parsed = NewPassword::parse(&password).map_err(usage)?;
+        svc.create_user(username, role, parsed, Actor::System, meta)
+            .await?;
+        println!(
+            "  {:<13} user {:<11} password {password}",
+            role.label(),
+            role.as_str()
+        );
+    }
+    Ok(())
+}
+
+/// Trains a model on generated data (in memory) and registers it.
+async fn train_and_register(
+    svc: &Services,
+    seed: u64,
+    drift: f64,
+    params: TrainParams,
+) -> Result<ModelRef, ServerError> {
+    let artifact = tokio::task::spawn_blocking(move || {
+        let mut csv = Vec::new();
+        write_csv(
+            &mut csv,
+            Settings {
+                seed,
+                drift,
+                bias: 0.0,
+            },
+            20_000,
+        )?;
+        let table = Table::from_csv(&format!("generated-seed-{seed}.csv"), &csv)?;
+        let data = Dataset::new(
+            table,
+            &DatasetOptions {
+                target: "defaulted".into(),
+                ..Default::default()
+            },
+        )?;
+        train(&data, &params, &mut Quiet)
+    })
+    .await
+    .map_err(|e| usage(format!("training task: {e}")))?
+    .map_err(usage)?;
+    let card = serde_json::to_string_pretty(&artifact.card).map_err(usage)?;
+    let registered = svc
+        .register_model(
+            "alt-credit",
+            &artifact.model_json,
+            &artifact.schema_json,
+            &card,
+            Actor::System,
+        )
+        .await?;
+    println!(
+        "demo: trained and registered {} v{} (test AUC {:.3})",
+        registered.name, registered.version, artifact.card.metrics.test.auc
+    );
+    Ok(registered)
+}
+
+async fn models(svc: &Services) -> Result<(), ServerError> {
+    if !svc.list_models().await?.is_empty() {
+        println!("demo: models exist already");
+        return Ok(());
+    }
+    let champion = train_and_register(
+        svc,
+        1,
+        0.0,
+        TrainParams {
+            max_depth: 4,
+            eta: 0.1,
+            seed: 1,
+            ..TrainParams::default()
+        },
+    )
+    .await?;
+    let challenger = train_and_register(
+        svc,
+        2,
+        0.3,
+        TrainParams {
+            max_depth: 5,
+            eta: 0.05,
+            rounds: 500,
+            seed: 2,
+            ..TrainParams::default()
+        },
+    )
+    .await?;
+    svc.set_alias(ModelRole::Champion, Some(champion.id), Actor::System)
+        .await?;
+    svc.set_alias(ModelRole::Challenger, Some(challenger.id), Actor::System)
+        .await?;
+    svc.set_challenger_share(20, Actor::System).await?;
+    println!(
+        "demo: champion v{}, challenger v{} on 20 % of applicants",
+        champion.version, challenger.version
+    );
+    Ok(())
+}
+
+async fn api_key(svc: &Services) -> Result<(), ServerError> {
+    match svc.create_api_key(API_CLIENT, Actor::System).await {
+        Ok(key) => {
+            println!("demo: API key for {API_CLIENT} (shown only now):\n  {key}");
+            Ok(())
+        }
+        Err(lendscope_service::ServiceError::Conflict(_)) => {
+            println!("demo: the API key {API_CLIENT} exists already");
+            Ok(())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Request bodies for generated applicants.
+pub fn generated_bodies(seed: u64, n: usize, prefix: &str) -> Result<Vec<Vec<u8>>, ServerError> {
+    let generator = Generator::new(Settings {
+        seed,
+        drift: 0.0,
+        bias: 0.0,
+    })
+    .map_err(usage)?;
+    Ok(generator
+        .take(n)
+        .enumerate()
+        .map(|(i, a)| {
+            let value = |column: &str| match a.input(column) {
+                Some(Cell::Number(x)) => InputValue::Number(x),
+                Some(Cell::Category(c)) => InputValue::Category(c),
+                _ => InputValue::Missing,
+            };
+            let protected = Protected {
+                gender: a.protected.first().map(|s| (*s).to_owned()),
+                age_band: a.protected.get(1).map(|s| (*s).to_owned()),
+            };
+            body_from_columns(&format!("{prefix}-{i:05}"), value, &protected)
+                .to_string()
+                .into_bytes()
+        })
+        .collect())
+}
+
+async fn applications(svc: &Services) -> Result<(), ServerError> {
+    if svc.verify_decisions().await?.records > 0 {
+        println!("demo: applications exist already");
+        return Ok(());
+    }
+    let bodies = generated_bodies(3, SAMPLE_APPLICATIONS, "DEMO")?;
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut decided = std::collections::BTreeMap::<String, usize>::new();
+    for body in bodies {
+        if tasks.len() >= 32 {
+            if let Some(done) = tasks.join_next().await {
+                count(&mut decided, done)?;
+            }
+        }
+        let svc = svc.clone();
+        tasks.spawn(async move { svc.score_application(API_CLIENT, None, &body).await });
+    }
+    while let Some(done) = tasks.join_next().await {
+        count(&mut decided, done)?;
+    }
+    println!("demo: scored {SAMPLE_APPLICATIONS} sample applications: {decided:?}");
+    Ok(())
+}
+
+fn count(
+    decided: &mut std::collections::BTreeMap<String, usize>,
+    done: Result<
+        lendscope_service::ServiceResult<lendscope_service::scoring::Scored>,
+        tokio::task::JoinError,
+    >,
+) -> Result<(), ServerError> {
+    let scored = done.map_err(|e| usage(format!("scoring task: {e}")))??;
+    let decision = scored.response["decision"]
+        .as_str()
+        .unwrap_or("?")
+        .to_owned();
+    *decided.entry(decision).or_default() += 1;
+    Ok(())
+}

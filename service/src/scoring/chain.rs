@@ -1,0 +1,185 @@
+//! The hash chain over decision records: `hash = SHA-256(prev_hash ‖ "\n" ‖ content)`, the
+//! first record chained to 64 zeros, and the last link recorded in `chain_heads` so that a
+//! removed tail is noticed too.
+
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::entity::{chain_head, decision};
+use crate::error::ServiceResult;
+
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+pub const DECISIONS_CHAIN: &str = "decisions";
+
+pub fn link_hash(prev: &str, content: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(prev.as_bytes());
+    h.update(b"\n");
+    h.update(content.as_bytes());
+    hex::encode(h.finalize())
+}
+
+/// The result of checking the whole chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChainReport {
+    pub records: u64,
+    /// The first broken link, if any: the sequence number and what is wrong.
+    pub broken: Option<BrokenLink>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BrokenLink {
+    pub seq: i64,
+    pub application_id: Option<String>,
+    pub problem: String,
+}
+
+/// The fields of the stored content that the indexed columns must repeat.
+#[derive(Deserialize)]
+struct Indexed {
+    seq: i64,
+    application_id: String,
+    notice_token: String,
+    api_client: String,
+    idempotency_key: Option<String>,
+    request_hash: String,
+    applicant_id: String,
+    model: IndexedModel,
+    decision: String,
+    probability_of_default: f64,
+    policy: IndexedPolicy,
+}
+
+#[derive(Deserialize)]
+struct IndexedModel {
+    id: i64,
+    role: String,
+}
+
+#[derive(Deserialize)]
+struct IndexedPolicy {
+    version: String,
+}
+
+fn columns_agree(row: &decision::Model) -> Result<(), String> {
+    let c: Indexed = serde_json::from_str(&row.content)
+        .map_err(|e| format!("content is not a decision record: {e}"))?;
+    let checks = [
+        ("seq", c.seq == row.seq),
+        ("application_id", c.application_id == row.application_id),
+        ("notice_token", c.notice_token == row.notice_token),
+        ("api_client", c.api_client == row.api_client),
+        ("idempotency_key", c.idempotency_key == row.idempotency_key),
+        ("request_hash", c.request_hash == row.request_hash),
+        ("applicant_id", c.applicant_id == row.applicant_id),
+        ("model_id", c.model.id == row.model_id),
+        ("role", c.model.role == row.role),
+        ("decision", c.decision == row.decision),
+        (
+            "probability_of_default",
+            c.probability_of_default.to_bits() == row.probability_of_default.to_bits(),
+        ),
+        ("policy_version", c.policy.version == row.policy_version),
+    ];
+    match checks.iter().find(|(_, ok)| !ok) {
+        Some((name, _)) => Err(format!("column {name} does not match the hashed content")),
+        None => Ok(()),
+    }
+}
+
+/// Walks every decision in chain order and reports the first broken link.
+pub async fn verify<C: ConnectionTrait>(db: &C) -> ServiceResult<ChainReport> {
+    const PAGE: u64 = 1000;
+    let mut expected_seq = 1i64;
+    let mut prev = GENESIS.to_owned();
+    let mut records = 0u64;
+    let broken = |seq: i64, app: Option<&str>, problem: String| BrokenLink {
+        seq,
+        application_id: app.map(str::to_owned),
+        problem,
+    };
+    loop {
+        let rows = decision::Entity::find()
+            .filter(decision::Column::Seq.gte(expected_seq))
+            .order_by_asc(decision::Column::Seq)
+            .limit(PAGE)
+            .all(db)
+            .await?;
+        if rows.is_empty() {
+            break;
+        }
+        for row in &rows {
+            let problem = if row.seq != expected_seq {
+                Some(format!("expected link {expected_seq}, found link {} (a record is missing or out of order)", row.seq))
+            } else if row.prev_hash != prev {
+                Some("its previous-hash does not match the record before it".to_owned())
+            } else if link_hash(&row.prev_hash, &row.content) != row.hash {
+                Some("its content does not match its hash".to_owned())
+            } else {
+                columns_agree(row).err()
+            };
+            if let Some(problem) = problem {
+                return Ok(ChainReport {
+                    records,
+                    broken: Some(broken(expected_seq, Some(&row.application_id), problem)),
+                });
+            }
+            records += 1;
+            expected_seq += 1;
+            prev.clone_from(&row.hash);
+        }
+        if (rows.len() as u64) < PAGE {
+            break;
+        }
+    }
+    let total = decision::Entity::find().count(db).await?;
+    if total != records {
+        return Ok(ChainReport {
+            records,
+            broken: Some(broken(
+                0,
+                None,
+                format!("the table holds {total} records but only {records} form the chain (a record was inserted outside it)"),
+            )),
+        });
+    }
+    let head = chain_head::Entity::find_by_id(DECISIONS_CHAIN.to_owned())
+        .one(db)
+        .await?;
+    let (head_seq, head_hash) = head.map_or((0, GENESIS.to_owned()), |h| (h.seq, h.hash));
+    if head_seq != expected_seq - 1 || head_hash != prev {
+        return Ok(ChainReport {
+            records,
+            broken: Some(broken(
+                expected_seq,
+                None,
+                format!(
+                    "the chain ends at link {} but its recorded head is link {head_seq}: records after {} are missing",
+                    expected_seq - 1,
+                    expected_seq - 1
+                ),
+            )),
+        });
+    }
+    Ok(ChainReport {
+        records,
+        broken: None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn links_depend_on_the_previous_hash_and_the_content() {
+        let a = link_hash(GENESIS, "{}");
+        assert_eq!(a.len(), 64);
+        assert_ne!(a, link_hash(GENESIS, "{ }"));
+        assert_ne!(a, link_hash(&a, "{}"));
+        assert_eq!(a, link_hash(GENESIS, "{}"));
+    }
+}

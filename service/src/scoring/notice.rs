@@ -1,0 +1,122 @@
+//! The applicant-facing notice of a decision: the decision, the principal reasons in plain
+//! language, and what the applicant can do next. Built only from the stored decision record,
+//! so it can be regenerated identically at any time. No internal scores are shown.
+
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use serde_json::Value;
+
+pub use lendscope_domain::notice::Notice;
+
+use crate::entity::decision;
+use crate::error::{ServiceError, ServiceResult};
+use crate::Services;
+
+/// The Equal Credit Opportunity Act notice (12 CFR 1002.9(b)(1)).
+pub const ECOA_STATEMENT: &str = "The federal Equal Credit Opportunity Act prohibits creditors from \
+discriminating against credit applicants on the basis of race, color, religion, national origin, sex, \
+marital status, age (provided the applicant has the capacity to enter into a binding contract); because \
+all or part of the applicant's income derives from any public assistance program; or because the \
+applicant has in good faith exercised any right under the Consumer Credit Protection Act.";
+
+fn build(record: &Value) -> ServiceResult<Notice> {
+    let text = |path: &str| {
+        record
+            .pointer(path)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let decision = text("/decision");
+    let reasons: Vec<String> = record
+        .pointer("/reasons")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|r| r.get("text").and_then(Value::as_str).map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    let review =
+        "You may ask for your application to be reviewed by a person: reply to this notice or \
+                  contact us with your application reference."
+            .to_owned();
+    let correct =
+        "If any information we used is wrong or incomplete, tell us and we will reconsider your \
+                   application with the corrected information."
+            .to_owned();
+    let (headline, reasons, next_steps, ecoa) = match decision.as_str() {
+        "approve" => (
+            "Your loan application has been approved.".to_owned(),
+            Vec::new(),
+            vec!["We will contact you with your loan agreement.".to_owned()],
+            None,
+        ),
+        "manual_review" => (
+            "Your application is being reviewed by a loan officer.".to_owned(),
+            Vec::new(),
+            vec![
+                "A loan officer will look at your application and you will receive a decision within 30 days."
+                    .to_owned(),
+                correct,
+            ],
+            None,
+        ),
+        "reject" => (
+            "We are unable to approve your loan application at this time.".to_owned(),
+            reasons,
+            vec![review, correct],
+            Some(ECOA_STATEMENT.to_owned()),
+        ),
+        other => {
+            return Err(ServiceError::Internal(format!("stored decision has unknown outcome '{other}'")))
+        }
+    };
+    Ok(Notice {
+        application_id: text("/application_id"),
+        decided_at: text("/created_at"),
+        decision,
+        headline,
+        reasons,
+        next_steps,
+        ecoa_statement: ecoa,
+    })
+}
+
+impl Services {
+    /// The notice of an application, for the API client that submitted it.
+    pub async fn notice_for_application(
+        &self,
+        application_id: &str,
+        api_client: &str,
+    ) -> ServiceResult<(Notice, String)> {
+        let record = self
+            .decision_record(application_id, Some(api_client))
+            .await?;
+        let token = record
+            .pointer("/notice_token")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        Ok((build(&record)?, token))
+    }
+
+    /// The notice behind an unguessable link (no login).
+    pub async fn notice_by_token(&self, token: &str) -> ServiceResult<Notice> {
+        if token.len() < 32
+            || token.len() > 64
+            || !token
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+        {
+            return Err(ServiceError::NotFound("notice"));
+        }
+        let row = decision::Entity::find()
+            .filter(decision::Column::NoticeToken.eq(token))
+            .one(self.db())
+            .await?
+            .ok_or(ServiceError::NotFound("notice"))?;
+        let record: Value = serde_json::from_str(&row.content)
+            .map_err(|e| ServiceError::Internal(format!("stored decision: {e}")))?;
+        build(&record)
+    }
+}

@@ -1,0 +1,195 @@
+//! The decision policy: versioned, stored with every decision.
+//!
+//! Order of rules: the kill switch sends everything to manual review; requests outside the
+//! product (amount, term) are rejected; then the probability of default decides: below
+//! `approve_below` approve, at or above `reject_from` reject, manual review in between.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{ServiceError, ServiceResult};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Decision {
+    Approve,
+    ManualReview,
+    Reject,
+}
+
+impl Decision {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Decision::Approve => "approve",
+            Decision::ManualReview => "manual_review",
+            Decision::Reject => "reject",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "approve" => Some(Decision::Approve),
+            "manual_review" => Some(Decision::ManualReview),
+            "reject" => Some(Decision::Reject),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionPolicy {
+    pub version: String,
+    /// Approve when PD is below this.
+    pub approve_below: f64,
+    /// Reject when PD is at or above this.
+    pub reject_from: f64,
+    pub min_amount: f64,
+    pub max_amount: f64,
+    pub min_term_months: f64,
+    pub max_term_months: f64,
+    /// Send every application to manual review.
+    pub kill_switch: bool,
+}
+
+impl Default for DecisionPolicy {
+    fn default() -> Self {
+        Self {
+            version: "default-1".to_owned(),
+            approve_below: 0.10,
+            reject_from: 0.30,
+            min_amount: 500.0,
+            max_amount: 5000.0,
+            min_term_months: 3.0,
+            max_term_months: 36.0,
+            kill_switch: false,
+        }
+    }
+}
+
+/// What the policy decided and which rule drove it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PolicyOutcome {
+    pub decision: Decision,
+    /// `kill_switch`, `amount_out_of_range`, `term_out_of_range`, `pd_below_approve_threshold`,
+    /// `pd_at_or_above_reject_threshold`, `pd_between_thresholds`.
+    pub rule: String,
+}
+
+/// A reason that comes from a policy rule rather than from the model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuleReason {
+    pub code: &'static str,
+    pub text: String,
+}
+
+impl DecisionPolicy {
+    pub fn validate(&self) -> ServiceResult<()> {
+        let bad = |f: &str, m: &str| Err(ServiceError::invalid(f, m));
+        if self.version.trim().is_empty() || self.version.len() > 64 {
+            return bad("version", "must be 1 to 64 characters");
+        }
+        if !(0.0 < self.approve_below
+            && self.approve_below <= self.reject_from
+            && self.reject_from <= 1.0)
+        {
+            return bad(
+                "approve_below",
+                "thresholds must satisfy 0 < approve_below ≤ reject_from ≤ 1",
+            );
+        }
+        if !(0.0 < self.min_amount
+            && self.min_amount <= self.max_amount
+            && self.max_amount.is_finite())
+        {
+            return bad("min_amount", "amount bounds must be positive and ordered");
+        }
+        if !(0.0 < self.min_term_months
+            && self.min_term_months <= self.max_term_months
+            && self.max_term_months.is_finite())
+        {
+            return bad(
+                "min_term_months",
+                "term bounds must be positive and ordered",
+            );
+        }
+        Ok(())
+    }
+
+    pub fn decide(&self, pd: f64, amount: f64, term_months: f64) -> PolicyOutcome {
+        let (decision, rule) = if self.kill_switch {
+            (Decision::ManualReview, "kill_switch")
+        } else if amount < self.min_amount || amount > self.max_amount {
+            (Decision::Reject, "amount_out_of_range")
+        } else if term_months < self.min_term_months || term_months > self.max_term_months {
+            (Decision::Reject, "term_out_of_range")
+        } else if pd < self.approve_below {
+            (Decision::Approve, "pd_below_approve_threshold")
+        } else if pd >= self.reject_from {
+            (Decision::Reject, "pd_at_or_above_reject_threshold")
+        } else {
+            (Decision::ManualReview, "pd_between_thresholds")
+        };
+        PolicyOutcome {
+            decision,
+            rule: rule.to_owned(),
+        }
+    }
+
+    /// The applicant-facing reason of a rule that decided without the model.
+    pub fn rule_reason(&self, rule: &str) -> Option<RuleReason> {
+        match rule {
+            "amount_out_of_range" => Some(RuleReason {
+                code: "P01",
+                text: format!(
+                    "The requested amount is outside the range we lend ({:.0} to {:.0})",
+                    self.min_amount, self.max_amount
+                ),
+            }),
+            "term_out_of_range" => Some(RuleReason {
+                code: "P02",
+                text: format!(
+                    "The requested term is outside the terms we offer ({:.0} to {:.0} months)",
+                    self.min_term_months, self.max_term_months
+                ),
+            }),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rules_apply_in_order() {
+        let mut p = DecisionPolicy::default();
+        assert_eq!(p.decide(0.05, 1000.0, 12.0).decision, Decision::Approve);
+        assert_eq!(
+            p.decide(0.20, 1000.0, 12.0).decision,
+            Decision::ManualReview
+        );
+        assert_eq!(p.decide(0.30, 1000.0, 12.0).decision, Decision::Reject);
+        assert_eq!(p.decide(0.01, 9000.0, 12.0).rule, "amount_out_of_range");
+        assert_eq!(p.decide(0.01, 1000.0, 48.0).rule, "term_out_of_range");
+        p.kill_switch = true;
+        assert_eq!(
+            p.decide(0.01, 9000.0, 12.0),
+            PolicyOutcome {
+                decision: Decision::ManualReview,
+                rule: "kill_switch".into()
+            }
+        );
+    }
+
+    #[test]
+    fn inconsistent_policies_are_refused() {
+        let p = DecisionPolicy {
+            approve_below: 0.5,
+            reject_from: 0.2,
+            ..DecisionPolicy::default()
+        };
+        assert!(p.validate().is_err());
+        assert!(DecisionPolicy::default().validate().is_ok());
+    }
+}

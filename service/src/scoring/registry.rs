@@ -1,0 +1,357 @@
+//! A minimal model store: registered versions with their artifacts, the `champion` and
+//! `challenger` aliases with their history, and the challenger's traffic share. Parsed
+//! models are cached by id (a version never changes); aliases are re-read every few seconds.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use lendscope_model::{features, ModelBundle};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::NotSet, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, TransactionTrait,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use crate::audit::{self, Actor, AuditEvent, Outcome};
+use crate::entity::{alias_history, model, model_alias, routing_setting};
+use crate::error::{ServiceError, ServiceResult};
+use crate::{RequestMeta, Services};
+
+/// How long alias and routing changes made by another process may take to be seen.
+const PAIR_TTL: Duration = Duration::from_secs(2);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Champion,
+    Challenger,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Champion => "champion",
+            Role::Challenger => "challenger",
+        }
+    }
+}
+
+/// A registered model version.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModelRef {
+    pub id: i64,
+    pub name: String,
+    pub version: i32,
+}
+
+/// A model ready to score.
+#[derive(Debug)]
+pub struct LoadedModel {
+    pub meta: ModelRef,
+    pub bundle: ModelBundle,
+}
+
+/// The models that serve traffic now.
+#[derive(Debug, Clone)]
+pub struct ServingPair {
+    pub champion: Arc<LoadedModel>,
+    pub challenger: Option<Arc<LoadedModel>>,
+    /// Percentage of applicants (by a hash of their id) scored by the challenger.
+    pub challenger_share: u8,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct PairIds {
+    champion: Option<i64>,
+    challenger: Option<i64>,
+    share: u8,
+}
+
+/// Caches of the registry, held by [`Services`].
+#[derive(Default)]
+pub struct RegistryCache {
+    models: std::sync::RwLock<std::collections::HashMap<i64, Arc<LoadedModel>>>,
+    pair: std::sync::RwLock<Option<(Instant, PairIds)>>,
+}
+
+impl RegistryCache {
+    fn invalidate_pair(&self) {
+        if let Ok(mut p) = self.pair.write() {
+            *p = None;
+        }
+    }
+}
+
+impl Services {
+    /// Registers a model version. The artifact must parse, its schema must match its trees,
+    /// and it must use the Lendscope feature set that the service builds from applications.
+    pub async fn register_model(
+        &self,
+        name: &str,
+        model_json: &str,
+        schema_json: &str,
+        card_json: &str,
+        actor: Actor,
+    ) -> ServiceResult<ModelRef> {
+        let name = name.trim();
+        if name.is_empty() || name.len() > 128 {
+            return Err(ServiceError::invalid("name", "must be 1 to 128 characters"));
+        }
+        let bundle = ModelBundle::from_json(model_json.as_bytes(), schema_json.as_bytes())
+            .map_err(|e| ServiceError::invalid("model", e.to_string()))?;
+        let expected = features::schema().map_err(|e| ServiceError::Internal(e.to_string()))?;
+        if bundle.schema().feature_set() != Some(features::FEATURE_SET)
+            || bundle.schema().columns() != expected.columns()
+        {
+            return Err(ServiceError::invalid(
+                "schema",
+                format!(
+                    "the model must use the {} feature set with its exact encoding",
+                    features::FEATURE_SET
+                ),
+            ));
+        }
+        serde_json::from_str::<serde_json::Value>(card_json)
+            .map_err(|e| ServiceError::invalid("card", format!("not JSON: {e}")))?;
+        let mut hasher = Sha256::new();
+        for part in [model_json, schema_json] {
+            hasher.update(part.as_bytes());
+        }
+        let sha = hex::encode(hasher.finalize());
+        let by = audit::actor_label(&actor);
+        let txn = self.db().begin().await?;
+        let latest = model::Entity::find()
+            .filter(model::Column::Name.eq(name))
+            .order_by_desc(model::Column::Version)
+            .limit(1)
+            .one(&txn)
+            .await?;
+        let version = latest.map_or(1, |m| m.version + 1);
+        let row = model::ActiveModel {
+            id: NotSet,
+            name: Set(name.to_owned()),
+            version: Set(version),
+            feature_set: Set(bundle.schema().feature_set().map(str::to_owned)),
+            model_json: Set(model_json.to_owned()),
+            schema_json: Set(schema_json.to_owned()),
+            card_json: Set(card_json.to_owned()),
+            sha256: Set(sha.clone()),
+            created_at: Set(self.now()),
+            created_by: Set(by),
+        }
+        .insert(&txn)
+        .await?;
+        audit::append(
+            &txn,
+            self.now(),
+            &RequestMeta::default(),
+            AuditEvent::new(actor, "model.register", Outcome::Success)
+                .target(format!("{name} v{version}"))
+                .detail(json!({ "model_id": row.id, "sha256": sha })),
+        )
+        .await?;
+        txn.commit().await?;
+        Ok(ModelRef {
+            id: row.id,
+            name: row.name,
+            version: row.version,
+        })
+    }
+
+    /// Points an alias at a model (or removes it), recording the change in its history.
+    pub async fn set_alias(
+        &self,
+        role: Role,
+        model_id: Option<i64>,
+        actor: Actor,
+    ) -> ServiceResult<()> {
+        let by = audit::actor_label(&actor);
+        let now = self.now();
+        let txn = self.db().begin().await?;
+        if let Some(id) = model_id {
+            if model::Entity::find_by_id(id).one(&txn).await?.is_none() {
+                return Err(ServiceError::NotFound("model"));
+            }
+        }
+        model_alias::Entity::delete_by_id(role.as_str().to_owned())
+            .exec(&txn)
+            .await?;
+        if let Some(id) = model_id {
+            model_alias::ActiveModel {
+                alias: Set(role.as_str().to_owned()),
+                model_id: Set(id),
+                updated_at: Set(now),
+                updated_by: Set(by.clone()),
+            }
+            .insert(&txn)
+            .await?;
+        }
+        alias_history::ActiveModel {
+            id: NotSet,
+            alias: Set(role.as_str().to_owned()),
+            model_id: Set(model_id),
+            set_at: Set(now),
+            set_by: Set(by),
+        }
+        .insert(&txn)
+        .await?;
+        audit::append(
+            &txn,
+            now,
+            &RequestMeta::default(),
+            AuditEvent::new(actor, "model.alias", Outcome::Success)
+                .target(role.as_str())
+                .detail(json!({ "model_id": model_id })),
+        )
+        .await?;
+        txn.commit().await?;
+        self.registry().invalidate_pair();
+        Ok(())
+    }
+
+    /// Sets the challenger's share of traffic (0–100 %).
+    pub async fn set_challenger_share(&self, percent: u8, actor: Actor) -> ServiceResult<()> {
+        if percent > 100 {
+            return Err(ServiceError::invalid(
+                "challenger_share",
+                "must be between 0 and 100",
+            ));
+        }
+        let by = audit::actor_label(&actor);
+        let txn = self.db().begin().await?;
+        routing_setting::ActiveModel {
+            id: NotSet,
+            challenger_share_percent: Set(i32::from(percent)),
+            set_at: Set(self.now()),
+            set_by: Set(by),
+        }
+        .insert(&txn)
+        .await?;
+        audit::append(
+            &txn,
+            self.now(),
+            &RequestMeta::default(),
+            AuditEvent::new(actor, "routing.share", Outcome::Success)
+                .detail(json!({ "challenger_share": percent })),
+        )
+        .await?;
+        txn.commit().await?;
+        self.registry().invalidate_pair();
+        Ok(())
+    }
+
+    /// Every registered model, newest first.
+    pub async fn list_models(&self) -> ServiceResult<Vec<ModelRef>> {
+        let rows = model::Entity::find()
+            .select_only()
+            .columns([
+                model::Column::Id,
+                model::Column::Name,
+                model::Column::Version,
+            ])
+            .order_by_desc(model::Column::Id)
+            .into_tuple::<(i64, String, i32)>()
+            .all(self.db())
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, name, version)| ModelRef { id, name, version })
+            .collect())
+    }
+
+    async fn pair_ids(&self) -> ServiceResult<PairIds> {
+        if let Ok(cached) = self.registry().pair.read() {
+            if let Some((at, ids)) = *cached {
+                if at.elapsed() < PAIR_TTL {
+                    return Ok(ids);
+                }
+            }
+        }
+        let aliases = model_alias::Entity::find().all(self.db()).await?;
+        let share = routing_setting::Entity::find()
+            .order_by_desc(routing_setting::Column::Id)
+            .limit(1)
+            .one(self.db())
+            .await?
+            .map_or(0, |r| {
+                u8::try_from(r.challenger_share_percent.clamp(0, 100)).unwrap_or(0)
+            });
+        let find = |role: Role| {
+            aliases
+                .iter()
+                .find(|a| a.alias == role.as_str())
+                .map(|a| a.model_id)
+        };
+        let ids = PairIds {
+            champion: find(Role::Champion),
+            challenger: find(Role::Challenger),
+            share,
+        };
+        if let Ok(mut p) = self.registry().pair.write() {
+            *p = Some((Instant::now(), ids));
+        }
+        Ok(ids)
+    }
+
+    /// A model by id, parsed once and cached.
+    pub async fn load_model(&self, id: i64) -> ServiceResult<Arc<LoadedModel>> {
+        if let Some(m) = self
+            .registry()
+            .models
+            .read()
+            .ok()
+            .and_then(|m| m.get(&id).cloned())
+        {
+            return Ok(m);
+        }
+        let row = model::Entity::find_by_id(id)
+            .one(self.db())
+            .await?
+            .ok_or(ServiceError::NotFound("model"))?;
+        let bundle = tokio::task::spawn_blocking(move || {
+            ModelBundle::from_json(row.model_json.as_bytes(), row.schema_json.as_bytes()).map(|b| {
+                (
+                    b,
+                    ModelRef {
+                        id: row.id,
+                        name: row.name,
+                        version: row.version,
+                    },
+                )
+            })
+        })
+        .await
+        .map_err(|e| ServiceError::Internal(format!("model loading task: {e}")))?
+        .map_err(|e| ServiceError::Internal(format!("stored model {id} does not load: {e}")))?;
+        let loaded = Arc::new(LoadedModel {
+            meta: bundle.1,
+            bundle: bundle.0,
+        });
+        if let Ok(mut m) = self.registry().models.write() {
+            m.insert(id, loaded.clone());
+        }
+        Ok(loaded)
+    }
+
+    /// The champion (required) and challenger (optional) serving now.
+    pub async fn serving_pair(&self) -> ServiceResult<ServingPair> {
+        let ids = self.pair_ids().await?;
+        let champion_id = ids.champion.ok_or_else(|| {
+            ServiceError::Unavailable(
+                "no champion model is registered; run `lendscope demo` or register one".into(),
+            )
+        })?;
+        let champion = self.load_model(champion_id).await?;
+        let challenger = match ids.challenger {
+            Some(id) if id != champion_id => Some(self.load_model(id).await?),
+            _ => None,
+        };
+        Ok(ServingPair {
+            champion,
+            challenger,
+            challenger_share: ids.share,
+        })
+    }
+}

@@ -1,0 +1,206 @@
+//! Durable decision writes with group commit.
+//!
+//! One task appends decisions to the hash chain. Requests queue up while a commit is in
+//! flight, and the next transaction takes everything queued (up to a batch limit): many
+//! requests share one durable commit, and each is answered only after its commit. On
+//! PostgreSQL the chain head row is locked for the transaction, so several server processes
+//! can share one database.
+
+use std::collections::HashSet;
+
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::NotSet, ActiveValue::Set, ConnectionTrait, DatabaseBackend,
+    DatabaseConnection, DbErr, EntityTrait, QuerySelect, TransactionTrait,
+};
+use tokio::sync::{mpsc, oneshot};
+
+use super::chain::{link_hash, DECISIONS_CHAIN, GENESIS};
+use crate::entity::{chain_head, decision};
+use crate::error::{ServiceError, ServiceResult};
+
+const MAX_BATCH: usize = 256;
+const QUEUE: usize = 4096;
+
+/// A decision ready to be chained: everything but its position.
+#[derive(Debug, Clone)]
+pub struct PendingDecision {
+    pub application_id: String,
+    pub notice_token: String,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub api_client: String,
+    pub idempotency_key: Option<String>,
+    pub request_hash: String,
+    pub applicant_id: String,
+    pub model_id: i64,
+    pub role: String,
+    pub decision: String,
+    pub probability_of_default: f64,
+    pub policy_version: String,
+    /// The full record; `seq` is added when it is chained.
+    pub record: serde_json::Map<String, serde_json::Value>,
+}
+
+/// Where a decision landed in the chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Committed {
+    pub seq: i64,
+    pub hash: String,
+}
+
+struct Job {
+    decision: PendingDecision,
+    reply: oneshot::Sender<ServiceResult<Committed>>,
+}
+
+/// Handle to the writer task.
+#[derive(Clone)]
+pub struct DecisionWriter {
+    tx: mpsc::Sender<Job>,
+}
+
+impl DecisionWriter {
+    /// Starts the writer task on the current Tokio runtime.
+    pub fn spawn(db: DatabaseConnection) -> Self {
+        let (tx, rx) = mpsc::channel(QUEUE);
+        tokio::spawn(run(db, rx));
+        Self { tx }
+    }
+
+    /// Appends a decision; returns once it is committed.
+    pub async fn commit(&self, decision: PendingDecision) -> ServiceResult<Committed> {
+        let (reply, answer) = oneshot::channel();
+        self.tx
+            .send(Job { decision, reply })
+            .await
+            .map_err(|_| ServiceError::Unavailable("the decision writer has stopped".into()))?;
+        answer
+            .await
+            .map_err(|_| ServiceError::Unavailable("the decision writer has stopped".into()))?
+    }
+}
+
+async fn run(db: DatabaseConnection, mut rx: mpsc::Receiver<Job>) {
+    while let Some(first) = rx.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let decisions: Vec<&PendingDecision> = batch.iter().map(|j| &j.decision).collect();
+        let results = match commit_batch(&db, &decisions).await {
+            Ok(results) => results,
+            Err(e) if batch.len() > 1 => {
+                // Isolate what failed: commit the jobs one by one.
+                tracing::warn!(error = %e, size = batch.len(), "batch commit failed; retrying singly");
+                let mut results = Vec::with_capacity(batch.len());
+                for d in &decisions {
+                    results.push(match commit_batch(&db, &[*d]).await {
+                        Ok(mut r) => r
+                            .pop()
+                            .unwrap_or_else(|| Err(ServiceError::Internal("empty commit".into()))),
+                        Err(e) => Err(classify(e)),
+                    });
+                }
+                results
+            }
+            Err(e) => vec![Err(classify(e))],
+        };
+        for (job, result) in batch.into_iter().zip(results) {
+            let _ = job.reply.send(result);
+        }
+    }
+}
+
+fn classify(e: DbErr) -> ServiceError {
+    if ServiceError::is_unique_violation(&e) {
+        ServiceError::Conflict(
+            "a request with this Idempotency-Key is already being processed".into(),
+        )
+    } else {
+        ServiceError::from(e)
+    }
+}
+
+async fn commit_batch(
+    db: &DatabaseConnection,
+    batch: &[&PendingDecision],
+) -> Result<Vec<ServiceResult<Committed>>, DbErr> {
+    let txn = db.begin().await?;
+    let mut head_query = chain_head::Entity::find_by_id(DECISIONS_CHAIN.to_owned());
+    if db.get_database_backend() == DatabaseBackend::Postgres {
+        head_query = head_query.lock_exclusive();
+    }
+    let head = head_query.one(&txn).await?;
+    let (mut seq, mut prev) = head
+        .as_ref()
+        .map_or((0, GENESIS.to_owned()), |h| (h.seq, h.hash.clone()));
+    let mut keys = HashSet::new();
+    let mut results = Vec::with_capacity(batch.len());
+    let mut rows = Vec::with_capacity(batch.len());
+    for d in batch {
+        if let Some(key) = &d.idempotency_key {
+            if !keys.insert((d.api_client.as_str(), key.as_str())) {
+                results.push(Err(ServiceError::Conflict(
+                    "a request with this Idempotency-Key is already being processed".into(),
+                )));
+                continue;
+            }
+        }
+        seq += 1;
+        let mut record = d.record.clone();
+        record.insert("seq".to_owned(), serde_json::Value::from(seq));
+        let content = serde_json::Value::Object(record).to_string();
+        let hash = link_hash(&prev, &content);
+        rows.push(decision::ActiveModel {
+            id: NotSet,
+            seq: Set(seq),
+            application_id: Set(d.application_id.clone()),
+            notice_token: Set(d.notice_token.clone()),
+            created_at: Set(d.created_at),
+            api_client: Set(d.api_client.clone()),
+            idempotency_key: Set(d.idempotency_key.clone()),
+            request_hash: Set(d.request_hash.clone()),
+            applicant_id: Set(d.applicant_id.clone()),
+            model_id: Set(d.model_id),
+            role: Set(d.role.clone()),
+            decision: Set(d.decision.clone()),
+            probability_of_default: Set(d.probability_of_default),
+            policy_version: Set(d.policy_version.clone()),
+            content: Set(content),
+            prev_hash: Set(prev.clone()),
+            hash: Set(hash.clone()),
+        });
+        results.push(Ok(Committed {
+            seq,
+            hash: hash.clone(),
+        }));
+        prev = hash;
+    }
+    if !rows.is_empty() {
+        decision::Entity::insert_many(rows).exec(&txn).await?;
+        let now = chrono::Utc::now();
+        match head {
+            Some(h) => {
+                let mut active: chain_head::ActiveModel = h.into();
+                active.seq = Set(seq);
+                active.hash = Set(prev);
+                active.updated_at = Set(now);
+                active.update(&txn).await?;
+            }
+            None => {
+                chain_head::ActiveModel {
+                    chain: Set(DECISIONS_CHAIN.to_owned()),
+                    seq: Set(seq),
+                    hash: Set(prev),
+                    updated_at: Set(now),
+                }
+                .insert(&txn)
+                .await?;
+            }
+        }
+    }
+    txn.commit().await?;
+    Ok(results)
+}
