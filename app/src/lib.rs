@@ -21,7 +21,7 @@ pub use error::AppError;
 use components::Shell;
 use pages::{
     audit::AuditPage, home::HomePage, login::LoginPage, not_found::NotFoundPage,
-    pending::PendingAreaPage, users::UsersPage,
+    notice::NoticePage, pending::PendingAreaPage, users::UsersPage,
 };
 use session::AuthContext;
 
@@ -104,6 +104,7 @@ pub fn App() -> impl IntoView {
                     />
                     <Route path=path!("/admin/users") view=UsersPage ssr=SsrMode::Async/>
                     <Route path=path!("/audit") view=AuditPage ssr=SsrMode::Async/>
+                    <Route path=path!("/notice/:token") view=NoticePage ssr=SsrMode::Async/>
                 </Routes>
             </Shell>
         </Router>

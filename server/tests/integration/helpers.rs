@@ -275,3 +275,124 @@ pub fn redirected_to(res: &Response) -> Option<String> {
     let js_redirect = res.status() == 200 && res.headers().contains_key("serverfnredirect");
     (res.status() == 302 || js_redirect).then_some(location)
 }
+
+/// A trained model artifact: (model.json, schema.json, card.json).
+pub type Artifact = (String, String, String);
+
+fn train_small(seed: u64, depth: u32) -> Artifact {
+    use lendscope_trainer::dataset::Table;
+    use lendscope_trainer::generate::write_csv;
+    use lendscope_trainer::train::Quiet;
+    use lendscope_trainer::{train, Dataset, DatasetOptions, TrainParams};
+    let mut csv = Vec::new();
+    write_csv(
+        &mut csv,
+        lendscope_model::synth::Settings {
+            seed,
+            drift: 0.0,
+            bias: 0.0,
+        },
+        3000,
+    )
+    .unwrap();
+    let table = Table::from_csv("fixture.csv", &csv).unwrap();
+    let data = Dataset::new(
+        table,
+        &DatasetOptions {
+            target: "defaulted".into(),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let params = TrainParams {
+        rounds: 40,
+        max_depth: depth,
+        seed,
+        early_stopping_rounds: 40,
+        ..TrainParams::default()
+    };
+    let a = train(&data, &params, &mut Quiet).unwrap();
+    (
+        a.model_json,
+        a.schema_json,
+        serde_json::to_string(&a.card).unwrap(),
+    )
+}
+
+/// Two models trained once per test run and shared by every test.
+pub fn fixture_models() -> &'static (Artifact, Artifact) {
+    static MODELS: std::sync::OnceLock<(Artifact, Artifact)> = std::sync::OnceLock::new();
+    MODELS.get_or_init(|| (train_small(1, 3), train_small(2, 4)))
+}
+
+impl TestApp {
+    /// Registers the fixture models as champion and challenger (challenger share in %) and
+    /// returns a new API key.
+    pub async fn with_scoring(&self, challenger_share: u8) -> String {
+        let ((m1, s1, c1), (m2, s2, c2)) = fixture_models().clone();
+        let champion = self
+            .services
+            .register_model("fixture", &m1, &s1, &c1, Actor::System)
+            .await
+            .unwrap();
+        let challenger = self
+            .services
+            .register_model("fixture", &m2, &s2, &c2, Actor::System)
+            .await
+            .unwrap();
+        use lendscope_service::scoring::registry::Role as R;
+        self.services
+            .set_alias(R::Champion, Some(champion.id), Actor::System)
+            .await
+            .unwrap();
+        self.services
+            .set_alias(R::Challenger, Some(challenger.id), Actor::System)
+            .await
+            .unwrap();
+        self.services
+            .set_challenger_share(challenger_share, Actor::System)
+            .await
+            .unwrap();
+        self.services
+            .create_api_key("partner", Actor::System)
+            .await
+            .unwrap()
+    }
+
+    pub async fn post_application(
+        &self,
+        key: &str,
+        body: &serde_json::Value,
+        idempotency: Option<&str>,
+    ) -> Response {
+        let mut req = self
+            .client
+            .post(self.url("/api/v1/applications"))
+            .bearer_auth(key)
+            .header("content-type", "application/json")
+            .body(body.to_string());
+        if let Some(k) = idempotency {
+            req = req.header("idempotency-key", k);
+        }
+        req.send().await.unwrap()
+    }
+
+    pub async fn decisions(&self) -> u64 {
+        self.services.verify_decisions().await.unwrap().records
+    }
+}
+
+/// A valid application body.
+pub fn application(applicant_id: &str) -> serde_json::Value {
+    serde_json::json!({
+        "applicant": {"id": applicant_id, "monthly_income": 2100},
+        "loan": {"amount": 1800, "term_months": 12, "purpose": "emergency"},
+        "alternative_data": {
+            "employment": {"status": "gig", "tenure_months": 8, "employer_changes_24m": 3, "income_verified": false},
+            "payments": {"rent_on_time_ratio": 0.71, "utility_on_time_ratio": 0.82, "late_payments_12m": 4, "payment_history_months": 14},
+            "digital": {"mobile_account_tenure_months": 20, "device_tenure_months": 6},
+            "banking": {"avg_monthly_balance": 120.0, "min_balance_90d": -80, "overdrafts_90d": 3, "income_volatility": 0.9, "savings_rate": -0.05}
+        },
+        "protected": {"gender": "female", "age_band": "25-34"}
+    })
+}
