@@ -25,7 +25,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::config::Config;
 use crate::error::ServerError;
-use crate::http::{csrf, gate, headers, rpc, session, AppState};
+use crate::http::{csrf, gate, headers, metrics, rpc, session, AppState};
 
 pub struct Application {
     listener: TcpListener,
@@ -120,6 +120,8 @@ fn router(config: &Config, services: Services, addr: SocketAddr) -> Router {
     Router::new()
         .route("/health/live", get(live))
         .route("/health/ready", get(ready))
+        .route("/metrics", get(metrics::export))
+        .route("/api/openapi.json", get(crate::api::openapi::document))
         .merge(crate::api::router())
         .with_state(state.clone())
         .merge(pages)
@@ -130,10 +132,11 @@ fn router(config: &Config, services: Services, addr: SocketAddr) -> Router {
         ))
         .layer(middleware::from_fn_with_state(state.clone(), csrf::protect))
         .layer(middleware::from_fn_with_state(
-            state,
+            state.clone(),
             session::resolve_session,
         ))
         .layer(middleware::from_fn(headers::cache_control))
+        .layer(middleware::from_fn_with_state(state, metrics::record))
         .layer(
             ServiceBuilder::new()
                 .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))

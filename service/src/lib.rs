@@ -9,6 +9,7 @@ pub mod clock;
 pub mod db;
 pub mod entity;
 pub mod error;
+pub mod metrics;
 pub mod password;
 pub mod scoring;
 pub mod users;
@@ -36,6 +37,7 @@ struct Inner {
     registry: scoring::registry::RegistryCache,
     policy: PolicyCache,
     writer: scoring::DecisionWriter,
+    metrics: Arc<metrics::Metrics>,
 }
 
 type PolicyCache = std::sync::RwLock<Option<(std::time::Instant, scoring::policy::DecisionPolicy)>>;
@@ -43,7 +45,8 @@ type PolicyCache = std::sync::RwLock<Option<(std::time::Instant, scoring::policy
 impl Services {
     /// Builds the services and starts the decision writer (needs a Tokio runtime).
     pub fn new(db: DatabaseConnection, clock: Arc<dyn Clock>, auth: AuthSettings) -> Self {
-        let writer = scoring::DecisionWriter::spawn(db.clone());
+        let metrics = Arc::new(metrics::Metrics::default());
+        let writer = scoring::DecisionWriter::spawn(db.clone(), metrics.clone());
         Self {
             inner: Arc::new(Inner {
                 db,
@@ -52,8 +55,13 @@ impl Services {
                 registry: scoring::registry::RegistryCache::default(),
                 policy: PolicyCache::default(),
                 writer,
+                metrics,
             }),
         }
+    }
+
+    pub fn metrics(&self) -> &metrics::Metrics {
+        &self.inner.metrics
     }
 
     pub(crate) fn registry(&self) -> &scoring::registry::RegistryCache {

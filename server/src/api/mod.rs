@@ -2,6 +2,7 @@
 
 mod applications;
 mod auth;
+pub mod openapi;
 
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};

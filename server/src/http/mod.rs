@@ -4,6 +4,7 @@ pub mod csrf;
 pub mod error;
 pub mod gate;
 pub mod headers;
+pub mod metrics;
 pub mod rpc;
 pub mod session;
 

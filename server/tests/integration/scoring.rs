@@ -527,7 +527,68 @@ async fn concurrent_decisions_share_commits_and_keep_the_chain(backend: Backend)
     assert!(report.broken.is_none(), "{report:?}");
 }
 
+async fn openapi_and_metrics_are_served(backend: Backend) {
+    let app = spawn(backend).await;
+    let key = app.with_scoring(50).await;
+    for i in 0..6 {
+        assert_eq!(
+            app.post_application(&key, &application(&format!("M-{i}")), None)
+                .await
+                .status(),
+            201
+        );
+    }
+    let spec: serde_json::Value = app
+        .client
+        .get(app.url("/api/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(spec["openapi"], "3.0.3");
+    for path in [
+        "/api/v1/applications",
+        "/api/v1/applications/{id}",
+        "/api/v1/applications/{id}/notice",
+        "/api/v1/applications/{id}/outcome",
+    ] {
+        assert!(spec["paths"][path].is_object(), "{path}");
+    }
+    // The README's example body is valid against the service (and so, by construction, the schema).
+    let example: serde_json::Value =
+        serde_json::from_str(include_str!("../../../examples/application.json")).unwrap();
+    assert_eq!(
+        app.post_application(&key, &example, None).await.status(),
+        201
+    );
+    let metrics = app
+        .client
+        .get(app.url("/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("lendscope_decisions_total{decision="),
+        "{metrics}"
+    );
+    assert!(metrics.contains("lendscope_decision_commit_seconds_count"));
+    assert!(metrics.contains("lendscope_shadow_comparisons_total{served_role="));
+    assert!(metrics.contains("lendscope_http_request_duration_seconds_bucket{route=\"/api/v1/applications\",method=\"POST\",status=\"2xx\""));
+    let total: u64 = metrics
+        .lines()
+        .filter(|l| l.starts_with("lendscope_decisions_total{"))
+        .map(|l| l.rsplit(' ').next().unwrap().parse::<u64>().unwrap())
+        .sum();
+    assert_eq!(total, 7);
+}
+
 crate::on_both_backends!(
+    openapi_and_metrics_are_served,
     a_decision_is_complete_explained_and_chained,
     routing_is_sticky_and_the_other_model_shadows,
     idempotency_keys_replay_refuse_and_serialise,

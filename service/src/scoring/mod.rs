@@ -411,6 +411,35 @@ impl Services {
             record,
         };
         self.decision_writer().commit(pending).await?;
+        let version = served_score.model.version.to_string();
+        let m = self.metrics();
+        m.inc(
+            "lendscope_decisions_total",
+            &[
+                ("decision", served_score.decision.as_str()),
+                ("model_version", &version),
+                ("role", served_score.model.role.as_str()),
+            ],
+        );
+        m.observe(
+            "lendscope_probability_of_default",
+            crate::metrics::PD_BUCKETS,
+            &[("role", served_score.model.role.as_str())],
+            served_score.probability_of_default,
+        );
+        if let Some(shadow) = &shadow_score {
+            let role = served_score.model.role.as_str();
+            m.inc(
+                "lendscope_shadow_comparisons_total",
+                &[("served_role", role)],
+            );
+            if shadow.decision != served_score.decision {
+                m.inc(
+                    "lendscope_shadow_disagreements_total",
+                    &[("served_role", role)],
+                );
+            }
+        }
         Ok(Scored {
             created: true,
             application_id,

@@ -412,7 +412,7 @@ pub fn parse(bytes: &[u8]) -> ServiceResult<ApplicationInput> {
 }
 
 fn validate(body: ApplicationBody) -> ServiceResult<ApplicationInput> {
-    let id = body.applicant.id.trim();
+    let id = body.applicant.id.as_str();
     if id.is_empty() || id.len() > 128 {
         return Err(invalid("applicant.id", "must be 1 to 128 characters"));
     }
@@ -433,7 +433,6 @@ fn validate(body: ApplicationBody) -> ServiceResult<ApplicationInput> {
         })?;
         let value = match (field, input.categories) {
             (Field::Text(t), Some(categories)) => {
-                let t = t.trim();
                 let known = categories.iter().find(|c| **c == t).ok_or_else(|| {
                     invalid(
                         path,

@@ -7,6 +7,7 @@
 //! can share one database.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use sea_orm::{
     ActiveModelTrait, ActiveValue::NotSet, ActiveValue::Set, ConnectionTrait, DatabaseBackend,
@@ -17,6 +18,7 @@ use tokio::sync::{mpsc, oneshot};
 use super::chain::{link_hash, DECISIONS_CHAIN, GENESIS};
 use crate::entity::{chain_head, decision};
 use crate::error::{ServiceError, ServiceResult};
+use crate::metrics::{Metrics, BATCH_BUCKETS, LATENCY_BUCKETS};
 
 const MAX_BATCH: usize = 256;
 const QUEUE: usize = 4096;
@@ -60,9 +62,9 @@ pub struct DecisionWriter {
 
 impl DecisionWriter {
     /// Starts the writer task on the current Tokio runtime.
-    pub fn spawn(db: DatabaseConnection) -> Self {
+    pub fn spawn(db: DatabaseConnection, metrics: Arc<Metrics>) -> Self {
         let (tx, rx) = mpsc::channel(QUEUE);
-        tokio::spawn(run(db, rx));
+        tokio::spawn(run(db, rx, metrics));
         Self { tx }
     }
 
@@ -79,7 +81,7 @@ impl DecisionWriter {
     }
 }
 
-async fn run(db: DatabaseConnection, mut rx: mpsc::Receiver<Job>) {
+async fn run(db: DatabaseConnection, mut rx: mpsc::Receiver<Job>, metrics: Arc<Metrics>) {
     while let Some(first) = rx.recv().await {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -89,7 +91,21 @@ async fn run(db: DatabaseConnection, mut rx: mpsc::Receiver<Job>) {
             }
         }
         let decisions: Vec<&PendingDecision> = batch.iter().map(|j| &j.decision).collect();
-        let results = match commit_batch(&db, &decisions).await {
+        let started = std::time::Instant::now();
+        let committed = commit_batch(&db, &decisions).await;
+        metrics.observe(
+            "lendscope_decision_commit_seconds",
+            LATENCY_BUCKETS,
+            &[],
+            started.elapsed().as_secs_f64(),
+        );
+        metrics.observe(
+            "lendscope_decision_commit_batch_size",
+            BATCH_BUCKETS,
+            &[],
+            decisions.len() as f64,
+        );
+        let results = match committed {
             Ok(results) => results,
             Err(e) if batch.len() > 1 => {
                 // Isolate what failed: commit the jobs one by one.
