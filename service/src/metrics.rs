@@ -12,6 +12,10 @@ pub const LATENCY_BUCKETS: &[f64] = &[
 ];
 /// Probability-of-default buckets.
 pub const PD_BUCKETS: &[f64] = &[0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0];
+/// Points-scale scores.
+pub const SCORE_BUCKETS: &[f64] = &[
+    450.0, 500.0, 540.0, 570.0, 600.0, 630.0, 660.0, 700.0, 750.0,
+];
 /// Group-commit batch sizes.
 pub const BATCH_BUCKETS: &[f64] = &[1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0];
 

@@ -1,6 +1,6 @@
 //! The command line of the `lendscope` binary.
 
-mod demo;
+pub mod demo;
 mod ml;
 
 use std::io::{BufRead, IsTerminal};
@@ -58,6 +58,11 @@ pub enum Command {
         #[command(subcommand)]
         command: ModelsCommand,
     },
+    /// Show or change the decision policy.
+    Policy {
+        #[command(subcommand)]
+        command: PolicyCommand,
+    },
     /// Write synthetic applicants with outcomes to a CSV file.
     Generate(ml::GenerateArgs),
     /// Train an XGBoost model on a CSV file with a binary target.
@@ -101,6 +106,19 @@ pub enum ModelsCommand {
     Alias { alias: String, model_id: i64 },
     /// Set the challenger's share of applicants, 0–100.
     Share { percent: u8 },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Print the policy in force as JSON.
+    Show,
+    /// Put a new policy version in force, read from a JSON file (see `policy show`).
+    Set { file: PathBuf },
+    /// Turn the kill switch on (every application to manual review) or off, as a new version.
+    KillSwitch {
+        #[arg(value_parser = ["on", "off"])]
+        state: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -161,6 +179,7 @@ pub async fn run(cli: Cli) -> Result<(), ServerError> {
             }
         }
         Command::Models { command } => models(&services(&config).await?, command).await,
+        Command::Policy { command } => policy(&services(&config).await?, command).await,
         Command::User {
             command: UserCommand::Add { username, role },
         } => {
@@ -230,6 +249,43 @@ fn cli_meta() -> RequestMeta {
         client_ip: Some("cli".to_owned()),
         ..RequestMeta::default()
     }
+}
+
+async fn policy(svc: &Services, command: PolicyCommand) -> Result<(), ServerError> {
+    use lendscope_service::scoring::policy::DecisionPolicy;
+    let usage = |e: &dyn std::fmt::Display| ServerError::Usage(e.to_string());
+    match command {
+        PolicyCommand::Show => {
+            let p = svc.current_policy().await?;
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&p).map_err(|e| usage(&e))?
+            );
+        }
+        PolicyCommand::Set { file } => {
+            let text = std::fs::read_to_string(&file)
+                .map_err(|e| usage(&format!("{}: {e}", file.display())))?;
+            let p: DecisionPolicy = serde_json::from_str(&text)
+                .map_err(|e| usage(&format!("{}: {e}", file.display())))?;
+            let version = p.version.clone();
+            svc.set_policy(p, Actor::System).await?;
+            println!("policy {version} is in force");
+        }
+        PolicyCommand::KillSwitch { state } => {
+            let mut p = svc.current_policy().await?;
+            p.kill_switch = state == "on";
+            p.version = format!(
+                "{}-kill-{}-{}",
+                p.version.split("-kill-").next().unwrap_or("policy"),
+                state,
+                chrono::Utc::now().format("%Y%m%d%H%M%S")
+            );
+            let version = p.version.clone();
+            svc.set_policy(p, Actor::System).await?;
+            println!("kill switch {state}: policy {version} is in force");
+        }
+    }
+    Ok(())
 }
 
 async fn models(svc: &Services, command: ModelsCommand) -> Result<(), ServerError> {

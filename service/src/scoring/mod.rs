@@ -427,6 +427,12 @@ impl Services {
             &[("role", served_score.model.role.as_str())],
             served_score.probability_of_default,
         );
+        m.observe(
+            "lendscope_score",
+            crate::metrics::SCORE_BUCKETS,
+            &[("role", served_score.model.role.as_str())],
+            served_score.score as f64,
+        );
         if let Some(shadow) = &shadow_score {
             let role = served_score.model.role.as_str();
             m.inc(

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Load benchmark of the scoring API: the release server on a fresh PostgreSQL database with the
+# demo champion and challenger (SHAP for both, durable hash-chained writes), driven by
+# server/examples/loadgen.rs at fixed rates and at maximum. Prints p50/p95/p99 and throughput,
+# then the highest tested rate whose p99 stays within 100 ms, then verifies the audit chain.
+# Loopback only; every run is bounded in time. Usage: scripts/bench-load.sh [SECONDS_PER_STEP]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/env.sh
+step_seconds="${1:-20}"
+pg_admin="${LENDSCOPE_BENCH_POSTGRES:-postgres://postgres@127.0.0.1:5432}"
+db="lendscope_bench_$$"
+
+cargo build --release -p lendscope-server --bin lendscope --example loadgen
+bin="$target_dir/release/lendscope"
+loadgen="$target_dir/release/examples/loadgen"
+
+psql "$pg_admin/test" -qc "CREATE DATABASE $db"
+export DATABASE_URL="$pg_admin/$db"
+port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+export LENDSCOPE_LISTEN="127.0.0.1:$port"
+export LENDSCOPE_LOG_FORMAT=json RUST_LOG=warn
+work="$(mktemp -d)"
+"$bin" demo >"$work/demo.txt"
+key="$(grep -o 'lsk_[A-Za-z0-9_-]*' "$work/demo.txt" | head -n1)"
+"$bin" serve >"$work/server.log" 2>&1 &
+server=$!
+cleanup() {
+  kill "$server" 2>/dev/null || true
+  wait "$server" 2>/dev/null || true
+  psql "$pg_admin/test" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+for _ in $(seq 1 100); do curl -fsS "http://127.0.0.1:$port/health/ready" >/dev/null 2>&1 && break; sleep 0.1; done
+
+echo "machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'), $(free -g | awk '/Mem:/{print $2}') GiB; PostgreSQL $(psql "$pg_admin/test" -Atc 'show server_version')"
+echo "warm-up"; "$loadgen" --url "http://127.0.0.1:$port" --key "$key" --rate 50 --seconds 3 >/dev/null
+for rate in 50 100 200; do
+  "$loadgen" --url "http://127.0.0.1:$port" --key "$key" --rate "$rate" --seconds "$step_seconds"
+done
+"$loadgen" --url "http://127.0.0.1:$port" --key "$key" --rate 0 --concurrency 32 --seconds "$step_seconds"
+best=0
+for rate in 300 400 600 800 1000 1200 1500 1800 2000 2200 2500; do
+  line="$("$loadgen" --url "http://127.0.0.1:$port" --key "$key" --rate "$rate" --seconds "$step_seconds" --json)"
+  echo "$line"
+  p99="$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["p99_ms"])' "$line")"
+  errors="$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["errors"])' "$line")"
+  if python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) <= 100 and int(sys.argv[2]) == 0 else 1)' "$p99" "$errors"; then
+    best="$rate"
+  else
+    break
+  fi
+done
+echo "highest tested rate with p99 <= 100 ms: $best requests/s"
+"$bin" audit verify
