@@ -377,6 +377,28 @@ impl TestApp {
         req.send().await.unwrap()
     }
 
+    /// Posts an application and returns the decision body.
+    pub async fn decide(&self, key: &str, body: &serde_json::Value) -> serde_json::Value {
+        self.post_application(key, body, None)
+            .await
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// GETs an API path with an API key and returns the JSON body.
+    pub async fn get_api(&self, key: &str, path: &str) -> serde_json::Value {
+        self.client
+            .get(self.url(path))
+            .bearer_auth(key)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
     pub async fn decisions(&self) -> u64 {
         self.services.verify_decisions().await.unwrap().records
     }

@@ -53,16 +53,7 @@ async fn a_decision_is_complete_explained_and_chained(backend: Backend) {
     assert_eq!(record["policy"]["version"], "default-1");
     assert_eq!(record["protected"]["gender"], "female");
     // Readable again by its client.
-    let got: serde_json::Value = app
-        .client
-        .get(app.url(&location))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let got: serde_json::Value = app.get_api(&key, &location).await;
     assert_eq!(got["application_id"], d["application_id"]);
     assert!(got["outcome"].is_null());
     let report = app.services.verify_decisions().await.unwrap();
@@ -76,18 +67,8 @@ async fn routing_is_sticky_and_the_other_model_shadows(backend: Backend) {
     let mut roles = std::collections::HashSet::new();
     for i in 0..30 {
         let id = format!("applicant-{i}");
-        let a: serde_json::Value = app
-            .post_application(&key, &application(&id), None)
-            .await
-            .json()
-            .await
-            .unwrap();
-        let b: serde_json::Value = app
-            .post_application(&key, &application(&id), None)
-            .await
-            .json()
-            .await
-            .unwrap();
+        let a: serde_json::Value = app.decide(&key, &application(&id)).await;
+        let b: serde_json::Value = app.decide(&key, &application(&id)).await;
         assert_eq!(a["model"]["role"], b["model"]["role"], "sticky for {id}");
         let role = a["model"]["role"].as_str().unwrap().to_owned();
         let record = app
@@ -320,12 +301,7 @@ async fn bad_applications_are_refused_by_field_and_nothing_is_stored(backend: Ba
 async fn outcomes_are_recorded_once(backend: Backend) {
     let app = spawn(backend).await;
     let key = app.with_scoring(0).await;
-    let d: serde_json::Value = app
-        .post_application(&key, &application("A-3"), None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let d: serde_json::Value = app.decide(&key, &application("A-3")).await;
     let id = d["application_id"].as_str().unwrap();
     let post = |body: serde_json::Value| {
         let app = &app;
@@ -387,15 +363,8 @@ async fn outcomes_are_recorded_once(backend: Backend) {
         .unwrap();
     assert_eq!(missing.status(), 404);
     let view: serde_json::Value = app
-        .client
-        .get(app.url(&format!("/api/v1/applications/{id}")))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .get_api(&key, &format!("/api/v1/applications/{id}"))
+        .await;
     assert_eq!(view["outcome"]["outcome"], "repaid");
 }
 
@@ -414,25 +383,13 @@ async fn notices_state_the_reasons_at_an_unguessable_link(backend: Backend) {
         .set_policy(strict, lendscope_service::Actor::System)
         .await
         .unwrap();
-    let d: serde_json::Value = app
-        .post_application(&key, &application("A-4"), None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let d: serde_json::Value = app.decide(&key, &application("A-4")).await;
     assert_eq!(d["decision"], "reject");
     assert_eq!(d["policy"]["version"], "strict");
     let id = d["application_id"].as_str().unwrap();
     let notice: serde_json::Value = app
-        .client
-        .get(app.url(&format!("/api/v1/applications/{id}/notice")))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .get_api(&key, &format!("/api/v1/applications/{id}/notice"))
+        .await;
     let reasons = notice["reasons"].as_array().unwrap();
     assert!(!reasons.is_empty() && reasons.len() <= 4);
     assert!(notice["ecoa_statement"]
@@ -471,12 +428,7 @@ async fn notices_state_the_reasons_at_an_unguessable_link(backend: Backend) {
         .set_policy(off, lendscope_service::Actor::System)
         .await
         .unwrap();
-    let d: serde_json::Value = app
-        .post_application(&key, &application("A-5"), None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let d: serde_json::Value = app.decide(&key, &application("A-5")).await;
     assert_eq!(d["decision"], "manual_review");
     assert_eq!(d["policy"]["rule"], "kill_switch");
 }
@@ -486,12 +438,7 @@ async fn out_of_product_requests_are_declined_by_rule(backend: Backend) {
     let key = app.with_scoring(0).await;
     let mut body = application("A-6");
     body["loan"]["amount"] = serde_json::json!(9000);
-    let d: serde_json::Value = app
-        .post_application(&key, &body, None)
-        .await
-        .json()
-        .await
-        .unwrap();
+    let d: serde_json::Value = app.decide(&key, &body).await;
     assert_eq!(d["decision"], "reject");
     assert_eq!(d["policy"]["rule"], "amount_out_of_range");
     assert_eq!(d["reasons"][0]["code"], "P01");
