@@ -1,0 +1,5 @@
+//! Server-side SVG charts (plotters, SVG backend): pure functions from data to an SVG string.
+
+pub mod waterfall;
+
+pub use waterfall::{waterfall, WaterfallItem};
