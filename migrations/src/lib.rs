@@ -7,6 +7,34 @@ mod m20261125_000001_identity;
 mod m20261125_000002_audit_log;
 mod m20261125_000003_scoring;
 
+/// Column shapes shared by the migrations.
+pub(crate) mod columns {
+    use sea_orm_migration::prelude::*;
+
+    /// A `bigint` auto-increment primary key.
+    pub fn id(col: impl IntoIden) -> ColumnDef {
+        ColumnDef::new(col)
+            .big_integer()
+            .not_null()
+            .auto_increment()
+            .primary_key()
+            .to_owned()
+    }
+
+    /// A required UTC timestamp.
+    pub fn at(col: impl IntoIden) -> ColumnDef {
+        ColumnDef::new(col)
+            .timestamp_with_time_zone()
+            .not_null()
+            .to_owned()
+    }
+
+    /// A required string of at most `len` characters.
+    pub fn text(col: impl IntoIden, len: u32) -> ColumnDef {
+        ColumnDef::new(col).string_len(len).not_null().to_owned()
+    }
+}
+
 pub struct Migrator;
 
 #[async_trait::async_trait]

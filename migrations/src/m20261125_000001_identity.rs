@@ -2,6 +2,8 @@
 
 use sea_orm_migration::prelude::*;
 
+use crate::columns::{at, id, text};
+
 pub struct Migration;
 
 impl MigrationName for Migration {
@@ -104,20 +106,14 @@ impl MigrationTrait for Migration {
             .create_table(
                 Table::create()
                     .table(Users::Table)
-                    .col(
-                        ColumnDef::new(Users::Id)
-                            .big_integer()
-                            .not_null()
-                            .auto_increment()
-                            .primary_key(),
-                    )
+                    .col(id(Users::Id))
                     .col(
                         ColumnDef::new(Users::Username)
                             .string_len(64)
                             .not_null()
                             .unique_key(),
                     )
-                    .col(ColumnDef::new(Users::Role).string_len(32).not_null())
+                    .col(text(Users::Role, 32))
                     .col(ColumnDef::new(Users::PasswordHash).string().not_null())
                     .col(
                         ColumnDef::new(Users::Disabled)
@@ -125,17 +121,9 @@ impl MigrationTrait for Migration {
                             .not_null()
                             .default(false),
                     )
-                    .col(
-                        ColumnDef::new(Users::CreatedAt)
-                            .timestamp_with_time_zone()
-                            .not_null(),
-                    )
-                    .col(ColumnDef::new(Users::CreatedBy).string_len(128).not_null())
-                    .col(
-                        ColumnDef::new(Users::UpdatedAt)
-                            .timestamp_with_time_zone()
-                            .not_null(),
-                    )
+                    .col(at(Users::CreatedAt))
+                    .col(text(Users::CreatedBy, 128))
+                    .col(at(Users::UpdatedAt))
                     .foreign_key(
                         ForeignKey::create()
                             .name("fk_users_role")
@@ -157,26 +145,10 @@ impl MigrationTrait for Migration {
                             .primary_key(),
                     )
                     .col(ColumnDef::new(Sessions::UserId).big_integer().not_null())
-                    .col(
-                        ColumnDef::new(Sessions::CsrfToken)
-                            .string_len(64)
-                            .not_null(),
-                    )
-                    .col(
-                        ColumnDef::new(Sessions::CreatedAt)
-                            .timestamp_with_time_zone()
-                            .not_null(),
-                    )
-                    .col(
-                        ColumnDef::new(Sessions::LastSeenAt)
-                            .timestamp_with_time_zone()
-                            .not_null(),
-                    )
-                    .col(
-                        ColumnDef::new(Sessions::ExpiresAt)
-                            .timestamp_with_time_zone()
-                            .not_null(),
-                    )
+                    .col(text(Sessions::CsrfToken, 64))
+                    .col(at(Sessions::CreatedAt))
+                    .col(at(Sessions::LastSeenAt))
+                    .col(at(Sessions::ExpiresAt))
                     .col(ColumnDef::new(Sessions::ClientIp).string_len(64).null())
                     .col(ColumnDef::new(Sessions::UserAgent).string_len(512).null())
                     .foreign_key(
@@ -203,31 +175,21 @@ impl MigrationTrait for Migration {
             .create_table(
                 Table::create()
                     .table(ApiKeys::Table)
-                    .col(
-                        ColumnDef::new(ApiKeys::Id)
-                            .big_integer()
-                            .not_null()
-                            .auto_increment()
-                            .primary_key(),
-                    )
+                    .col(id(ApiKeys::Id))
                     .col(
                         ColumnDef::new(ApiKeys::Name)
                             .string_len(128)
                             .not_null()
                             .unique_key(),
                     )
-                    .col(ColumnDef::new(ApiKeys::Prefix).string_len(16).not_null())
+                    .col(text(ApiKeys::Prefix, 16))
                     .col(
                         ColumnDef::new(ApiKeys::KeyHash)
                             .string_len(64)
                             .not_null()
                             .unique_key(),
                     )
-                    .col(
-                        ColumnDef::new(ApiKeys::CreatedAt)
-                            .timestamp_with_time_zone()
-                            .not_null(),
-                    )
+                    .col(at(ApiKeys::CreatedAt))
                     .col(
                         ColumnDef::new(ApiKeys::LastUsedAt)
                             .timestamp_with_time_zone()
@@ -246,33 +208,15 @@ impl MigrationTrait for Migration {
             .create_table(
                 Table::create()
                     .table(LoginAttempts::Table)
-                    .col(
-                        ColumnDef::new(LoginAttempts::Id)
-                            .big_integer()
-                            .not_null()
-                            .auto_increment()
-                            .primary_key(),
-                    )
-                    .col(
-                        ColumnDef::new(LoginAttempts::Username)
-                            .string_len(256)
-                            .not_null(),
-                    )
-                    .col(
-                        ColumnDef::new(LoginAttempts::ClientIp)
-                            .string_len(64)
-                            .not_null(),
-                    )
+                    .col(id(LoginAttempts::Id))
+                    .col(text(LoginAttempts::Username, 256))
+                    .col(text(LoginAttempts::ClientIp, 64))
                     .col(
                         ColumnDef::new(LoginAttempts::Succeeded)
                             .boolean()
                             .not_null(),
                     )
-                    .col(
-                        ColumnDef::new(LoginAttempts::AttemptedAt)
-                            .timestamp_with_time_zone()
-                            .not_null(),
-                    )
+                    .col(at(LoginAttempts::AttemptedAt))
                     .to_owned(),
             )
             .await?;

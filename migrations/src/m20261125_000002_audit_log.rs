@@ -2,6 +2,8 @@
 
 use sea_orm_migration::prelude::*;
 
+use crate::columns::{at, id, text};
+
 pub struct Migration;
 
 impl MigrationName for Migration {
@@ -32,27 +34,13 @@ impl MigrationTrait for Migration {
             .create_table(
                 Table::create()
                     .table(AuditLog::Table)
-                    .col(
-                        ColumnDef::new(AuditLog::Id)
-                            .big_integer()
-                            .not_null()
-                            .auto_increment()
-                            .primary_key(),
-                    )
-                    .col(
-                        ColumnDef::new(AuditLog::OccurredAt)
-                            .timestamp_with_time_zone()
-                            .not_null(),
-                    )
-                    .col(
-                        ColumnDef::new(AuditLog::ActorKind)
-                            .string_len(16)
-                            .not_null(),
-                    )
+                    .col(id(AuditLog::Id))
+                    .col(at(AuditLog::OccurredAt))
+                    .col(text(AuditLog::ActorKind, 16))
                     .col(ColumnDef::new(AuditLog::Actor).string_len(128).null())
-                    .col(ColumnDef::new(AuditLog::Action).string_len(64).not_null())
+                    .col(text(AuditLog::Action, 64))
                     .col(ColumnDef::new(AuditLog::Target).string_len(256).null())
-                    .col(ColumnDef::new(AuditLog::Outcome).string_len(16).not_null())
+                    .col(text(AuditLog::Outcome, 16))
                     .col(ColumnDef::new(AuditLog::Detail).text().not_null())
                     .col(ColumnDef::new(AuditLog::ClientIp).string_len(64).null())
                     .col(ColumnDef::new(AuditLog::RequestId).string_len(64).null())

@@ -3,6 +3,8 @@
 
 use sea_orm_migration::prelude::*;
 
+use crate::columns::{at, id, text};
+
 pub struct Migration;
 
 impl MigrationName for Migration {
@@ -106,22 +108,6 @@ enum ChainHeads {
     UpdatedAt,
 }
 
-fn id(col: impl IntoIden) -> ColumnDef {
-    ColumnDef::new(col)
-        .big_integer()
-        .not_null()
-        .auto_increment()
-        .primary_key()
-        .to_owned()
-}
-
-fn at(col: impl IntoIden) -> ColumnDef {
-    ColumnDef::new(col)
-        .timestamp_with_time_zone()
-        .not_null()
-        .to_owned()
-}
-
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
@@ -130,15 +116,15 @@ impl MigrationTrait for Migration {
                 Table::create()
                     .table(Models::Table)
                     .col(id(Models::Id))
-                    .col(ColumnDef::new(Models::Name).string_len(128).not_null())
+                    .col(text(Models::Name, 128))
                     .col(ColumnDef::new(Models::Version).integer().not_null())
                     .col(ColumnDef::new(Models::FeatureSet).string_len(64).null())
                     .col(ColumnDef::new(Models::ModelJson).text().not_null())
                     .col(ColumnDef::new(Models::SchemaJson).text().not_null())
                     .col(ColumnDef::new(Models::CardJson).text().not_null())
-                    .col(ColumnDef::new(Models::Sha256).string_len(64).not_null())
+                    .col(text(Models::Sha256, 64))
                     .col(at(Models::CreatedAt))
-                    .col(ColumnDef::new(Models::CreatedBy).string_len(128).not_null())
+                    .col(text(Models::CreatedBy, 128))
                     .to_owned(),
             )
             .await?;
@@ -169,11 +155,7 @@ impl MigrationTrait for Migration {
                             .not_null(),
                     )
                     .col(at(ModelAliases::UpdatedAt))
-                    .col(
-                        ColumnDef::new(ModelAliases::UpdatedBy)
-                            .string_len(128)
-                            .not_null(),
-                    )
+                    .col(text(ModelAliases::UpdatedBy, 128))
                     .foreign_key(
                         ForeignKey::create()
                             .name("fk_model_aliases_model")
@@ -188,18 +170,10 @@ impl MigrationTrait for Migration {
                 Table::create()
                     .table(AliasHistory::Table)
                     .col(id(AliasHistory::Id))
-                    .col(
-                        ColumnDef::new(AliasHistory::Alias)
-                            .string_len(16)
-                            .not_null(),
-                    )
+                    .col(text(AliasHistory::Alias, 16))
                     .col(ColumnDef::new(AliasHistory::ModelId).big_integer().null())
                     .col(at(AliasHistory::SetAt))
-                    .col(
-                        ColumnDef::new(AliasHistory::SetBy)
-                            .string_len(128)
-                            .not_null(),
-                    )
+                    .col(text(AliasHistory::SetBy, 128))
                     .to_owned(),
             )
             .await?;
@@ -214,11 +188,7 @@ impl MigrationTrait for Migration {
                             .not_null(),
                     )
                     .col(at(RoutingSettings::SetAt))
-                    .col(
-                        ColumnDef::new(RoutingSettings::SetBy)
-                            .string_len(128)
-                            .not_null(),
-                    )
+                    .col(text(RoutingSettings::SetBy, 128))
                     .to_owned(),
             )
             .await?;
@@ -235,11 +205,7 @@ impl MigrationTrait for Migration {
                     )
                     .col(ColumnDef::new(DecisionPolicies::Policy).text().not_null())
                     .col(at(DecisionPolicies::CreatedAt))
-                    .col(
-                        ColumnDef::new(DecisionPolicies::CreatedBy)
-                            .string_len(128)
-                            .not_null(),
-                    )
+                    .col(text(DecisionPolicies::CreatedBy, 128))
                     .to_owned(),
             )
             .await?;
@@ -267,50 +233,26 @@ impl MigrationTrait for Migration {
                             .unique_key(),
                     )
                     .col(at(Decisions::CreatedAt))
-                    .col(
-                        ColumnDef::new(Decisions::ApiClient)
-                            .string_len(128)
-                            .not_null(),
-                    )
+                    .col(text(Decisions::ApiClient, 128))
                     .col(
                         ColumnDef::new(Decisions::IdempotencyKey)
                             .string_len(128)
                             .null(),
                     )
-                    .col(
-                        ColumnDef::new(Decisions::RequestHash)
-                            .string_len(64)
-                            .not_null(),
-                    )
-                    .col(
-                        ColumnDef::new(Decisions::ApplicantId)
-                            .string_len(128)
-                            .not_null(),
-                    )
+                    .col(text(Decisions::RequestHash, 64))
+                    .col(text(Decisions::ApplicantId, 128))
                     .col(ColumnDef::new(Decisions::ModelId).big_integer().not_null())
-                    .col(ColumnDef::new(Decisions::Role).string_len(16).not_null())
-                    .col(
-                        ColumnDef::new(Decisions::Decision)
-                            .string_len(16)
-                            .not_null(),
-                    )
+                    .col(text(Decisions::Role, 16))
+                    .col(text(Decisions::Decision, 16))
                     .col(
                         ColumnDef::new(Decisions::ProbabilityOfDefault)
                             .double()
                             .not_null(),
                     )
-                    .col(
-                        ColumnDef::new(Decisions::PolicyVersion)
-                            .string_len(64)
-                            .not_null(),
-                    )
+                    .col(text(Decisions::PolicyVersion, 64))
                     .col(ColumnDef::new(Decisions::Content).text().not_null())
-                    .col(
-                        ColumnDef::new(Decisions::PrevHash)
-                            .string_len(64)
-                            .not_null(),
-                    )
-                    .col(ColumnDef::new(Decisions::Hash).string_len(64).not_null())
+                    .col(text(Decisions::PrevHash, 64))
+                    .col(text(Decisions::Hash, 64))
                     .to_owned(),
             )
             .await?;
@@ -345,14 +287,10 @@ impl MigrationTrait for Migration {
                             .not_null()
                             .unique_key(),
                     )
-                    .col(ColumnDef::new(Outcomes::Outcome).string_len(16).not_null())
+                    .col(text(Outcomes::Outcome, 16))
                     .col(at(Outcomes::ObservedAt))
                     .col(at(Outcomes::RecordedAt))
-                    .col(
-                        ColumnDef::new(Outcomes::RecordedBy)
-                            .string_len(128)
-                            .not_null(),
-                    )
+                    .col(text(Outcomes::RecordedBy, 128))
                     .to_owned(),
             )
             .await?;
@@ -367,7 +305,7 @@ impl MigrationTrait for Migration {
                             .primary_key(),
                     )
                     .col(ColumnDef::new(ChainHeads::Seq).big_integer().not_null())
-                    .col(ColumnDef::new(ChainHeads::Hash).string_len(64).not_null())
+                    .col(text(ChainHeads::Hash, 64))
                     .col(at(ChainHeads::UpdatedAt))
                     .to_owned(),
             )

@@ -20,6 +20,22 @@ pub fn write_csv<W: Write>(out: W, settings: Settings, rows: usize) -> Result<()
     Ok(())
 }
 
+/// A generated training set, read through the same CSV path as a file would be (so the
+/// schema, the target and the checks are those of `lendscope train`).
+pub fn generated_dataset(settings: Settings, rows: usize) -> Result<crate::Dataset, TrainError> {
+    let mut csv = Vec::new();
+    write_csv(&mut csv, settings, rows)?;
+    let table =
+        crate::dataset::Table::from_csv(&format!("generated-seed-{}.csv", settings.seed), &csv)?;
+    crate::Dataset::new(
+        table,
+        &crate::DatasetOptions {
+            target: lendscope_model::features::TARGET.to_owned(),
+            ..Default::default()
+        },
+    )
+}
+
 /// A number that may be missing (NaN), written in its shortest exact form.
 pub trait MatrixValue: std::fmt::Display + Copy {
     fn is_missing(self) -> bool;

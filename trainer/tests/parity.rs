@@ -3,37 +3,19 @@
 //! and one-hot categoricals.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use lendscope_model::synth::{header, Generator, Settings};
-use lendscope_trainer::dataset::Table;
+use lendscope_model::synth::Settings;
+use lendscope_trainer::generate::generated_dataset;
 use lendscope_trainer::train::{dmatrix, Quiet};
-use lendscope_trainer::{train, Dataset, DatasetOptions, TrainParams};
+use lendscope_trainer::{train, TrainParams};
 use xgboost_rs::Booster;
 
-fn generated_csv(rows: usize, seed: u64) -> String {
-    let mut csv = header().join(",") + "\n";
-    for a in Generator::new(Settings {
+fn check_parity(max_depth: u32, rounds: u32, seed: u64) {
+    let settings = Settings {
         seed,
         drift: 0.0,
         bias: 0.0,
-    })
-    .unwrap()
-    .take(rows)
-    {
-        csv += &(a.to_fields().join(",") + "\n");
-    }
-    csv
-}
-
-fn check_parity(max_depth: u32, rounds: u32, seed: u64) {
-    let table = Table::from_csv("generated.csv", generated_csv(3000, seed).as_bytes()).unwrap();
-    let data = Dataset::new(
-        table,
-        &DatasetOptions {
-            target: "defaulted".into(),
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    };
+    let data = generated_dataset(settings, 3000).unwrap();
     let params = TrainParams {
         rounds,
         max_depth,

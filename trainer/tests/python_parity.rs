@@ -7,10 +7,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use lendscope_model::{features, FeatureVector, ModelBundle};
-use lendscope_trainer::dataset::Table;
-use lendscope_trainer::generate::{write_csv, write_matrix};
+use lendscope_trainer::generate::{generated_dataset, write_matrix};
 use lendscope_trainer::train::Quiet;
-use lendscope_trainer::{train, Dataset, DatasetOptions, TrainParams};
+use lendscope_trainer::{train, Dataset, TrainParams};
 
 fn python() -> String {
     std::env::var("LENDSCOPE_PYTHON").unwrap_or_else(|_| "python3".to_owned())
@@ -87,27 +86,13 @@ fn temp_dir(name: &str) -> PathBuf {
     dir
 }
 
-fn generated(dir: &Path, rows: usize, seed: u64) -> Dataset {
-    let path = dir.join("data.csv");
-    write_csv(
-        std::fs::File::create(&path).unwrap(),
-        lendscope_model::synth::Settings {
-            seed,
-            drift: 0.0,
-            bias: 0.0,
-        },
-        rows,
-    )
-    .unwrap();
-    let table = Table::from_csv("data.csv", &std::fs::read(&path).unwrap()).unwrap();
-    Dataset::new(
-        table,
-        &DatasetOptions {
-            target: "defaulted".into(),
-            ..Default::default()
-        },
-    )
-    .unwrap()
+fn generated(rows: usize, seed: u64) -> Dataset {
+    let settings = lendscope_model::synth::Settings {
+        seed,
+        drift: 0.0,
+        bias: 0.0,
+    };
+    generated_dataset(settings, rows).unwrap()
 }
 
 fn write_x(path: &Path, bundle: &ModelBundle, rows: &[FeatureVector]) {
@@ -122,7 +107,7 @@ fn write_x(path: &Path, bundle: &ModelBundle, rows: &[FeatureVector]) {
 #[test]
 fn a_model_trained_here_predicts_and_explains_like_python_xgboost() {
     let dir = temp_dir("rust-model");
-    let data = generated(&dir, 3000, 21);
+    let data = generated(3000, 21);
     let params = TrainParams {
         rounds: 60,
         max_depth: 5,
@@ -153,7 +138,7 @@ fn a_model_trained_here_predicts_and_explains_like_python_xgboost() {
 #[test]
 fn a_model_trained_by_python_xgboost_3_loads_and_matches() {
     let dir = temp_dir("python-model");
-    let data = generated(&dir, 3000, 22);
+    let data = generated(3000, 22);
     let rows = data.matrix().unwrap();
     let schema = features::schema().unwrap();
     let header = schema.features().to_vec();

@@ -9,10 +9,9 @@ use lendscope_model::synth::{Cell, Generator, Settings};
 use lendscope_service::scoring::registry::{ModelRef, Role as ModelRole};
 use lendscope_service::scoring::request::{body_from_columns, InputValue, Protected};
 use lendscope_service::{Actor, RequestMeta, Services};
-use lendscope_trainer::dataset::Table;
-use lendscope_trainer::generate::write_csv;
+use lendscope_trainer::generate::generated_dataset;
 use lendscope_trainer::train::Quiet;
-use lendscope_trainer::{train, Dataset, DatasetOptions, TrainParams};
+use lendscope_trainer::{train, TrainParams};
 use rand::distributions::{Alphanumeric, DistString};
 
 use crate::error::ServerError;
@@ -61,23 +60,13 @@ async fn train_and_register(
     params: TrainParams,
 ) -> Result<ModelRef, ServerError> {
     let artifact = tokio::task::spawn_blocking(move || {
-        let mut csv = Vec::new();
-        write_csv(
-            &mut csv,
+        let data = generated_dataset(
             Settings {
                 seed,
                 drift,
                 bias: 0.0,
             },
             20_000,
-        )?;
-        let table = Table::from_csv(&format!("generated-seed-{seed}.csv"), &csv)?;
-        let data = Dataset::new(
-            table,
-            &DatasetOptions {
-                target: "defaulted".into(),
-                ..Default::default()
-            },
         )?;
         train(&data, &params, &mut Quiet)
     })

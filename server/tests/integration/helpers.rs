@@ -280,30 +280,15 @@ pub fn redirected_to(res: &Response) -> Option<String> {
 pub type Artifact = (String, String, String);
 
 fn train_small(seed: u64, depth: u32) -> Artifact {
-    use lendscope_trainer::dataset::Table;
-    use lendscope_trainer::generate::write_csv;
+    use lendscope_trainer::generate::generated_dataset;
     use lendscope_trainer::train::Quiet;
-    use lendscope_trainer::{train, Dataset, DatasetOptions, TrainParams};
-    let mut csv = Vec::new();
-    write_csv(
-        &mut csv,
-        lendscope_model::synth::Settings {
-            seed,
-            drift: 0.0,
-            bias: 0.0,
-        },
-        3000,
-    )
-    .unwrap();
-    let table = Table::from_csv("fixture.csv", &csv).unwrap();
-    let data = Dataset::new(
-        table,
-        &DatasetOptions {
-            target: "defaulted".into(),
-            ..Default::default()
-        },
-    )
-    .unwrap();
+    use lendscope_trainer::{train, TrainParams};
+    let settings = lendscope_model::synth::Settings {
+        seed,
+        drift: 0.0,
+        bias: 0.0,
+    };
+    let data = generated_dataset(settings, 3000).unwrap();
     let params = TrainParams {
         rounds: 40,
         max_depth: depth,
