@@ -17,6 +17,9 @@ export LENDSCOPE_BASE_URL="http://127.0.0.1:$port"
 for role in officer admin compliance; do
   printf '%s\n' "$E2E_PASSWORD" | "$bin" user add "$role" --role "$role" >/dev/null
 done
+# Models, an API key and sample decisions (the users above are kept).
+"$bin" demo >"$work/demo.txt"
+export E2E_API_KEY="$(grep -o 'lsk_[A-Za-z0-9_-]*' "$work/demo.txt" | head -n1)"
 "$bin" serve >"$work/server.log" 2>&1 &
 server=$!
 cleanup() { kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -rf "$work"; }
