@@ -5,9 +5,7 @@ use http::header::{ACCEPT, COOKIE, REFERER, SET_COOKIE};
 use http::request::Parts;
 use http::HeaderValue;
 use lendscope_domain::Area;
-use lendscope_service::{
-    Actor, AuditEvent, Outcome, RequestMeta, ServiceError, Services, SessionUser,
-};
+use lendscope_service::{AuditEvent, Outcome, RequestMeta, ServiceError, Services, SessionUser};
 use leptos::prelude::*;
 use leptos_axum::ResponseOptions;
 
@@ -111,10 +109,6 @@ pub async fn require(area: Area) -> Result<SessionUser, AppError> {
         .await
         .map_err(map_service_error)?;
     Err(AppError::Forbidden)
-}
-
-pub fn actor_of(user: &SessionUser) -> Actor {
-    user.actor()
 }
 
 /// Maps a service error to what the client may see. Internal causes are logged with a

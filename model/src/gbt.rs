@@ -170,7 +170,7 @@ impl GbtModel {
             num_features,
             feature_names,
             xgboost_version: version,
-            shap: crate::shap::ShapTables::new(&trees, &crate::shap::Quadrature::new(0)),
+            shap: crate::shap::ShapTables::new(&trees, &crate::shap::Quadrature::new()),
             trees,
         })
     }
@@ -179,7 +179,7 @@ impl GbtModel {
     #[cfg(test)]
     pub(crate) fn from_trees(trees: Vec<Tree>, num_features: usize, base_margin: f32) -> Self {
         Self {
-            shap: crate::shap::ShapTables::new(&trees, &crate::shap::Quadrature::new(0)),
+            shap: crate::shap::ShapTables::new(&trees, &crate::shap::Quadrature::new()),
             trees,
             base_margin,
             num_features,

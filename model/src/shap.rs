@@ -12,10 +12,16 @@
 //! ```
 //!
 //! (the Shapley weight is the Beta integral ∫ t^s (1−t)^(d−1−s) dt). The integrand is a
-//! polynomial of degree d − 1, so Gauss–Legendre quadrature with ⌈d/2⌉ nodes is exact. Each
-//! leaf then costs O(d · ⌈d/2⌉) instead of the O(d²) path extension and unwinding per leaf of
-//! the original algorithm, and there is no per-row setup. The bias is the base margin plus each
-//! tree's cover-weighted mean leaf value, as in XGBoost.
+//! polynomial of degree d − 1, so Gauss–Legendre quadrature with ⌈depth/2⌉ nodes t_k is exact.
+//!
+//! Since Π_{j≠i} F_j = (Π_j F_j) / F_i and a feature's factor F_i is the same for every leaf
+//! below its (last) split, the walk returns for each subtree the sum over its leaves of
+//! v · Π_j F_j(t_k), and each split attributes `(o − z) Σ_k w_k · own_k / F_k` to its feature
+//! once per child, where `own` excludes subtrees in which the same feature is split again
+//! (those attribute themselves with the combined fraction). That is O(q) per node instead of
+//! XGBoost's O(d²) path extension and unwinding per leaf; `w_k / F_k` for the row going each
+//! way is precomputed per node when the model is loaded. The bias is the base margin plus
+//! each tree's cover-weighted mean leaf value, as in XGBoost.
 
 // The kernels index fixed-size arrays by quadrature node; index loops read best there.
 #![allow(clippy::needless_range_loop)]
@@ -45,11 +51,17 @@ pub struct Quadrature {
     rules: Vec<(usize, Vec<(f64, f64)>)>,
 }
 
+impl Default for Quadrature {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 /// Node counts with a specialised (unrolled) implementation.
 const SIZES: [usize; 6] = [1, 2, 3, 4, 8, 32];
 
 impl Quadrature {
-    pub fn new(_max_points: usize) -> Self {
+    pub fn new() -> Self {
         Self {
             rules: SIZES.iter().map(|&q| (q, gauss_legendre_01(q))).collect(),
         }
@@ -363,7 +375,7 @@ mod tests {
 
     #[test]
     fn quadrature_integrates_polynomials_exactly() {
-        let q = Quadrature::new(8);
+        let q = Quadrature::new();
         for d in 1..=16usize {
             let rule = q.for_features(d);
             // ∫₀¹ t^k dt = 1/(k+1) for every k ≤ d − 1.
@@ -404,7 +416,7 @@ mod tests {
         };
         let x = [0.0f32, 0.0, 0.0];
         let mut phi = vec![0.0; 3];
-        let q = Quadrature::new(1);
+        let q = Quadrature::new();
         let tables = ShapTables::new(std::slice::from_ref(&stump), &q);
         Walker::<1>::new(&tables.rule, &x, &mut phi, 1).walk(&stump, &tables.trees[0], 0, [1.0]);
         assert_eq!(tables.rule.len(), 1);
