@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261125_000001_identity;
 mod m20261125_000002_audit_log;
 mod m20261125_000003_scoring;
+mod m20261125_000004_reviews;
 
 /// Column shapes shared by the migrations.
 pub(crate) mod columns {
@@ -44,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000001_identity::Migration),
             Box::new(m20261125_000002_audit_log::Migration),
             Box::new(m20261125_000003_scoring::Migration),
+            Box::new(m20261125_000004_reviews::Migration),
         ]
     }
 }

@@ -11,6 +11,7 @@ pub mod entity;
 pub mod error;
 pub mod metrics;
 pub mod password;
+pub mod reviews;
 pub mod scoring;
 pub mod users;
 

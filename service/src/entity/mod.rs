@@ -3,6 +3,7 @@
 pub mod alias_history;
 pub mod api_key;
 pub mod audit_log;
+pub mod case;
 pub mod chain_head;
 pub mod decision;
 pub mod decision_policy;
@@ -10,6 +11,7 @@ pub mod login_attempt;
 pub mod model;
 pub mod model_alias;
 pub mod outcome;
+pub mod review_action;
 pub mod routing_setting;
 pub mod session;
 pub mod user;

@@ -409,6 +409,12 @@ impl Services {
             probability_of_default: served_score.probability_of_default,
             policy_version: policy.version.clone(),
             record,
+            case: writer::CaseSeed {
+                recommended: served_score.decision.as_str().to_owned(),
+                risk_band: served_score.risk_band.clone(),
+                model_version: served_score.model.version,
+                amount: input.loan_amount(),
+            },
         };
         self.decision_writer().commit(pending).await?;
         let version = served_score.model.version.to_string();

@@ -16,7 +16,7 @@ use sea_orm::{
 use tokio::sync::{mpsc, oneshot};
 
 use super::chain::{link_hash, DECISIONS_CHAIN, GENESIS};
-use crate::entity::{chain_head, decision};
+use crate::entity::{case, chain_head, decision};
 use crate::error::{ServiceError, ServiceResult};
 use crate::metrics::{Metrics, BATCH_BUCKETS, LATENCY_BUCKETS};
 
@@ -40,6 +40,17 @@ pub struct PendingDecision {
     pub policy_version: String,
     /// The full record; `seq` is added when it is chained.
     pub record: serde_json::Map<String, serde_json::Value>,
+    /// What the review queue needs to know about it.
+    pub case: CaseSeed,
+}
+
+/// The review-queue entry of a new decision, written in the same transaction.
+#[derive(Debug, Clone)]
+pub struct CaseSeed {
+    pub recommended: String,
+    pub risk_band: String,
+    pub model_version: i32,
+    pub amount: f64,
 }
 
 /// Where a decision landed in the chain.
@@ -144,6 +155,22 @@ async fn commit_batch(
     batch: &[&PendingDecision],
 ) -> Result<Vec<ServiceResult<Committed>>, DbErr> {
     let txn = db.begin().await?;
+    // Write first: on SQLite this takes the write lock at once (a read first could deadlock
+    // with another writing transaction); it also creates the head row on first use.
+    chain_head::Entity::insert(chain_head::ActiveModel {
+        chain: Set(DECISIONS_CHAIN.to_owned()),
+        seq: Set(0),
+        hash: Set(GENESIS.to_owned()),
+        updated_at: Set(chrono::Utc::now()),
+    })
+    .on_conflict(
+        sea_orm::sea_query::OnConflict::column(chain_head::Column::Chain)
+            .do_nothing()
+            .to_owned(),
+    )
+    .do_nothing()
+    .exec(&txn)
+    .await?;
     let mut head_query = chain_head::Entity::find_by_id(DECISIONS_CHAIN.to_owned());
     if db.get_database_backend() == DatabaseBackend::Postgres {
         head_query = head_query.lock_exclusive();
@@ -155,6 +182,7 @@ async fn commit_batch(
     let mut keys = HashSet::new();
     let mut results = Vec::with_capacity(batch.len());
     let mut rows = Vec::with_capacity(batch.len());
+    let mut cases = Vec::with_capacity(batch.len());
     for d in batch {
         if let Some(key) = &d.idempotency_key {
             if !keys.insert((d.api_client.as_str(), key.as_str())) {
@@ -188,6 +216,29 @@ async fn commit_batch(
             prev_hash: Set(prev.clone()),
             hash: Set(hash.clone()),
         });
+        cases.push(case::ActiveModel {
+            application_id: Set(d.application_id.clone()),
+            seq: Set(seq),
+            created_at: Set(d.created_at),
+            priority: Set(if d.case.recommended == "manual_review" {
+                0
+            } else {
+                1
+            }),
+            recommended: Set(d.case.recommended.clone()),
+            risk_band: Set(d.case.risk_band.clone()),
+            role: Set(d.role.clone()),
+            model_version: Set(d.case.model_version),
+            amount: Set(d.case.amount),
+            probability_of_default: Set(d.probability_of_default),
+            state: Set("open".to_owned()),
+            claimed_by: Set(None),
+            claimed_at: Set(None),
+            version: Set(0),
+            final_decision: Set(None),
+            decided_by: Set(None),
+            decided_at: Set(None),
+        });
         results.push(Ok(Committed {
             seq,
             hash: hash.clone(),
@@ -196,6 +247,7 @@ async fn commit_batch(
     }
     if !rows.is_empty() {
         decision::Entity::insert_many(rows).exec(&txn).await?;
+        case::Entity::insert_many(cases).exec(&txn).await?;
         let now = chrono::Utc::now();
         match head {
             Some(h) => {

@@ -1,0 +1,25 @@
+use sea_orm::entity::prelude::*;
+
+/// One officer action on an application, append-only; `(application_id, version)` is unique.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "review_actions")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub application_id: String,
+    pub version: i32,
+    /// `claim`, `release`, `approve`, `reject` or `escalate`.
+    pub action: String,
+    pub officer: String,
+    pub note: Option<String>,
+    /// The model's recommendation at the time.
+    pub recommended: String,
+    /// The model output the officer saw (JSON), when the page showed it.
+    pub model_shown: Option<String>,
+    pub created_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
