@@ -2,19 +2,14 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
-import { chromium } from 'playwright-core';
+import { BASE, launch } from '../lib/browser.mjs';
 
-const BASE = process.env.LENDSCOPE_BASE_URL ?? 'http://127.0.0.1:3000';
 const KEY = process.env.E2E_API_KEY;
 assert.ok(KEY, 'E2E_API_KEY must be set by end2end/run.sh');
 
 let browser;
 before(async () => {
-  browser = await chromium.launch({
-    executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
-  });
+  browser = await launch();
 });
 after(async () => { await browser?.close(); });
 

@@ -30,6 +30,24 @@ pub(crate) mod columns {
             .to_owned()
     }
 
+    /// An index named `name` on `table` over `cols` (unique when asked).
+    pub fn index<T: IntoIden + Copy + 'static>(
+        name: &str,
+        table: T,
+        cols: &[T],
+        unique: bool,
+    ) -> IndexCreateStatement {
+        let mut i = Index::create();
+        i.name(name).table(table);
+        for c in cols {
+            i.col(*c);
+        }
+        if unique {
+            i.unique();
+        }
+        i.to_owned()
+    }
+
     /// A required string of at most `len` characters.
     pub fn text(col: impl IntoIden, len: u32) -> ColumnDef {
         ColumnDef::new(col).string_len(len).not_null().to_owned()

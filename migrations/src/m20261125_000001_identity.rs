@@ -2,7 +2,7 @@
 
 use sea_orm_migration::prelude::*;
 
-use crate::columns::{at, id, text};
+use crate::columns::{at, id, index, text};
 
 pub struct Migration;
 
@@ -12,14 +12,14 @@ impl MigrationName for Migration {
     }
 }
 
-#[derive(DeriveIden)]
+#[derive(DeriveIden, Clone, Copy)]
 enum Roles {
     Table,
     Name,
     Description,
 }
 
-#[derive(DeriveIden)]
+#[derive(DeriveIden, Clone, Copy)]
 enum Users {
     Table,
     Id,
@@ -32,7 +32,7 @@ enum Users {
     UpdatedAt,
 }
 
-#[derive(DeriveIden)]
+#[derive(DeriveIden, Clone, Copy)]
 enum Sessions {
     Table,
     IdHash,
@@ -45,7 +45,7 @@ enum Sessions {
     UserAgent,
 }
 
-#[derive(DeriveIden)]
+#[derive(DeriveIden, Clone, Copy)]
 enum ApiKeys {
     Table,
     Id,
@@ -57,7 +57,7 @@ enum ApiKeys {
     RevokedAt,
 }
 
-#[derive(DeriveIden)]
+#[derive(DeriveIden, Clone, Copy)]
 enum LoginAttempts {
     Table,
     Id,
@@ -162,13 +162,12 @@ impl MigrationTrait for Migration {
             )
             .await?;
         manager
-            .create_index(
-                Index::create()
-                    .name("idx_sessions_user")
-                    .table(Sessions::Table)
-                    .col(Sessions::UserId)
-                    .to_owned(),
-            )
+            .create_index(index(
+                "idx_sessions_user",
+                Sessions::Table,
+                &[Sessions::UserId],
+                false,
+            ))
             .await?;
 
         manager
@@ -225,14 +224,12 @@ impl MigrationTrait for Migration {
             ("idx_login_attempts_client", LoginAttempts::ClientIp),
         ] {
             manager
-                .create_index(
-                    Index::create()
-                        .name(name)
-                        .table(LoginAttempts::Table)
-                        .col(col)
-                        .col(LoginAttempts::AttemptedAt)
-                        .to_owned(),
-                )
+                .create_index(index(
+                    name,
+                    LoginAttempts::Table,
+                    &[col, LoginAttempts::AttemptedAt],
+                    false,
+                ))
                 .await?;
         }
         Ok(())

@@ -2,7 +2,7 @@
 
 use sea_orm_migration::prelude::*;
 
-use crate::columns::{at, id, text};
+use crate::columns::{at, id, index, text};
 
 pub struct Migration;
 
@@ -12,7 +12,7 @@ impl MigrationName for Migration {
     }
 }
 
-#[derive(DeriveIden)]
+#[derive(DeriveIden, Clone, Copy)]
 enum AuditLog {
     Table,
     Id,
@@ -48,23 +48,20 @@ impl MigrationTrait for Migration {
             )
             .await?;
         manager
-            .create_index(
-                Index::create()
-                    .name("idx_audit_log_occurred_at")
-                    .table(AuditLog::Table)
-                    .col(AuditLog::OccurredAt)
-                    .to_owned(),
-            )
+            .create_index(index(
+                "idx_audit_log_occurred_at",
+                AuditLog::Table,
+                &[AuditLog::OccurredAt],
+                false,
+            ))
             .await?;
         manager
-            .create_index(
-                Index::create()
-                    .name("idx_audit_log_action")
-                    .table(AuditLog::Table)
-                    .col(AuditLog::Action)
-                    .col(AuditLog::Id)
-                    .to_owned(),
-            )
+            .create_index(index(
+                "idx_audit_log_action",
+                AuditLog::Table,
+                &[AuditLog::Action, AuditLog::Id],
+                false,
+            ))
             .await?;
         crate::make_append_only(manager, "audit_log").await
     }

@@ -3,7 +3,7 @@
 
 use sea_orm_migration::prelude::*;
 
-use crate::columns::{at, id, text};
+use crate::columns::{at, id, index, text};
 
 pub struct Migration;
 
@@ -13,7 +13,7 @@ impl MigrationName for Migration {
     }
 }
 
-#[derive(DeriveIden)]
+#[derive(DeriveIden, Clone, Copy)]
 enum Models {
     Table,
     Id,
@@ -28,7 +28,7 @@ enum Models {
     CreatedBy,
 }
 
-#[derive(DeriveIden)]
+#[derive(DeriveIden, Clone, Copy)]
 enum ModelAliases {
     Table,
     Alias,
@@ -37,7 +37,7 @@ enum ModelAliases {
     UpdatedBy,
 }
 
-#[derive(DeriveIden)]
+#[derive(DeriveIden, Clone, Copy)]
 enum AliasHistory {
     Table,
     Id,
@@ -47,7 +47,7 @@ enum AliasHistory {
     SetBy,
 }
 
-#[derive(DeriveIden)]
+#[derive(DeriveIden, Clone, Copy)]
 enum RoutingSettings {
     Table,
     Id,
@@ -56,7 +56,7 @@ enum RoutingSettings {
     SetBy,
 }
 
-#[derive(DeriveIden)]
+#[derive(DeriveIden, Clone, Copy)]
 enum DecisionPolicies {
     Table,
     Id,
@@ -66,7 +66,7 @@ enum DecisionPolicies {
     CreatedBy,
 }
 
-#[derive(DeriveIden)]
+#[derive(DeriveIden, Clone, Copy)]
 enum Decisions {
     Table,
     Id,
@@ -88,7 +88,7 @@ enum Decisions {
     Hash,
 }
 
-#[derive(DeriveIden)]
+#[derive(DeriveIden, Clone, Copy)]
 enum Outcomes {
     Table,
     Id,
@@ -99,7 +99,7 @@ enum Outcomes {
     RecordedBy,
 }
 
-#[derive(DeriveIden)]
+#[derive(DeriveIden, Clone, Copy)]
 enum ChainHeads {
     Table,
     Chain,
@@ -129,15 +129,12 @@ impl MigrationTrait for Migration {
             )
             .await?;
         manager
-            .create_index(
-                Index::create()
-                    .name("ux_models_name_version")
-                    .table(Models::Table)
-                    .col(Models::Name)
-                    .col(Models::Version)
-                    .unique()
-                    .to_owned(),
-            )
+            .create_index(index(
+                "ux_models_name_version",
+                Models::Table,
+                &[Models::Name, Models::Version],
+                true,
+            ))
             .await?;
         manager
             .create_table(
@@ -257,24 +254,20 @@ impl MigrationTrait for Migration {
             )
             .await?;
         manager
-            .create_index(
-                Index::create()
-                    .name("ux_decisions_idempotency")
-                    .table(Decisions::Table)
-                    .col(Decisions::ApiClient)
-                    .col(Decisions::IdempotencyKey)
-                    .unique()
-                    .to_owned(),
-            )
+            .create_index(index(
+                "ux_decisions_idempotency",
+                Decisions::Table,
+                &[Decisions::ApiClient, Decisions::IdempotencyKey],
+                true,
+            ))
             .await?;
         manager
-            .create_index(
-                Index::create()
-                    .name("idx_decisions_created_at")
-                    .table(Decisions::Table)
-                    .col(Decisions::CreatedAt)
-                    .to_owned(),
-            )
+            .create_index(index(
+                "idx_decisions_created_at",
+                Decisions::Table,
+                &[Decisions::CreatedAt],
+                false,
+            ))
             .await?;
         manager
             .create_table(

@@ -4,7 +4,7 @@
 
 use sea_orm_migration::prelude::*;
 
-use crate::columns::{at, id, text};
+use crate::columns::{at, id, index, text};
 
 pub struct Migration;
 
@@ -14,7 +14,7 @@ impl MigrationName for Migration {
     }
 }
 
-#[derive(DeriveIden)]
+#[derive(DeriveIden, Clone, Copy)]
 enum Cases {
     Table,
     ApplicationId,
@@ -36,7 +36,7 @@ enum Cases {
     DecidedAt,
 }
 
-#[derive(DeriveIden)]
+#[derive(DeriveIden, Clone, Copy)]
 enum ReviewActions {
     Table,
     Id,
@@ -95,15 +95,12 @@ impl MigrationTrait for Migration {
             )
             .await?;
         manager
-            .create_index(
-                Index::create()
-                    .name("idx_cases_queue")
-                    .table(Cases::Table)
-                    .col(Cases::State)
-                    .col(Cases::Priority)
-                    .col(Cases::Seq)
-                    .to_owned(),
-            )
+            .create_index(index(
+                "idx_cases_queue",
+                Cases::Table,
+                &[Cases::State, Cases::Priority, Cases::Seq],
+                false,
+            ))
             .await?;
         manager
             .create_table(
@@ -122,15 +119,12 @@ impl MigrationTrait for Migration {
             )
             .await?;
         manager
-            .create_index(
-                Index::create()
-                    .name("ux_review_actions_version")
-                    .table(ReviewActions::Table)
-                    .col(ReviewActions::ApplicationId)
-                    .col(ReviewActions::Version)
-                    .unique()
-                    .to_owned(),
-            )
+            .create_index(index(
+                "ux_review_actions_version",
+                ReviewActions::Table,
+                &[ReviewActions::ApplicationId, ReviewActions::Version],
+                true,
+            ))
             .await?;
         crate::make_append_only(manager, "review_actions").await
     }
