@@ -7,7 +7,7 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use http::{header, HeaderMap, HeaderValue, StatusCode};
 use lendscope_app::AppError;
-use lendscope_service::scoring::request::MAX_BODY_BYTES;
+use lendscope_service::scoring::request::{strict_json, MAX_BODY_BYTES};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -135,24 +135,13 @@ pub async fn outcome(
 ) -> Result<Response, ApiError> {
     check_id(&id)?;
     let bytes = json_body(&headers, body)?;
-    let de = &mut serde_json::Deserializer::from_slice(&bytes);
-    let parsed: OutcomeBody = serde_path_to_error::deserialize(de).map_err(|e| {
-        let path = e.path().to_string();
-        let message = e.inner().to_string();
-        let field = match message.split('`').nth(1) {
-            Some(name) if message.starts_with("missing field") => name.to_owned(),
-            _ if path == "." => "body".to_owned(),
-            _ => path,
-        };
+    let text = std::str::from_utf8(&bytes).map_err(|_| {
         ApiError(AppError::Invalid {
-            field,
-            message: message
-                .split(" at line ")
-                .next()
-                .unwrap_or_default()
-                .to_owned(),
+            field: "body".into(),
+            message: "the request body is not valid UTF-8".into(),
         })
     })?;
+    let parsed: OutcomeBody = strict_json(text)?;
     let observed_at = chrono::DateTime::parse_from_rfc3339(parsed.observed_at.trim())
         .map_err(|_| {
             ApiError(AppError::Invalid {

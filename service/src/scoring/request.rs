@@ -384,21 +384,22 @@ pub fn parse(bytes: &[u8]) -> ServiceResult<ApplicationInput> {
     if !text.trim_start().starts_with('{') {
         return Err(invalid("body", "must be a JSON object"));
     }
+    validate(strict_json(text)?)
+}
+
+/// Deserialises a JSON text into `T`, naming the offending field of any error by its path
+/// (`loan.amount`, or `body` for the document as a whole).
+pub fn strict_json<T: serde::de::DeserializeOwned>(text: &str) -> ServiceResult<T> {
     let de = &mut serde_json::Deserializer::from_str(text);
-    let body: ApplicationBody = serde_path_to_error::deserialize(de).map_err(|e| {
+    serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
-        let inner = e.into_inner();
-        let message = inner.to_string();
+        let message = e.into_inner().to_string();
+        let root = path == "." || path.is_empty();
         // serde names a missing field in the message; put it into the path.
         let field = match message.split('`').nth(1) {
-            Some(name) if message.starts_with("missing field") => {
-                if path == "." || path.is_empty() {
-                    name.to_owned()
-                } else {
-                    format!("{path}.{name}")
-                }
-            }
-            _ if path == "." || path.is_empty() => "body".to_owned(),
+            Some(name) if message.starts_with("missing field") && root => name.to_owned(),
+            Some(name) if message.starts_with("missing field") => format!("{path}.{name}"),
+            _ if root => "body".to_owned(),
             _ => path,
         };
         let message = message
@@ -407,8 +408,7 @@ pub fn parse(bytes: &[u8]) -> ServiceResult<ApplicationInput> {
             .unwrap_or(&message)
             .to_owned();
         invalid(&field, message)
-    })?;
-    validate(body)
+    })
 }
 
 fn validate(body: ApplicationBody) -> ServiceResult<ApplicationInput> {

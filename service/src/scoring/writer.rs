@@ -175,10 +175,11 @@ async fn commit_batch(
     if db.get_database_backend() == DatabaseBackend::Postgres {
         head_query = head_query.lock_exclusive();
     }
-    let head = head_query.one(&txn).await?;
-    let (mut seq, mut prev) = head
-        .as_ref()
-        .map_or((0, GENESIS.to_owned()), |h| (h.seq, h.hash.clone()));
+    let head = head_query
+        .one(&txn)
+        .await?
+        .ok_or_else(|| DbErr::RecordNotFound("the decision chain head".into()))?;
+    let (mut seq, mut prev) = (head.seq, head.hash.clone());
     let mut keys = HashSet::new();
     let mut results = Vec::with_capacity(batch.len());
     let mut rows = Vec::with_capacity(batch.len());
@@ -249,25 +250,11 @@ async fn commit_batch(
         decision::Entity::insert_many(rows).exec(&txn).await?;
         case::Entity::insert_many(cases).exec(&txn).await?;
         let now = chrono::Utc::now();
-        match head {
-            Some(h) => {
-                let mut active: chain_head::ActiveModel = h.into();
-                active.seq = Set(seq);
-                active.hash = Set(prev);
-                active.updated_at = Set(now);
-                active.update(&txn).await?;
-            }
-            None => {
-                chain_head::ActiveModel {
-                    chain: Set(DECISIONS_CHAIN.to_owned()),
-                    seq: Set(seq),
-                    hash: Set(prev),
-                    updated_at: Set(now),
-                }
-                .insert(&txn)
-                .await?;
-            }
-        }
+        let mut active: chain_head::ActiveModel = head.into();
+        active.seq = Set(seq);
+        active.hash = Set(prev);
+        active.updated_at = Set(now);
+        active.update(&txn).await?;
     }
     txn.commit().await?;
     Ok(results)
