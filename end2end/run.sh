@@ -1,13 +1,25 @@
 #!/usr/bin/env bash
-# Runs the browser tests against a freshly built Lendscope on a fresh SQLite database.
-# Expects `cargo leptos build` to have run (binary + target/site). Usage: end2end/run.sh BINARY
+# Runs the browser tests against a freshly built Lendscope on a fresh database: SQLite (the
+# default) or PostgreSQL (a new database on 127.0.0.1:5432, dropped afterwards).
+# Expects `cargo leptos build` to have run (binary + target/site).
+# Usage: end2end/run.sh BINARY [sqlite|postgres]
+# Screenshots are kept in end2end/artifacts/ (per backend).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/.." && pwd)"
-bin="${1:?usage: end2end/run.sh PATH_TO_LENDSCOPE_BINARY}"
+bin="${1:?usage: end2end/run.sh PATH_TO_LENDSCOPE_BINARY [sqlite|postgres]}"
+backend="${2:-sqlite}"
 work="$(mktemp -d)"
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-export DATABASE_URL="sqlite://$work/e2e.db"
+case "$backend" in
+  sqlite) export DATABASE_URL="sqlite://$work/e2e.db" ;;
+  postgres)
+    pgdb="lendscope_t_e2e_$(head -c 6 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+    createdb -h 127.0.0.1 -U postgres "$pgdb"
+    export DATABASE_URL="postgres://postgres@127.0.0.1:5432/$pgdb" ;;
+  *) echo "unknown backend '$backend' (sqlite or postgres)" >&2; exit 2 ;;
+esac
+echo "browser tests on $backend"
 export LENDSCOPE_LISTEN="127.0.0.1:$port"
 export LENDSCOPE_SITE_ROOT="$root/target/site"
 export E2E_PASSWORD="e2e-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
@@ -17,18 +29,23 @@ export LENDSCOPE_BASE_URL="http://127.0.0.1:$port"
 for role in officer admin compliance; do
   printf '%s\n' "$E2E_PASSWORD" | "$bin" user add "$role" --role "$role" >/dev/null
 done
+printf '%s\n' "$E2E_PASSWORD" | "$bin" user add officer2 --role officer >/dev/null
 # Models, an API key and sample decisions (the users above are kept).
 "$bin" demo >"$work/demo.txt"
 export E2E_API_KEY="$(grep -o 'lsk_[A-Za-z0-9_-]*' "$work/demo.txt" | head -n1)"
 "$bin" serve >"$work/server.log" 2>&1 &
 server=$!
-cleanup() { kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -rf "$work"; }
+cleanup() {
+  kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -rf "$work"
+  if [ -n "${pgdb:-}" ]; then dropdb -h 127.0.0.1 -U postgres --if-exists "$pgdb" || true; fi
+}
 trap cleanup EXIT
 for _ in $(seq 1 100); do
   curl -fsS "$LENDSCOPE_BASE_URL/health/ready" >/dev/null 2>&1 && break
   sleep 0.1
 done
 cd "$here"
+export E2E_ARTIFACTS="$here/artifacts/$backend"
 if ! node --test --test-concurrency=1 tests/; then
   echo "--- server log ---"; tail -n 50 "$work/server.log"
   exit 1

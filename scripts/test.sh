@@ -35,4 +35,5 @@ cargo test --workspace --exclude lendscope-frontend --locked
 
 step "browser tests (Chromium)"
 cargo leptos build
-end2end/run.sh "$target_dir/debug/lendscope"
+end2end/run.sh "$target_dir/debug/lendscope" sqlite
+end2end/run.sh "$target_dir/debug/lendscope" postgres

@@ -9,6 +9,7 @@ pub mod pages;
 pub mod session;
 #[cfg(feature = "ssr")]
 pub mod ssr;
+pub mod url;
 
 use lendscope_domain::Area;
 use leptos::prelude::*;
@@ -20,8 +21,9 @@ pub use error::AppError;
 
 use components::Shell;
 use pages::{
-    audit::AuditPage, home::HomePage, login::LoginPage, not_found::NotFoundPage,
-    notice::NoticePage, pending::PendingAreaPage, users::UsersPage,
+    apply::ApplyPage, audit::AuditPage, case::CasePage, home::HomePage, login::LoginPage,
+    not_found::NotFoundPage, notice::NoticePage, pending::PendingAreaPage, queue::QueuePage,
+    stats::StatisticsPage, users::UsersPage,
 };
 use session::AuthContext;
 
@@ -87,11 +89,10 @@ pub fn App() -> impl IntoView {
                 <Routes fallback=NotFoundPage>
                     <Route path=path!("/") view=HomePage ssr=SsrMode::Async/>
                     <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async/>
-                    <Route
-                        path=path!("/queue")
-                        view=|| view! { <PendingAreaPage area=Area::Queue/> }
-                        ssr=SsrMode::Async
-                    />
+                    <Route path=path!("/queue") view=QueuePage ssr=SsrMode::Async/>
+                    <Route path=path!("/queue/:id") view=CasePage ssr=SsrMode::Async/>
+                    <Route path=path!("/statistics") view=StatisticsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/apply") view=ApplyPage ssr=SsrMode::Async/>
                     <Route
                         path=path!("/models")
                         view=|| view! { <PendingAreaPage area=Area::Models/> }

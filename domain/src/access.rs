@@ -72,6 +72,7 @@ impl FromStr for Role {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum Area {
     Queue,
+    Statistics,
     Models,
     Monitoring,
     Users,
@@ -79,8 +80,9 @@ pub enum Area {
 }
 
 impl Area {
-    pub const ALL: [Area; 5] = [
+    pub const ALL: [Area; 6] = [
         Area::Queue,
+        Area::Statistics,
         Area::Models,
         Area::Monitoring,
         Area::Users,
@@ -91,6 +93,7 @@ impl Area {
     pub fn path(self) -> &'static str {
         match self {
             Area::Queue => "/queue",
+            Area::Statistics => "/statistics",
             Area::Models => "/models",
             Area::Monitoring => "/monitoring",
             Area::Users => "/admin/users",
@@ -101,6 +104,7 @@ impl Area {
     pub fn title(self) -> &'static str {
         match self {
             Area::Queue => "Review queue",
+            Area::Statistics => "Officer statistics",
             Area::Models => "Models",
             Area::Monitoring => "Monitoring",
             Area::Users => "Users",
@@ -113,6 +117,7 @@ impl Area {
         matches!(
             (self, role),
             (Area::Queue, Role::Officer)
+                | (Area::Statistics, Role::Admin | Role::Compliance)
                 | (Area::Models, Role::Admin)
                 | (Area::Monitoring, Role::Admin | Role::Compliance)
                 | (Area::Users, Role::Admin)

@@ -6,6 +6,7 @@
 pub mod access;
 pub mod identity;
 pub mod notice;
+pub mod review;
 
 pub use access::{Area, Role};
 pub use identity::{NewPassword, Username};

@@ -11,3 +11,27 @@ export function launch() {
       '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic'],
   });
 }
+
+/** A fresh browser context and page that records console errors (CSP violations show there). */
+export async function newPage(browser, options = {}) {
+  const context = await browser.newContext(options);
+  const page = await context.newPage();
+  const problems = [];
+  page.on('console', (m) => { if (m.type() === 'error') problems.push(m.text()); });
+  page.on('pageerror', (e) => problems.push(String(e)));
+  return { context, page, problems };
+}
+
+/** Waits until the page has hydrated (the app marks <html> once its effects run). */
+export async function hydrated(page) {
+  await page.waitForSelector('html[data-hydrated="true"]', { timeout: 20000 });
+}
+
+/** Signs in through the login form; `js: false` for a context without JavaScript. */
+export async function signIn(page, username, password, { js = true } = {}) {
+  await page.goto(`${BASE}/login`);
+  if (js) await hydrated(page);
+  await page.getByLabel('User name').fill(username);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}

@@ -1,7 +1,7 @@
 // Browser tests of signing in, roles and signing out, in Debian's Chromium.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { BASE, launch } from '../lib/browser.mjs';
+import { BASE, launch, newPage as openPage, signIn as signInAs } from '../lib/browser.mjs';
 
 const PASSWORD = process.env.E2E_PASSWORD;
 assert.ok(PASSWORD, 'E2E_PASSWORD must be set by end2end/run.sh');
@@ -12,23 +12,8 @@ before(async () => {
 });
 after(async () => { await browser?.close(); });
 
-/** A fresh browser context and page that records console errors (CSP violations show there). */
-async function newPage() {
-  const context = await browser.newContext();
-  const page = await context.newPage();
-  const problems = [];
-  page.on('console', (m) => { if (m.type() === 'error') problems.push(m.text()); });
-  page.on('pageerror', (e) => problems.push(String(e)));
-  return { context, page, problems };
-}
-
-async function signIn(page, username, password) {
-  await page.goto(`${BASE}/login`);
-  await page.waitForSelector('html[data-hydrated="true"]', { timeout: 20000 });
-  await page.getByLabel('User name').fill(username);
-  await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-}
+const newPage = () => openPage(browser);
+const signIn = (page, username, password) => signInAs(page, username, password);
 
 test('an officer signs in and sees the role-aware shell', async () => {
   const { context, page, problems } = await newPage();

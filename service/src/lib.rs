@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod casefile;
 pub mod clock;
 pub mod db;
 pub mod entity;

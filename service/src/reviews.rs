@@ -12,6 +12,8 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use lendscope_domain::review::OfficerRow;
+
 use crate::audit::{self, Actor, AuditEvent, Outcome};
 use crate::entity::{case, review_action};
 use crate::error::{ServiceError, ServiceResult};
@@ -77,6 +79,80 @@ pub struct QueueFilter {
     pub max_amount: Option<f64>,
 }
 
+impl QueueFilter {
+    /// Parses the filters as a page's query string gives them (empty means no filter):
+    /// dates as `YYYY-MM-DD` (the `to` day included), amounts as numbers.
+    pub fn parse(
+        recommended: Option<&str>,
+        risk_band: Option<&str>,
+        role: Option<&str>,
+        from: Option<&str>,
+        to: Option<&str>,
+        min_amount: Option<&str>,
+        max_amount: Option<&str>,
+    ) -> ServiceResult<Self> {
+        use lendscope_domain::review::{DECISIONS, MODEL_ROLES, RISK_BANDS};
+        fn given(v: Option<&str>) -> Option<&str> {
+            v.map(str::trim).filter(|v| !v.is_empty())
+        }
+        fn one_of(field: &str, v: Option<&str>, allowed: &[&str]) -> ServiceResult<Option<String>> {
+            match given(v) {
+                None => Ok(None),
+                Some(v) if allowed.contains(&v) => Ok(Some(v.to_owned())),
+                Some(v) => Err(ServiceError::invalid(
+                    field,
+                    format!("'{v}' is not one of {}", allowed.join(", ")),
+                )),
+            }
+        }
+        fn day(field: &str, v: Option<&str>, next: bool) -> ServiceResult<Option<DateTime<Utc>>> {
+            let Some(v) = given(v) else { return Ok(None) };
+            let date = chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d")
+                .map_err(|_| ServiceError::invalid(field, "must be a date (YYYY-MM-DD)"))?;
+            let date = if next {
+                date.succ_opt().unwrap_or(date)
+            } else {
+                date
+            };
+            Ok(date.and_hms_opt(0, 0, 0).map(|d| d.and_utc()))
+        }
+        fn amount(field: &str, v: Option<&str>) -> ServiceResult<Option<f64>> {
+            let Some(v) = given(v) else { return Ok(None) };
+            v.parse::<f64>()
+                .ok()
+                .filter(|x| x.is_finite() && *x >= 0.0)
+                .map(Some)
+                .ok_or_else(|| ServiceError::invalid(field, "must be a non-negative number"))
+        }
+        let filter = QueueFilter {
+            recommended: one_of("recommended", recommended, &DECISIONS)?,
+            risk_band: one_of("band", risk_band, &RISK_BANDS)?,
+            role: one_of("role", role, &MODEL_ROLES)?,
+            from: day("from", from, false)?,
+            to: day("to", to, true)?,
+            min_amount: amount("min", min_amount)?,
+            max_amount: amount("max", max_amount)?,
+        };
+        if let (Some(a), Some(b)) = (filter.from, filter.to) {
+            if a >= b {
+                return Err(ServiceError::invalid(
+                    "to",
+                    "must not be before the start date",
+                ));
+            }
+        }
+        if let (Some(a), Some(b)) = (filter.min_amount, filter.max_amount) {
+            if a > b {
+                return Err(ServiceError::invalid(
+                    "max",
+                    "must not be below the minimum",
+                ));
+            }
+        }
+        Ok(filter)
+    }
+}
+
 /// One row of the queue.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CaseSummary {
@@ -121,16 +197,6 @@ pub struct QueuePage {
     pub next: Option<String>,
     /// Open cases per recommendation (ignoring the filters).
     pub counts: Vec<(String, u64)>,
-}
-
-/// Decisions per officer.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct OfficerStats {
-    pub officer: String,
-    pub decisions: u64,
-    pub overrides: u64,
-    /// Decisions taken with the model's output shown.
-    pub aided: u64,
 }
 
 fn cursor(c: &case::Model) -> String {
@@ -237,8 +303,10 @@ impl Services {
     }
 
     /// Applies an officer action based on the case version the officer saw. Returns the new
-    /// version. A stale version, another officer's claim, a decided case or a missing note on
-    /// an override are refused and nothing is recorded.
+    /// version. A stale version, another officer's claim, a decided case, a missing note on
+    /// an override or a `shown` token that is not this application's are refused and nothing
+    /// is recorded. `shown` is the token of the case page (the decision's chain hash): with
+    /// it, the model output the officer had on screen is recorded with the action.
     #[allow(clippy::too_many_arguments)]
     pub async fn review(
         &self,
@@ -247,7 +315,7 @@ impl Services {
         action: ReviewAction,
         expected_version: i32,
         note: Option<&str>,
-        model_shown: Option<&str>,
+        shown: Option<&str>,
         meta: &RequestMeta,
     ) -> ServiceResult<i32> {
         let note = note.map(str::trim).filter(|n| !n.is_empty());
@@ -284,6 +352,7 @@ impl Services {
                 current.final_decision.as_deref().unwrap_or("?")
             )));
         }
+        let model_shown = self.model_shown(&txn, application_id, shown).await?;
         let claimed_by_other = current.claimed_by.as_deref().is_some_and(|c| c != officer);
         match action {
             ReviewAction::Release if current.claimed_by.as_deref() != Some(officer) => {
@@ -313,7 +382,7 @@ impl Services {
             officer: Set(officer.to_owned()),
             note: Set(note.map(str::to_owned)),
             recommended: Set(current.recommended.clone()),
-            model_shown: Set(model_shown.map(str::to_owned)),
+            model_shown: Set(model_shown),
             created_at: Set(now),
         }
         .insert(&txn)
@@ -382,29 +451,33 @@ impl Services {
     }
 
     /// Final decisions per officer, overrides and how many were taken with the model shown.
-    pub async fn officer_stats(&self) -> ServiceResult<Vec<OfficerStats>> {
+    pub async fn officer_stats(&self) -> ServiceResult<Vec<OfficerRow>> {
         let rows = review_action::Entity::find()
             .filter(review_action::Column::Action.is_in(["approve", "reject"]))
             .order_by_asc(review_action::Column::Officer)
             .all(self.db())
             .await?;
-        let mut out: Vec<OfficerStats> = Vec::new();
+        let mut out: Vec<OfficerRow> = Vec::new();
         for r in rows {
-            let is_override =
-                ReviewAction::parse(&r.action).is_ok_and(|a| a.overrides(&r.recommended));
-            match out.last_mut().filter(|s| s.officer == r.officer) {
-                Some(s) => {
-                    s.decisions += 1;
-                    s.overrides += u64::from(is_override);
-                    s.aided += u64::from(r.model_shown.is_some());
-                }
-                None => out.push(OfficerStats {
+            if out.last().is_none_or(|s| s.officer != r.officer) {
+                out.push(OfficerRow {
                     officer: r.officer.clone(),
-                    decisions: 1,
-                    overrides: u64::from(is_override),
-                    aided: u64::from(r.model_shown.is_some()),
-                }),
+                    decisions: 0,
+                    approvals: 0,
+                    rejections: 0,
+                    overrides: 0,
+                    aided: 0,
+                });
             }
+            let Some(s) = out.last_mut() else { continue };
+            let approve = r.action == "approve";
+            s.decisions += 1;
+            s.approvals += u64::from(approve);
+            s.rejections += u64::from(!approve);
+            s.overrides += u64::from(
+                ReviewAction::parse(&r.action).is_ok_and(|a| a.overrides(&r.recommended)),
+            );
+            s.aided += u64::from(r.model_shown.is_some());
         }
         Ok(out)
     }
@@ -430,6 +503,55 @@ mod tests {
         assert!(!ReviewAction::Reject.overrides("manual_review"));
         assert!(!ReviewAction::Escalate.overrides("approve"));
         assert!(ReviewAction::parse("delete").is_err());
+    }
+
+    #[test]
+    fn filters_parse_from_a_query_string() {
+        let f = QueueFilter::parse(
+            Some("reject"),
+            Some(""),
+            None,
+            Some("2026-11-01"),
+            Some("2026-11-30"),
+            Some("500"),
+            None,
+        )
+        .unwrap();
+        assert_eq!(f.recommended.as_deref(), Some("reject"));
+        assert_eq!(f.risk_band, None);
+        assert_eq!(f.to.unwrap().to_rfc3339(), "2026-12-01T00:00:00+00:00");
+        assert_eq!(f.min_amount, Some(500.0));
+        let field = |r: ServiceResult<QueueFilter>| match r {
+            Err(ServiceError::Invalid(e)) => e.field,
+            other => panic!("{other:?}"),
+        };
+        let p =
+            |rec, band, from, to, min, max| QueueFilter::parse(rec, band, None, from, to, min, max);
+        assert_eq!(
+            field(p(Some("delete"), None, None, None, None, None)),
+            "recommended"
+        );
+        assert_eq!(field(p(None, Some("Z"), None, None, None, None)), "band");
+        assert_eq!(
+            field(p(None, None, Some("yesterday"), None, None, None)),
+            "from"
+        );
+        assert_eq!(
+            field(p(
+                None,
+                None,
+                Some("2026-11-02"),
+                Some("2026-11-01"),
+                None,
+                None
+            )),
+            "to"
+        );
+        assert_eq!(field(p(None, None, None, None, Some("-1"), None)), "min");
+        assert_eq!(
+            field(p(None, None, None, None, Some("900"), Some("800"))),
+            "max"
+        );
     }
 
     #[test]

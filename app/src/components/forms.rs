@@ -37,8 +37,16 @@ pub fn FormAlert(#[prop(into)] error: Signal<Option<AppError>>) -> impl IntoView
     }
 }
 
-/// An error in place of content.
+/// An error in place of content. On the server it also sets the page's status (a bad filter
+/// is a 422, a missing record a 404), so the page never answers 200 for a failure.
 #[component]
 pub fn ErrorBox(error: AppError) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let (Some(res), Ok(status)) = (
+        use_context::<leptos_axum::ResponseOptions>(),
+        http::StatusCode::from_u16(error.status()),
+    ) {
+        res.set_status(status);
+    }
     view! { <p class="alert alert-error" role="alert">{error.to_string()}</p> }
 }

@@ -111,19 +111,12 @@ fn AuditTable(rows: Vec<AuditRow>) -> impl IntoView {
         .then(|| rows.last().map(|r| r.id))
         .flatten()
         .map(|last| {
-            let q = query.read_untracked();
-            let mut pairs = vec![("before".to_owned(), last.to_string())];
-            for key in ["action", "actor"] {
-                if let Some(v) = q.get(key).filter(|v| !v.is_empty()) {
-                    pairs.push((key.to_owned(), v));
-                }
-            }
-            let qs = pairs
-                .into_iter()
-                .map(|(k, v)| format!("{k}={}", encode(&v)))
-                .collect::<Vec<_>>()
-                .join("&");
-            format!("/audit?{qs}")
+            crate::url::page_href(
+                "/audit",
+                &query.read_untracked(),
+                &["action", "actor"],
+                ("before", &last.to_string()),
+            )
         });
     let empty = rows.is_empty();
     let body = rows
@@ -172,17 +165,4 @@ fn AuditTable(rows: Vec<AuditRow>) -> impl IntoView {
         {table}
         {next.map(|href| view! { <p><a class="button button-small" href=href>"Older events"</a></p> })}
     }
-}
-
-/// Percent-encodes a query value (letters, digits and `-_.~` stay as they are).
-fn encode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            other => format!("%{other:02X}"),
-        })
-        .collect()
 }

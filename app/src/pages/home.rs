@@ -42,6 +42,13 @@ pub fn HomePage() -> impl IntoView {
                 None => {
                     view! {
                         <section class="card narrow">
+                            <h2>"Applicants"</h2>
+                            <p>
+                                "Need $500 to $5,000? "
+                                <A href="/apply" attr:class="button">"Apply for a loan"</A>
+                            </p>
+                        </section>
+                        <section class="card narrow">
                             <h2>"Staff"</h2>
                             <p>
                                 "Loan officers, administrators and compliance staff "

@@ -1,9 +1,13 @@
 //! One module per page.
 
+pub mod apply;
 pub mod audit;
+pub mod case;
 pub mod home;
 pub mod login;
 pub mod not_found;
 pub mod notice;
 pub mod pending;
+pub mod queue;
+pub mod stats;
 pub mod users;

@@ -9,6 +9,7 @@ mod api_keys;
 mod bad_input;
 mod health;
 mod login;
+mod officer_pages;
 mod reviews;
 mod scoring;
 mod security_headers;

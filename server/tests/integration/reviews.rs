@@ -98,6 +98,24 @@ async fn officers_claim_decide_and_decided_cases_leave_the_queue(backend: Backen
         .unwrap_err();
     assert!(matches!(err, ServiceError::Conflict(_)), "{err}");
     let case = s.case_summary(id).await.unwrap();
+    let shown = s.case_file(id).await.unwrap().shown_token;
+    // A token that is not this application's is refused, nothing recorded.
+    let err = s
+        .review(
+            id,
+            "olivia",
+            ReviewAction::Escalate,
+            1,
+            None,
+            Some("forged"),
+            &meta,
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, ServiceError::Invalid(ref f) if f.field == "shown"),
+        "{err}"
+    );
     let against = if case.recommended == "approve" {
         ReviewAction::Reject
     } else {
@@ -105,7 +123,7 @@ async fn officers_claim_decide_and_decided_cases_leave_the_queue(backend: Backen
     };
     if case.recommended != "manual_review" {
         let err = s
-            .review(id, "olivia", against, 1, None, Some("{}"), &meta)
+            .review(id, "olivia", against, 1, None, Some(shown.as_str()), &meta)
             .await
             .unwrap_err();
         assert!(
@@ -120,7 +138,7 @@ async fn officers_claim_decide_and_decided_cases_leave_the_queue(backend: Backen
             against,
             1,
             Some("verified income by phone"),
-            Some("{\"pd\":0.1}"),
+            Some(shown.as_str()),
             &meta,
         )
         .await
@@ -163,6 +181,10 @@ async fn officers_claim_decide_and_decided_cases_leave_the_queue(backend: Backen
         ["claim", against.as_str()]
     );
     assert_eq!(history[1].note.as_deref(), Some("verified income by phone"));
+    let shown_record: serde_json::Value =
+        serde_json::from_str(history[1].model_shown.as_deref().unwrap()).unwrap();
+    assert_eq!(shown_record["recommended"], case.recommended.as_str());
+    assert_eq!(shown_record["decision_hash"], shown.as_str());
     // Escalation moves a case to the front.
     s.review(
         &ids[1],
@@ -185,6 +207,11 @@ async fn officers_claim_decide_and_decided_cases_leave_the_queue(backend: Backen
     assert_eq!(stats[0].officer, "olivia");
     assert_eq!(stats[0].decisions, 1);
     assert_eq!(stats[0].aided, 1);
+    assert_eq!(
+        stats[0].overrides,
+        u64::from(case.recommended != "manual_review")
+    );
+    assert_eq!(stats[0].approvals + stats[0].rejections, 1);
     // Review actions are append-only.
     use sea_orm::ConnectionTrait;
     assert!(s

@@ -4,6 +4,7 @@
 //! answering only once it is committed.
 
 pub mod chain;
+pub mod form;
 pub mod notice;
 pub mod policy;
 pub mod reasons;

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 pub use lendscope_domain::notice::Notice;
 
-use crate::entity::decision;
+use crate::entity::{decision, review_action};
 use crate::error::{ServiceError, ServiceResult};
 use crate::Services;
 
@@ -18,16 +18,9 @@ marital status, age (provided the applicant has the capacity to enter into a bin
 all or part of the applicant's income derives from any public assistance program; or because the \
 applicant has in good faith exercised any right under the Consumer Credit Protection Act.";
 
-fn build(record: &Value) -> ServiceResult<Notice> {
-    let text = |path: &str| {
-        record
-            .pointer(path)
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned()
-    };
-    let decision = text("/decision");
-    let reasons: Vec<String> = record
+/// The principal reasons of a stored decision, as the applicant reads them.
+pub fn reason_texts(record: &Value) -> Vec<String> {
+    record
         .pointer("/reasons")
         .and_then(Value::as_array)
         .map(|a| {
@@ -35,7 +28,29 @@ fn build(record: &Value) -> ServiceResult<Notice> {
                 .filter_map(|r| r.get("text").and_then(Value::as_str).map(str::to_owned))
                 .collect()
         })
-        .unwrap_or_default();
+        .unwrap_or_default()
+}
+
+/// An officer's final decision on an application, when there is one.
+pub struct FinalDecision {
+    pub decision: &'static str,
+    pub decided_at: String,
+}
+
+/// The notice of a stored decision; an officer's final decision replaces the recommendation.
+fn build(record: &Value, officer: Option<FinalDecision>) -> ServiceResult<Notice> {
+    let text = |path: &str| {
+        record
+            .pointer(path)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let (decision, decided_at) = match officer {
+        Some(f) => (f.decision.to_owned(), f.decided_at),
+        None => (text("/decision"), text("/created_at")),
+    };
+    let reasons = reason_texts(record);
     let review =
         "You may ask for your application to be reviewed by a person: reply to this notice or \
                   contact us with your application reference."
@@ -73,7 +88,7 @@ fn build(record: &Value) -> ServiceResult<Notice> {
     };
     Ok(Notice {
         application_id: text("/application_id"),
-        decided_at: text("/created_at"),
+        decided_at,
         decision,
         headline,
         reasons,
@@ -97,7 +112,8 @@ impl Services {
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_owned();
-        Ok((build(&record)?, token))
+        let officer = self.final_decision(application_id).await?;
+        Ok((build(&record, officer)?, token))
     }
 
     /// The notice behind an unguessable link (no login).
@@ -117,6 +133,26 @@ impl Services {
             .ok_or(ServiceError::NotFound("notice"))?;
         let record: Value = serde_json::from_str(&row.content)
             .map_err(|e| ServiceError::Internal(format!("stored decision: {e}")))?;
-        build(&record)
+        let officer = self.final_decision(&row.application_id).await?;
+        build(&record, officer)
+    }
+
+    /// The officer's approval or rejection of an application, if one was recorded.
+    async fn final_decision(&self, application_id: &str) -> ServiceResult<Option<FinalDecision>> {
+        let action = review_action::Entity::find()
+            .filter(review_action::Column::ApplicationId.eq(application_id))
+            .filter(review_action::Column::Action.is_in(["approve", "reject"]))
+            .one(self.db())
+            .await?;
+        Ok(action.map(|a| FinalDecision {
+            decision: if a.action == "approve" {
+                "approve"
+            } else {
+                "reject"
+            },
+            decided_at: a
+                .created_at
+                .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+        }))
     }
 }

@@ -1,0 +1,382 @@
+//! The application page: the applicant's data, both models' outputs, the SHAP waterfall, the
+//! reasons the applicant will read, the history, and the officer's actions.
+
+use lendscope_domain::review::{
+    decision_label, percent, CaseFile, Contribution, HistoryEntry, ModelView,
+};
+use lendscope_domain::Area;
+use leptos::prelude::*;
+use leptos::server_fn::codec::GetUrl;
+use leptos_meta::Title;
+use leptos_router::components::A;
+use leptos_router::hooks::use_params_map;
+
+use crate::components::{CsrfField, ErrorBox, FormAlert, Protected};
+use crate::error::AppError;
+
+#[server(prefix = "/rpc", endpoint = "case", input = GetUrl)]
+pub async fn fetch_case(id: String) -> Result<CaseFile, AppError> {
+    use crate::ssr;
+    ssr::require(Area::Queue).await?;
+    ssr::services()?
+        .case_file(&id)
+        .await
+        .map_err(ssr::map_service_error)
+}
+
+/// An officer's action on a case. `version` is the case version the page showed (optimistic
+/// concurrency), `shown` the token of the model output it showed.
+#[server(prefix = "/rpc", endpoint = "case/review")]
+pub async fn review_case(
+    id: String,
+    action: String,
+    version: String,
+    note: Option<String>,
+    shown: Option<String>,
+    csrf: String,
+) -> Result<(), AppError> {
+    use crate::ssr;
+    use lendscope_service::reviews::ReviewAction;
+    let _ = csrf; // checked by the server's CSRF layer before this runs
+    let officer = ssr::require(Area::Queue).await.map_err(ssr::fail_form)?;
+    let parsed = (|| {
+        let action = ReviewAction::parse(&action)?;
+        let version = version.trim().parse::<i32>().map_err(|_| {
+            lendscope_service::ServiceError::invalid("version", "is not a case version")
+        })?;
+        Ok::<_, lendscope_service::ServiceError>((action, version))
+    })();
+    let (action, version) = parsed.map_err(|e| ssr::fail_form(ssr::map_service_error(e)))?;
+    ssr::services()?
+        .review(
+            &id,
+            &officer.username,
+            action,
+            version,
+            note.as_deref(),
+            shown.as_deref(),
+            &ssr::request_meta(),
+        )
+        .await
+        .map_err(|e| ssr::fail_form(ssr::map_service_error(e)))?;
+    let target = match action {
+        ReviewAction::Claim => format!("/queue/{id}"),
+        other => format!("/queue?done={}", other.as_str()),
+    };
+    leptos_axum::redirect(&target);
+    Ok(())
+}
+
+#[component]
+pub fn CasePage() -> impl IntoView {
+    view! {
+        <Title text="Application"/>
+        <Protected area=Area::Queue>
+            <Case/>
+        </Protected>
+    }
+}
+
+#[component]
+fn Case() -> impl IntoView {
+    let params = use_params_map();
+    let review = ServerAction::<ReviewCase>::new();
+    let claim = ServerAction::<ReviewCase>::new();
+    let case = Resource::new(
+        move || {
+            (
+                params.read().get("id").unwrap_or_default(),
+                review.version().get() + claim.version().get(),
+            )
+        },
+        |(id, _)| fetch_case(id),
+    );
+    let error = Signal::derive(move || {
+        let failed = |a: ServerAction<ReviewCase>| a.value().get().and_then(|r| r.err());
+        failed(review).or_else(|| failed(claim))
+    });
+    view! {
+        <p><A href="/queue">"← Review queue"</A></p>
+        <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || case.get().map(|r| match r {
+                Ok(file) => view! { <CaseView file review claim error/> }.into_any(),
+                Err(AppError::NotFound) => {
+                    #[cfg(feature = "ssr")]
+                    if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {
+                        res.set_status(http::StatusCode::NOT_FOUND);
+                    }
+                    view! {
+                        <section class="card narrow">
+                            <h1>"Application not found"</h1>
+                            <p>"There is no application with this reference."</p>
+                        </section>
+                    }.into_any()
+                }
+                Err(error) => view! { <ErrorBox error/> }.into_any(),
+            })}
+        </Suspense>
+    }
+}
+
+#[component]
+fn CaseView(
+    file: CaseFile,
+    review: ServerAction<ReviewCase>,
+    claim: ServerAction<ReviewCase>,
+    error: Signal<Option<AppError>>,
+) -> impl IntoView {
+    let served = file.served.clone();
+    let groups = file
+        .groups
+        .iter()
+        .map(|g| {
+            let facts = g
+                .facts
+                .iter()
+                .map(|f| view! { <dt>{f.label.clone()}</dt><dd>{f.value.clone()}</dd> })
+                .collect_view();
+            view! {
+                <section class="card facts">
+                    <h3>{g.title.clone()}</h3>
+                    <dl>{facts}</dl>
+                </section>
+            }
+        })
+        .collect_view();
+    let state_text = match (&file.final_decision, &file.claimed_by) {
+        (Some(d), _) => format!("Decided: {}", decision_label(d)),
+        (None, Some(who)) => format!("Open, claimed by {who}"),
+        (None, None) => "Open, not claimed".to_owned(),
+    };
+    let short = file.application_id.chars().take(8).collect::<String>();
+    view! {
+        <header class="case-head">
+            <h1>"Application " <span class="mono">{short}</span></h1>
+            <p class="muted">
+                "Applicant " {file.applicant_id.clone()} " · received " {file.received.clone()}
+                " · " <span data-testid="case-state">{state_text}</span>
+            </p>
+        </header>
+        <FormAlert error/>
+        <div class="case-grid">
+            <section class="card verdict" aria-labelledby="verdict-h">
+                <h2 id="verdict-h">"Model output"</h2>
+                <Verdict model=served.clone()/>
+                <p><strong>"Rule: "</strong>{file.rule_text.clone()}
+                    <span class="muted">" (policy " {file.policy_version.clone()} ")"</span></p>
+                <Shadow served=served.clone() shadow=file.shadow.clone()/>
+            </section>
+            <Actions file=file.clone() review claim/>
+        </div>
+        <section class="card" aria-labelledby="why-h">
+            <h2 id="why-h">"Why: the SHAP waterfall"</h2>
+            <p class="muted small">
+                "From the average applicant (base value) through each factor's contribution, "
+                "largest first, to this application's log-odds of default. Red raises the risk, "
+                "green lowers it."
+            </p>
+            <figure class="waterfall" data-testid="waterfall">
+                <div role="img" aria-label="SHAP waterfall chart; the same figures are in the table below"
+                    inner_html=file.waterfall_svg.clone()></div>
+                <figcaption class="sr-only">"SHAP waterfall of this application"</figcaption>
+            </figure>
+            <ContributionTable base=file.base_value margin=file.margin rows=file.contributions.clone()/>
+        </section>
+        <div class="two-col">
+            <section class="card" aria-labelledby="reasons-h">
+                <h2 id="reasons-h">"Reasons the applicant receives if declined"</h2>
+                {if file.reasons.is_empty() {
+                    view! { <p class="muted">"No factor raised the risk."</p> }.into_any()
+                } else {
+                    view! {
+                        <ol class="reasons" data-testid="case-reasons">
+                            {file.reasons.iter().map(|r| view! { <li>{r.clone()}</li> }).collect_view()}
+                        </ol>
+                    }.into_any()
+                }}
+                <p><a href=file.notice_url.clone() target="_blank" rel="noopener">"Open the applicant's notice"</a></p>
+            </section>
+            <section class="card" aria-labelledby="history-h">
+                <h2 id="history-h">"History"</h2>
+                <History entries=file.history.clone() received=file.received.clone() model=served/>
+            </section>
+        </div>
+        <h2>"Application data"</h2>
+        <div class="facts-grid">{groups}</div>
+    }
+}
+
+#[component]
+fn Verdict(model: ModelView) -> impl IntoView {
+    view! {
+        <dl class="verdict-figures">
+            <div><dt>"Recommendation"</dt>
+                <dd><span class=format!("pill pill-{}", model.decision) data-testid="recommendation">
+                    {decision_label(&model.decision)}</span></dd></div>
+            <div><dt>"Probability of default"</dt><dd data-testid="pd">{percent(model.probability_of_default, 1)}</dd></div>
+            <div><dt>"Score"</dt><dd>{model.score}</dd></div>
+            <div><dt>"Risk band"</dt><dd>{model.risk_band.clone()}</dd></div>
+            <div><dt>"Model"</dt><dd>{format!("{} v{} ({})", model.name, model.version, model.role)}</dd></div>
+        </dl>
+    }
+}
+
+#[component]
+fn Shadow(served: ModelView, shadow: Option<ModelView>) -> impl IntoView {
+    match shadow {
+        None => view! { <p class="muted small">"No shadow model ran for this application."</p> }
+            .into_any(),
+        Some(s) => {
+            let agrees = s.decision == served.decision;
+            view! {
+                <p class="small" data-testid="shadow">
+                    <strong>"Shadow (" {s.role.clone()} " " {s.name.clone()} " v" {s.version} "): "</strong>
+                    {decision_label(&s.decision)} ", PD " {percent(s.probability_of_default, 1)}
+                    ", score " {s.score} ", band " {s.risk_band.clone()} " — "
+                    {if agrees { "agrees" } else { "disagrees" }}
+                </p>
+            }.into_any()
+        }
+    }
+}
+
+#[component]
+fn Actions(
+    file: CaseFile,
+    review: ServerAction<ReviewCase>,
+    claim: ServerAction<ReviewCase>,
+) -> impl IntoView {
+    if let Some(d) = &file.final_decision {
+        return view! {
+            <section class="card">
+                <h2>"Decision"</h2>
+                <p>"This application was decided: " <strong>{decision_label(d)}</strong> "."</p>
+            </section>
+        }
+        .into_any();
+    }
+    let recommended = file.served.decision.clone();
+    let (id, version) = (file.application_id.clone(), file.version.to_string());
+    let claim_form = move |action: &'static str, label: &'static str| {
+        view! {
+            <ActionForm action=claim attr:class="inline-form">
+                <CsrfField/>
+                <input type="hidden" name="id" value=id.clone()/>
+                <input type="hidden" name="version" value=version.clone()/>
+                <input type="hidden" name="action" value=action/>
+                <button type="submit" class="button button-small button-quiet">{label}</button>
+            </ActionForm>
+        }
+    };
+    let claim_button = match &file.claimed_by {
+        None => Some(claim_form("claim", "Claim this case")),
+        Some(_) => Some(claim_form("release", "Release")),
+    };
+    let option = |value: &'static str, label: &'static str, hint: &'static str| {
+        let id = format!("decide-{value}");
+        view! {
+            <div class="radio">
+                <input type="radio" id=id.clone() name="action" value=value required/>
+                <label for=id>{label}<span class="muted small">{hint}</span></label>
+            </div>
+        }
+    };
+    let override_hint = match recommended.as_str() {
+        "approve" => "Rejecting goes against the recommendation: explain why in the note.",
+        "reject" => "Approving goes against the recommendation: explain why in the note.",
+        _ => "Note what you checked; it is kept with the decision.",
+    };
+    view! {
+        <section class="card actions" aria-labelledby="decide-h">
+            <h2 id="decide-h">"Your decision"</h2>
+            <div class="claim">{claim_button}</div>
+            <ActionForm action=review attr:class="form" attr:id="decide-form">
+                <CsrfField/>
+                <input type="hidden" name="id" value=file.application_id.clone()/>
+                <input type="hidden" name="version" value=file.version.to_string()/>
+                <input type="hidden" name="shown" value=file.shown_token.clone()/>
+                <fieldset>
+                    <legend>"Decision"</legend>
+                    {option("approve", "Approve", "")}
+                    {option("reject", "Reject", " — the applicant receives the reasons shown")}
+                    {option("escalate", "Send to manual review", " — first in the queue, claim released")}
+                </fieldset>
+                <label for="decide-note">"Note"</label>
+                <textarea id="decide-note" name="note" rows="3" maxlength="2000"
+                    aria-describedby="note-hint"></textarea>
+                <p id="note-hint" class="muted small">{override_hint}</p>
+                <button type="submit" class="button">"Record decision"</button>
+            </ActionForm>
+        </section>
+    }
+    .into_any()
+}
+
+#[component]
+fn ContributionTable(base: f64, margin: f64, rows: Vec<Contribution>) -> impl IntoView {
+    let mut rows = rows;
+    rows.sort_by(|a, b| b.contribution.abs().total_cmp(&a.contribution.abs()));
+    let body = rows
+        .into_iter()
+        .map(|c| {
+            let class = if c.contribution > 0.0 {
+                "risk-up"
+            } else {
+                "risk-down"
+            };
+            view! {
+                <tr class=class>
+                    <td>{c.label}</td>
+                    <td>{c.value}</td>
+                    <td class="num">{format!("{:+.3}", c.contribution)}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <details class="contrib">
+            <summary>"All factors as a table"</summary>
+            <table class="table">
+                <thead>
+                    <tr>
+                        <th scope="col">"Factor"</th>
+                        <th scope="col">"Value"</th>
+                        <th scope="col" class="num">"Contribution (log-odds)"</th>
+                    </tr>
+                </thead>
+                <tbody>
+                    <tr><td>"Base value (average applicant)"</td><td></td><td class="num">{format!("{base:+.3}")}</td></tr>
+                    {body}
+                    <tr><th scope="row">"This application"</th><td></td><td class="num">{format!("{margin:+.3}")}</td></tr>
+                </tbody>
+            </table>
+        </details>
+    }
+}
+
+#[component]
+fn History(entries: Vec<HistoryEntry>, received: String, model: ModelView) -> impl IntoView {
+    let items = entries
+        .into_iter()
+        .map(|e| {
+            let label = decision_label(&e.action);
+            let overrode = e.overrode.then(|| view! { <span class="pill pill-override">"override"</span> });
+            let aided = if e.model_shown.is_some() { "" } else { " · model output not shown" };
+            view! {
+                <li data-action=e.action.clone()>
+                    <strong>{label}</strong> " by " {e.officer} " · " <time>{e.at}</time> {aided} " " {overrode}
+                    {e.note.map(|n| view! { <blockquote>{n}</blockquote> })}
+                </li>
+            }
+        })
+        .collect_view();
+    view! {
+        <ol class="history" data-testid="history">
+            <li>
+                <strong>"Scored"</strong> " · " <time>{received}</time> " · "
+                {format!("{} v{} recommended {}", model.name, model.version, decision_label(&model.decision).to_lowercase())}
+            </li>
+            {items}
+        </ol>
+    }
+}
