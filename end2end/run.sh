@@ -46,7 +46,7 @@ for _ in $(seq 1 100); do
 done
 cd "$here"
 export E2E_ARTIFACTS="$here/artifacts/$backend"
-if ! node --test --test-concurrency=1 tests/; then
+if ! node --test --test-concurrency=1 ${E2E_TESTS:-tests/}; then
   echo "--- server log ---"; tail -n 50 "$work/server.log"
   exit 1
 fi

@@ -39,16 +39,8 @@ pub fn page_csp(nonce: &str) -> String {
 }
 
 /// The HTML document around the app, rendered on the server for every page.
+/// (The server sets the page's Content-Security-Policy with the nonce it chose.)
 pub fn shell(options: LeptosOptions) -> impl IntoView {
-    #[cfg(feature = "ssr")]
-    if let (Some(nonce), Some(res)) = (
-        leptos::nonce::use_nonce(),
-        use_context::<leptos_axum::ResponseOptions>(),
-    ) {
-        if let Ok(value) = http::HeaderValue::from_str(&page_csp(&nonce)) {
-            res.insert_header(http::header::CONTENT_SECURITY_POLICY, value);
-        }
-    }
     view! {
         <!DOCTYPE html>
         <html lang="en">

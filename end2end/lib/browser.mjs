@@ -19,12 +19,29 @@ export async function newPage(browser, options = {}) {
   const problems = [];
   page.on('console', (m) => { if (m.type() === 'error') problems.push(m.text()); });
   page.on('pageerror', (e) => problems.push(String(e)));
+  const documents = [];
+  page.on('response', async (r) => {
+    if (r.request().resourceType() === 'document') {
+      const csp = (await r.allHeaders())['content-security-policy'];
+      documents.push(`${r.status()} ${r.url()} csp=${csp}`);
+    }
+  });
+  pageProblems.set(page, { problems, documents });
   return { context, page, problems };
 }
 
-/** Waits until the page has hydrated (the app marks <html> once its effects run). */
+const pageProblems = new WeakMap();
+
+/** Waits until the page has hydrated (the app marks <html> once its effects run); a failure
+ * names the console errors of the page, where a hydration panic shows. */
 export async function hydrated(page) {
-  await page.waitForSelector('html[data-hydrated="true"]', { timeout: 20000 });
+  try {
+    await page.waitForSelector('html[data-hydrated="true"]', { timeout: 30000 });
+  } catch (e) {
+    const { problems, documents } = pageProblems.get(page) ?? { problems: [], documents: [] };
+    throw new Error(`${page.url()} did not hydrate: ${e.message}\nconsole: ${problems.join('\n')}\n`
+      + `documents: ${documents.join('\n')}`);
+  }
 }
 
 /** Signs in through the login form; `js: false` for a context without JavaScript. */

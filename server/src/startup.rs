@@ -104,6 +104,12 @@ fn router(config: &Config, services: Services, addr: SocketAddr) -> Router {
         move || {
             provide_context(services.clone());
             provide_context(cookies);
+            // The page's script nonce, chosen by `headers::page_nonce` with its CSP header.
+            if let Some(nonce) = use_context::<http::request::Parts>()
+                .and_then(|p| p.extensions.get::<headers::PageNonce>().cloned())
+            {
+                provide_context(leptos::nonce::Nonce::from_value(nonce.0));
+            }
         }
     };
     let pages = Router::new()
@@ -114,6 +120,7 @@ fn router(config: &Config, services: Services, addr: SocketAddr) -> Router {
         .fallback(leptos_axum::file_and_error_handler_with_context(
             context, shell,
         ))
+        .layer(middleware::from_fn(headers::page_nonce))
         .with_state(leptos_options);
 
     let hsts = config.session.secure_cookies;

@@ -27,7 +27,7 @@ pub enum ReviewAction {
     Release,
     Approve,
     Reject,
-    /// Send to manual review: first in the queue, claim released.
+    /// Send to manual review: joins the manual-review cases at the front of the queue; claim released.
     Escalate,
 }
 

@@ -139,7 +139,7 @@ fn Field(field: FormField, bad_field: Signal<Option<String>>) -> impl IntoView {
     let control = if field.options.is_empty() && field.step.is_empty() {
         view! {
             <input id=id.clone() name=name type="text" required=field.required maxlength="64"
-                autocomplete="off" pattern="[A-Za-z0-9_-]+" aria-describedby=help_id.clone()
+                autocomplete="off" pattern="[A-Za-z0-9_\\-]+" aria-describedby=help_id.clone()
                 aria-invalid=move || invalid().then_some("true")/>
         }
         .into_any()

@@ -299,7 +299,7 @@ fn Actions(
                     <legend>"Decision"</legend>
                     {option("approve", "Approve", "")}
                     {option("reject", "Reject", " — the applicant receives the reasons shown")}
-                    {option("escalate", "Send to manual review", " — first in the queue, claim released")}
+                    {option("escalate", "Send to manual review", " — joins the manual-review cases at the top of the queue; claim released")}
                 </fieldset>
                 <label for="decide-note">"Note"</label>
                 <textarea id="decide-note" name="note" rows="3" maxlength="2000"

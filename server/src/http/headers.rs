@@ -49,6 +49,35 @@ pub fn hsts() -> SetResponseHeaderLayer<HeaderValue> {
     )
 }
 
+/// The nonce of one HTML page's scripts, chosen before the page renders.
+#[derive(Debug, Clone)]
+pub struct PageNonce(pub String);
+
+/// Gives every page request a fresh nonce (the renderer reads it from the request) and sets
+/// the page Content-Security-Policy that allows exactly the scripts carrying it. Done here,
+/// around the renderer, so that every HTML answer gets the header whatever the page does.
+pub async fn page_nonce(mut req: Request, next: Next) -> Response {
+    use base64::Engine;
+    use rand::RngCore;
+    let mut bytes = [0u8; 16];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    let nonce = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes);
+    req.extensions_mut().insert(PageNonce(nonce.clone()));
+    let mut res = next.run(req).await;
+    let is_html = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"));
+    if is_html {
+        if let Ok(value) = HeaderValue::from_str(&lendscope_app::page_csp(&nonce)) {
+            res.headers_mut()
+                .insert(header::CONTENT_SECURITY_POLICY, value);
+        }
+    }
+    res
+}
+
 /// Caching: browser assets may be cached; everything else (pages with personal data, API
 /// answers) must not be stored.
 pub async fn cache_control(req: Request, next: Next) -> Response {
