@@ -101,12 +101,17 @@ async fn measure(
             base: client.base.clone(),
             cookie: client.cookie.clone(),
         };
-        let mine: Vec<String> = paths.iter().skip(c).step_by(concurrency).cloned().collect();
+        let paths = paths.to_vec();
         let n = requests / concurrency;
         tasks.push(tokio::spawn(async move {
             let mut out = Vec::with_capacity(n);
             for i in 0..n {
-                out.push(client.get(&mine[i % mine.len()]).await.0);
+                out.push(
+                    client
+                        .get(&paths[(c + i * concurrency) % paths.len()])
+                        .await
+                        .0,
+                );
             }
             out
         }));
@@ -180,9 +185,10 @@ async fn main() {
     );
     let (_, first) = client.get("/queue").await;
     let open = first
-        .split("data-testid=\"open-count\">")
+        .split("data-testid=\"open-count\"")
         .nth(1)
-        .and_then(|s| s.split('<').next())
+        .and_then(|s| s.split_once('>'))
+        .and_then(|(_, s)| s.split('<').next())
         .unwrap_or("?")
         .to_owned();
     println!(

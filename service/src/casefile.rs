@@ -180,8 +180,44 @@ impl Services {
         })
     }
 
-    /// Cases by state: open per recommendation, claimed, decided.
+    /// Cases by state: open per recommendation, claimed, decided — from memory (see
+    /// [`crate::counts`]); computed from the database when missing, recomputed in the
+    /// background when due.
     pub async fn queue_counts(&self) -> ServiceResult<QueueCounts> {
+        use crate::counts::Cached;
+        let cache = self.counts_cache();
+        match cache.get() {
+            Cached::Fresh(c) => Ok(c),
+            Cached::Stale(c) => {
+                if let Some(generation) = cache.begin_refresh() {
+                    let svc = self.clone();
+                    tokio::spawn(async move {
+                        match svc.count_cases_by_state().await {
+                            Ok(fresh) => svc.counts_cache().store(generation, fresh),
+                            Err(e) => {
+                                tracing::warn!(error = %e, "queue counts not recomputed");
+                                svc.counts_cache().end_refresh();
+                            }
+                        }
+                    });
+                }
+                Ok(c)
+            }
+            Cached::Missing => {
+                let generation = cache.begin_refresh();
+                let result = self.count_cases_by_state().await;
+                match (&result, generation) {
+                    (Ok(c), Some(g)) => cache.store(g, c.clone()),
+                    (Err(_), Some(_)) => cache.end_refresh(),
+                    _ => {}
+                }
+                result
+            }
+        }
+    }
+
+    /// Counts the cases by state in the database (a scan of the cases table).
+    pub async fn count_cases_by_state(&self) -> ServiceResult<QueueCounts> {
         let rows: Vec<(String, String, i64, i64)> = case::Entity::find()
             .select_only()
             .column(case::Column::State)

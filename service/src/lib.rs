@@ -7,6 +7,7 @@ pub mod audit;
 pub mod auth;
 pub mod casefile;
 pub mod clock;
+pub mod counts;
 pub mod db;
 pub mod entity;
 pub mod error;
@@ -40,6 +41,7 @@ struct Inner {
     policy: PolicyCache,
     writer: scoring::DecisionWriter,
     metrics: Arc<metrics::Metrics>,
+    counts: counts::CountsCache,
 }
 
 type PolicyCache = std::sync::RwLock<Option<(std::time::Instant, scoring::policy::DecisionPolicy)>>;
@@ -58,6 +60,7 @@ impl Services {
                 policy: PolicyCache::default(),
                 writer,
                 metrics,
+                counts: counts::CountsCache::default(),
             }),
         }
     }
@@ -72,6 +75,10 @@ impl Services {
 
     pub(crate) fn policy_cache(&self) -> &PolicyCache {
         &self.inner.policy
+    }
+
+    pub(crate) fn counts_cache(&self) -> &counts::CountsCache {
+        &self.inner.counts
     }
 
     pub(crate) fn decision_writer(&self) -> &scoring::DecisionWriter {

@@ -4,7 +4,7 @@
 //! can take each version).
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Condition, Expr};
+use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::NotSet, ActiveValue::Set, ColumnTrait, EntityTrait,
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
@@ -195,8 +195,6 @@ pub struct QueuePage {
     pub items: Vec<CaseSummary>,
     /// Cursor of the next page, when there is one.
     pub next: Option<String>,
-    /// Open cases per recommendation (ignoring the filters).
-    pub counts: Vec<(String, u64)>,
 }
 
 fn cursor(c: &case::Model) -> String {
@@ -244,12 +242,13 @@ impl Services {
         }
         if let Some(after) = after {
             let (p, seq) = parse_cursor(after)?;
+            // A row-value comparison, which the (state, priority, seq) index serves directly.
             q = q.filter(
-                Condition::any().add(case::Column::Priority.gt(p)).add(
-                    Condition::all()
-                        .add(case::Column::Priority.eq(p))
-                        .add(case::Column::Seq.gt(seq)),
-                ),
+                Expr::tuple([
+                    Expr::col(case::Column::Priority).into(),
+                    Expr::col(case::Column::Seq).into(),
+                ])
+                .gt(Expr::tuple([Expr::value(p), Expr::value(seq)])),
             );
         }
         let limit = limit.clamp(1, 200);
@@ -263,22 +262,9 @@ impl Services {
             rows.truncate(limit as usize);
             rows.last().map(cursor)
         });
-        let counts: Vec<(String, i64)> = case::Entity::find()
-            .select_only()
-            .column(case::Column::Recommended)
-            .column_as(Expr::col(case::Column::ApplicationId).count(), "n")
-            .filter(case::Column::State.eq("open"))
-            .group_by(case::Column::Recommended)
-            .into_tuple()
-            .all(self.db())
-            .await?;
         Ok(QueuePage {
             items: rows.into_iter().map(CaseSummary::from).collect(),
             next: next.flatten(),
-            counts: counts
-                .into_iter()
-                .map(|(r, n)| (r, u64::try_from(n).unwrap_or(0)))
-                .collect(),
         })
     }
 
@@ -447,6 +433,20 @@ impl Services {
         )
         .await?;
         txn.commit().await?;
+        use crate::counts::CountChange;
+        let was_claimed = current.claimed_by.is_some();
+        let change = match action {
+            ReviewAction::Claim => Some(CountChange::Claimed),
+            ReviewAction::Release => Some(CountChange::Released),
+            ReviewAction::Escalate => was_claimed.then_some(CountChange::Released),
+            ReviewAction::Approve | ReviewAction::Reject => Some(CountChange::Decided {
+                recommended: &current.recommended,
+                was_claimed,
+            }),
+        };
+        if let Some(change) = change {
+            self.counts_cache().apply(change);
+        }
         Ok(version)
     }
 

@@ -61,8 +61,13 @@ async fn the_queue_puts_manual_review_first_then_age_and_pages_by_keyset(backend
     };
     let page = app.services.review_queue(&filter, None, 200).await.unwrap();
     assert!(!page.items.is_empty() && page.items.iter().all(|c| c.amount >= 2000.0));
-    let total: u64 = page.counts.iter().map(|(_, n)| n).sum();
-    assert_eq!(total, 25);
+    let counts = app.services.queue_counts().await.unwrap();
+    assert_eq!(counts.open(), 25);
+    assert_eq!(
+        counts,
+        app.services.count_cases_by_state().await.unwrap(),
+        "the counts kept in memory agree with the database"
+    );
     assert!(app
         .services
         .review_queue(&QueueFilter::default(), Some("bogus"), 10)
@@ -73,7 +78,10 @@ async fn the_queue_puts_manual_review_first_then_age_and_pages_by_keyset(backend
 async fn officers_claim_decide_and_decided_cases_leave_the_queue(backend: Backend) {
     let app = spawn(backend).await;
     let key = app.with_scoring(0).await;
+    // Counts computed before anything happens, then moved by each event.
+    assert_eq!(app.services.queue_counts().await.unwrap().open(), 0);
     let ids = scored(&app, &key, 3, "D").await;
+    assert_eq!(app.services.queue_counts().await.unwrap().open(), 3);
     let id = &ids[0];
     let meta = RequestMeta::default();
     let s = &app.services;
@@ -202,6 +210,11 @@ async fn officers_claim_decide_and_decided_cases_leave_the_queue(backend: Backen
         .await
         .unwrap();
     assert_eq!(queue.items[0].application_id, ids[1]);
+    assert_eq!(
+        s.queue_counts().await.unwrap(),
+        s.count_cases_by_state().await.unwrap(),
+        "claims, decisions and escalations move the counts kept in memory"
+    );
     let stats = s.officer_stats().await.unwrap();
     assert_eq!(stats.len(), 1);
     assert_eq!(stats[0].officer, "olivia");

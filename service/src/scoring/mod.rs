@@ -418,6 +418,10 @@ impl Services {
             },
         };
         self.decision_writer().commit(pending).await?;
+        self.counts_cache()
+            .apply(crate::counts::CountChange::Opened(
+                served_score.decision.as_str(),
+            ));
         let version = served_score.model.version.to_string();
         let m = self.metrics();
         m.inc(
