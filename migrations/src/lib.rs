@@ -7,6 +7,7 @@ mod m20261125_000001_identity;
 mod m20261125_000002_audit_log;
 mod m20261125_000003_scoring;
 mod m20261125_000004_reviews;
+mod m20261125_000005_queue_filters;
 
 /// Column shapes shared by the migrations.
 pub(crate) mod columns {
@@ -64,6 +65,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000002_audit_log::Migration),
             Box::new(m20261125_000003_scoring::Migration),
             Box::new(m20261125_000004_reviews::Migration),
+            Box::new(m20261125_000005_queue_filters::Migration),
         ]
     }
 }
