@@ -50,3 +50,18 @@ pub fn ErrorBox(error: AppError) -> impl IntoView {
     }
     view! { <p class="alert alert-error" role="alert">{error.to_string()}</p> }
 }
+
+/// A record that does not exist: a 404 page with a title and an explanation.
+#[component]
+pub fn NotFoundCard(title: &'static str, text: &'static str) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {
+        res.set_status(http::StatusCode::NOT_FOUND);
+    }
+    view! {
+        <section class="card narrow">
+            <h1>{title}</h1>
+            <p>{text}</p>
+        </section>
+    }
+}

@@ -11,7 +11,7 @@ use leptos_meta::Title;
 use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
 
-use crate::components::{CsrfField, ErrorBox, FormAlert, Protected};
+use crate::components::{CsrfField, ErrorBox, FormAlert, NotFoundCard, Protected};
 use crate::error::AppError;
 
 #[server(prefix = "/rpc", endpoint = "case", input = GetUrl)]
@@ -100,18 +100,13 @@ fn Case() -> impl IntoView {
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || case.get().map(|r| match r {
                 Ok(file) => view! { <CaseView file review claim error/> }.into_any(),
-                Err(AppError::NotFound) => {
-                    #[cfg(feature = "ssr")]
-                    if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {
-                        res.set_status(http::StatusCode::NOT_FOUND);
-                    }
-                    view! {
-                        <section class="card narrow">
-                            <h1>"Application not found"</h1>
-                            <p>"There is no application with this reference."</p>
-                        </section>
-                    }.into_any()
+                Err(AppError::NotFound) => view! {
+                    <NotFoundCard
+                        title="Application not found"
+                        text="There is no application with this reference."
+                    />
                 }
+                .into_any(),
                 Err(error) => view! { <ErrorBox error/> }.into_any(),
             })}
         </Suspense>

@@ -6,7 +6,7 @@ use leptos::server_fn::codec::GetUrl;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
-use crate::components::ErrorBox;
+use crate::components::{ErrorBox, NotFoundCard};
 use crate::error::AppError;
 
 #[server(prefix = "/rpc", endpoint = "notice", input = GetUrl)]
@@ -30,19 +30,13 @@ pub fn NoticePage() -> impl IntoView {
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || notice.get().map(|r| match r {
                 Ok(n) => view! { <NoticeView notice=n/> }.into_any(),
-                Err(AppError::NotFound) => {
-                    #[cfg(feature = "ssr")]
-                    if let Some(res) = use_context::<leptos_axum::ResponseOptions>() {
-                        res.set_status(http::StatusCode::NOT_FOUND);
-                    }
-                    view! {
-                        <section class="card narrow">
-                            <h1>"Notice not found"</h1>
-                            <p>"This link is not valid. Please check the address you were given."</p>
-                        </section>
-                    }
-                        .into_any()
+                Err(AppError::NotFound) => view! {
+                    <NotFoundCard
+                        title="Notice not found"
+                        text="This link is not valid. Please check the address you were given."
+                    />
                 }
+                .into_any(),
                 Err(error) => view! { <ErrorBox error/> }.into_any(),
             })}
         </Suspense>
