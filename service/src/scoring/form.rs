@@ -7,7 +7,7 @@ use lendscope_domain::review::FormField;
 use lendscope_model::features::{self, INPUTS, PROTECTED};
 use serde_json::{json, Value};
 
-use super::request::FIELD_PATHS;
+use super::request::{empty_body, number_json, set_path, FIELD_PATHS};
 use crate::error::{ServiceError, ServiceResult};
 use crate::Services;
 
@@ -110,11 +110,7 @@ pub fn body_from_form(fields: &BTreeMap<String, String>) -> ServiceResult<Value>
         ));
     }
     let given = |name: &str| fields.get(name).map(|v| v.trim()).filter(|v| !v.is_empty());
-    let mut body = json!({
-        "applicant": { "id": given(APPLICANT_FIELD).unwrap_or_default() },
-        "loan": {},
-        "alternative_data": { "employment": {}, "payments": {}, "digital": {}, "banking": {} },
-    });
+    let mut body = empty_body(given(APPLICANT_FIELD).unwrap_or_default());
     for (column, path) in FIELD_PATHS {
         let Some(text) = given(column) else { continue };
         let input = features::input(column);
@@ -125,21 +121,9 @@ pub fn body_from_form(fields: &BTreeMap<String, String>) -> ServiceResult<Value>
                 "no" => json!(false),
                 _ => return Err(ServiceError::invalid(column, "must be yes or no")),
             },
-            None => {
-                let x = form_number(column, text)?;
-                if x.fract() == 0.0 && x.abs() < 1e15 {
-                    json!(x as i64)
-                } else {
-                    json!(x)
-                }
-            }
+            None => number_json(form_number(column, text)?),
         };
-        let mut target = &mut body;
-        let parts: Vec<&str> = path.split('.').collect();
-        for part in &parts[..parts.len() - 1] {
-            target = &mut target[*part];
-        }
-        target[parts[parts.len() - 1]] = value;
+        set_path(&mut body, path, value);
     }
     let mut protected = serde_json::Map::new();
     for (name, _) in PROTECTED {
