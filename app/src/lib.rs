@@ -21,9 +21,19 @@ pub use error::AppError;
 
 use components::Shell;
 use pages::{
-    apply::ApplyPage, audit::AuditPage, case::CasePage, home::HomePage, login::LoginPage,
-    not_found::NotFoundPage, notice::NoticePage, pending::PendingAreaPage, queue::QueuePage,
-    stats::StatisticsPage, users::UsersPage,
+    apply::ApplyPage,
+    audit::AuditPage,
+    case::CasePage,
+    home::HomePage,
+    login::LoginPage,
+    models::{ComparePage, ModelVersionPage, ModelsPage},
+    not_found::NotFoundPage,
+    notice::NoticePage,
+    pending::PendingAreaPage,
+    queue::QueuePage,
+    stats::StatisticsPage,
+    trace::{DecisionSearchPage, DecisionTracePage},
+    users::UsersPage,
 };
 use session::AuthContext;
 
@@ -85,11 +95,9 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/queue/:id") view=CasePage ssr=SsrMode::Async/>
                     <Route path=path!("/statistics") view=StatisticsPage ssr=SsrMode::Async/>
                     <Route path=path!("/apply") view=ApplyPage ssr=SsrMode::Async/>
-                    <Route
-                        path=path!("/models")
-                        view=|| view! { <PendingAreaPage area=Area::Models/> }
-                        ssr=SsrMode::Async
-                    />
+                    <Route path=path!("/models") view=ModelsPage ssr=SsrMode::Async/>
+                    <Route path=path!("/models/compare") view=ComparePage ssr=SsrMode::Async/>
+                    <Route path=path!("/models/:id") view=ModelVersionPage ssr=SsrMode::Async/>
                     <Route
                         path=path!("/monitoring")
                         view=|| view! { <PendingAreaPage area=Area::Monitoring/> }
@@ -97,6 +105,8 @@ pub fn App() -> impl IntoView {
                     />
                     <Route path=path!("/admin/users") view=UsersPage ssr=SsrMode::Async/>
                     <Route path=path!("/audit") view=AuditPage ssr=SsrMode::Async/>
+                    <Route path=path!("/audit/decisions") view=DecisionSearchPage ssr=SsrMode::Async/>
+                    <Route path=path!("/audit/decisions/:id") view=DecisionTracePage ssr=SsrMode::Async/>
                     <Route path=path!("/notice/:token") view=NoticePage ssr=SsrMode::Async/>
                 </Routes>
             </Shell>

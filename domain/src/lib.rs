@@ -4,6 +4,7 @@
 //! `parse`/`TryFrom`, so a value that exists is a valid value.
 
 pub mod access;
+pub mod governance;
 pub mod identity;
 pub mod notice;
 pub mod review;

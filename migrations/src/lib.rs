@@ -8,6 +8,7 @@ mod m20261125_000002_audit_log;
 mod m20261125_000003_scoring;
 mod m20261125_000004_reviews;
 mod m20261125_000005_queue_filters;
+mod m20261126_000006_registry;
 
 /// Column shapes shared by the migrations.
 pub(crate) mod columns {
@@ -66,6 +67,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000003_scoring::Migration),
             Box::new(m20261125_000004_reviews::Migration),
             Box::new(m20261125_000005_queue_filters::Migration),
+            Box::new(m20261126_000006_registry::Migration),
         ]
     }
 }

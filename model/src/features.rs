@@ -443,6 +443,56 @@ pub fn schema() -> Result<FeatureSchema, ModelError> {
     )
 }
 
+/// Why `found` cannot serve the Lendscope feature set, naming the first difference (unknown
+/// column, missing column, different kind or category encoding, order), or `None` when it
+/// matches exactly.
+pub fn schema_mismatch(found: &FeatureSchema) -> Option<String> {
+    let expected = match schema() {
+        Ok(s) => s,
+        Err(e) => return Some(format!("the built-in feature set does not build: {e}")),
+    };
+    if found.feature_set() != Some(FEATURE_SET) {
+        return Some(format!(
+            "the schema declares feature set {:?}; Lendscope serves {FEATURE_SET:?}",
+            found.feature_set().unwrap_or("(none)")
+        ));
+    }
+    let names =
+        |s: &FeatureSchema| -> Vec<String> { s.columns().iter().map(|c| c.name.clone()).collect() };
+    let (want, got) = (names(&expected), names(found));
+    if let Some(unknown) = got.iter().find(|n| !want.contains(n)) {
+        return Some(format!(
+            "unknown feature {unknown:?}: the application form has no such input"
+        ));
+    }
+    if let Some(missing) = want.iter().find(|n| !got.contains(n)) {
+        return Some(format!("the model lacks the input {missing:?}"));
+    }
+    for (e, f) in expected.columns().iter().zip(found.columns()) {
+        if e.name != f.name {
+            return Some(format!(
+                "inputs are in a different order: expected {:?} where the schema has {:?}",
+                e.name, f.name
+            ));
+        }
+        if e.kind != f.kind {
+            let show = |k: &ColumnKind| match k {
+                ColumnKind::Numeric => "numeric".to_owned(),
+                ColumnKind::Categorical { categories } => {
+                    format!("categorical {categories:?}")
+                }
+            };
+            return Some(format!(
+                "input {:?} is encoded as {} but the feature set encodes it as {}",
+                e.name,
+                show(&f.kind),
+                show(&e.kind)
+            ));
+        }
+    }
+    None
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -487,5 +537,44 @@ mod tests {
         ] {
             assert!(INPUTS.iter().filter(|i| i.group == g).count() >= 2, "{g:?}");
         }
+    }
+
+    #[test]
+    fn schema_mismatches_are_named() {
+        assert_eq!(schema_mismatch(&schema().unwrap()), None);
+        let mut cols = schema().unwrap().columns().to_vec();
+        let target = Some(crate::schema::TargetSpec {
+            column: TARGET.to_owned(),
+            positive: "1".to_owned(),
+        });
+        let build = |cols: Vec<ColumnSpec>| {
+            FeatureSchema::new(cols, Some(FEATURE_SET.to_owned()), target.clone()).unwrap()
+        };
+        let other = FeatureSchema::new(cols.clone(), Some("other".into()), None).unwrap();
+        assert!(schema_mismatch(&other).unwrap().contains("feature set"));
+        let mut extra = cols.clone();
+        extra.push(ColumnSpec::numeric("shoe_size"));
+        assert!(schema_mismatch(&build(extra))
+            .unwrap()
+            .contains("unknown feature \"shoe_size\""));
+        let removed = cols.remove(0);
+        assert!(schema_mismatch(&build(cols.clone()))
+            .unwrap()
+            .contains(&removed.name));
+        cols.insert(0, removed);
+        let k = cols
+            .iter()
+            .position(|c| matches!(c.kind, ColumnKind::Categorical { .. }))
+            .unwrap();
+        if let ColumnKind::Categorical { categories } = &mut cols[k].kind {
+            categories.reverse();
+        }
+        let msg = schema_mismatch(&build(cols.clone())).unwrap();
+        assert!(msg.contains("encoded as categorical"), "{msg}");
+        if let ColumnKind::Categorical { categories } = &mut cols[k].kind {
+            categories.reverse();
+        }
+        cols.swap(0, 1);
+        assert!(schema_mismatch(&build(cols)).unwrap().contains("order"));
     }
 }

@@ -6,9 +6,11 @@
 //! - [`gbt`]: XGBoost JSON models (binary:logistic) and exact prediction.
 //! - [`shap`]: exact path-dependent TreeSHAP.
 //! - [`metrics`], [`scale`]: AUC, KS, Gini, Brier, log loss, calibration; PDO points and bands.
+//! - [`compare`]: ROC points, paired bootstrap intervals, PSI, histograms, group parity.
 //! - [`synth`]: the synthetic applicant generator; [`split`]: stratified seeded splits.
 
 pub mod bundle;
+pub mod compare;
 pub mod error;
 pub mod features;
 pub mod gbt;

@@ -55,6 +55,9 @@ pub struct Config {
     /// Use the first `X-Forwarded-For` address as the client address (behind a trusted proxy).
     pub trust_forwarded_for: bool,
     pub session: SessionConfig,
+    /// The base training data for retraining (a CSV with the Lendscope inputs and the
+    /// `defaulted` target). Unset: the generated data the demo champion was trained on.
+    pub retrain_base_data: Option<PathBuf>,
 }
 
 impl Default for Config {
@@ -68,6 +71,7 @@ impl Default for Config {
             max_body_bytes: 1024 * 1024,
             trust_forwarded_for: false,
             session: SessionConfig::default(),
+            retrain_base_data: None,
         }
     }
 }
@@ -85,6 +89,7 @@ pub const ENV_VARS: &[&str] = &[
     "LENDSCOPE_SESSION_ABSOLUTE_HOURS",
     "LENDSCOPE_COOKIE_SECURE",
     "LENDSCOPE_MAX_FAILED_LOGINS_PER_HOUR",
+    "LENDSCOPE_RETRAIN_BASE_DATA",
 ];
 
 impl Config {
@@ -133,6 +138,9 @@ impl Config {
             let Some(value) = var(name) else { continue };
             match *name {
                 "DATABASE_URL" => self.database_url = value,
+                "LENDSCOPE_RETRAIN_BASE_DATA" => {
+                    self.retrain_base_data = Some(PathBuf::from(value.trim()))
+                }
                 "LENDSCOPE_LISTEN" => self.listen = parse(name, &value)?,
                 "LENDSCOPE_LOG_FORMAT" => {
                     self.log_format = match value.trim() {

@@ -18,14 +18,13 @@ use serde_json::json;
 use tokio::net::TcpListener;
 use tower::ServiceBuilder;
 use tower_http::compression::CompressionLayer;
-use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::config::Config;
 use crate::error::ServerError;
-use crate::http::{csrf, gate, headers, metrics, rpc, session, AppState};
+use crate::http::{csrf, gate, headers, limit, metrics, rpc, session, upload, AppState};
 
 pub struct Application {
     listener: TcpListener,
@@ -46,6 +45,7 @@ impl Application {
         let conn = db::connect(&config.database_url).await?;
         db::migrate(&conn).await?;
         let services = Services::new(conn, clock, config.auth_settings());
+        services.set_retrain_base(config.retrain_base_data.clone());
         let listener = TcpListener::bind(config.listen).await?;
         let addr = listener.local_addr()?;
         let router = router(config, services.clone(), addr);
@@ -129,6 +129,7 @@ fn router(config: &Config, services: Services, addr: SocketAddr) -> Router {
         .route("/health/ready", get(ready))
         .route("/metrics", get(metrics::export))
         .route("/api/openapi.json", get(crate::api::openapi::document))
+        .route(upload::UPLOAD_PATH, axum::routing::post(upload::upload))
         .merge(crate::api::router())
         .with_state(state.clone())
         .merge(pages)
@@ -158,7 +159,10 @@ fn router(config: &Config, services: Services, addr: SocketAddr) -> Router {
                 .layer(headers::fixed(5))
                 .option_layer(hsts.then(headers::hsts))
                 .layer(CompressionLayer::new())
-                .layer(RequestBodyLimitLayer::new(config.max_body_bytes))
+                .layer(middleware::from_fn_with_state(
+                    config.max_body_bytes,
+                    limit::body_limit,
+                ))
                 .layer(TimeoutLayer::with_status_code(
                     StatusCode::REQUEST_TIMEOUT,
                     Duration::from_secs(config.request_timeout_secs),

@@ -323,3 +323,155 @@ fn bad_data_is_refused_with_its_location_and_nothing_is_written() {
     assert!(!dir.join("x.csv").exists());
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// Runs a command against a SQLite file that persists between commands.
+fn with_db(args: &[&str], dir: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_lendscope"))
+        .args(args)
+        .current_dir(dir)
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}", dir.join("registry.db").display()),
+        )
+        .output()
+        .unwrap()
+}
+
+fn stdout_of(out: &Output, args: &[&str]) -> String {
+    assert!(
+        out.status.success(),
+        "lendscope {args:?} failed:\n{}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Recomputes a schema file's derived feature list from its columns (as a tool producing a
+/// consistent schema would).
+fn rebuild_features(schema: &mut serde_json::Value) {
+    let features: Vec<serde_json::Value> = schema["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|c| {
+            let name = c["name"].as_str().unwrap().to_owned();
+            match c["categories"].as_array() {
+                Some(cats) => cats
+                    .iter()
+                    .map(|k| format!("{name}={}", k.as_str().unwrap()).into())
+                    .collect::<Vec<_>>(),
+                None => vec![name.into()],
+            }
+        })
+        .collect();
+    schema["features"] = features.into();
+}
+
+/// Copies a model directory, letting `edit` change one of its files.
+fn variant(dir: &Path, from: &str, to: &str, file: &str, edit: impl Fn(&mut serde_json::Value)) {
+    let (src, dst) = (dir.join(from), dir.join(to));
+    std::fs::create_dir_all(&dst).unwrap();
+    for f in ["model.json", "schema.json", "card.json"] {
+        std::fs::copy(src.join(f), dst.join(f)).unwrap();
+    }
+    let mut v: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dst.join(file)).unwrap()).unwrap();
+    edit(&mut v);
+    std::fs::write(dst.join(file), v.to_string()).unwrap();
+}
+
+#[test]
+fn training_runs_are_recorded_and_models_register_list_and_show() {
+    let dir = temp("registry");
+    ok(
+        &[
+            "generate", "--rows", "2000", "--seed", "8", "--out", "data.csv",
+        ],
+        &dir,
+    );
+    let args = [
+        "train",
+        "--data",
+        "data.csv",
+        "--target",
+        "defaulted",
+        "--rounds",
+        "30",
+        "--out",
+        "m1",
+    ];
+    let trained = stdout_of(&with_db(&args, &dir), &args);
+    assert!(trained.contains("recorded as training run #1"), "{trained}");
+    // A failing run is recorded too (and the command still fails).
+    let bad = [
+        "train", "--data", "data.csv", "--target", "nope", "--out", "m0",
+    ];
+    assert!(!with_db(&bad, &dir).status.success());
+
+    let reg = ["models", "register", "--dir", "m1", "--name", "credit"];
+    let out = stdout_of(&with_db(&reg, &dir), &reg);
+    assert!(out.contains("registered credit v1"), "{out}");
+    let list = stdout_of(&with_db(&["models", "list"], &dir), &["models", "list"]);
+    assert!(
+        list.contains("credit") && list.contains("trained"),
+        "{list}"
+    );
+    let show = ["models", "show", "credit", "1"];
+    let shown = stdout_of(&with_db(&show, &dir), &show);
+    for expected in [
+        "credit v1",
+        "lineage:",
+        "Training data SHA-256",
+        "parameters:",
+        "max_depth",
+        "metrics (validation / test):",
+        "never held an alias",
+    ] {
+        assert!(shown.contains(expected), "{expected} missing in:\n{shown}");
+    }
+
+    // Models trained elsewhere are checked against the feature pipeline.
+    variant(&dir, "m1", "unknown", "schema.json", |s| {
+        s["columns"]
+            .as_array_mut()
+            .unwrap()
+            .push(serde_json::json!({"name": "shoe_size", "kind": "numeric"}));
+        rebuild_features(s);
+    });
+    variant(&dir, "m1", "objective", "model.json", |m| {
+        m["learner"]["objective"]["name"] = "reg:squarederror".into();
+    });
+    variant(&dir, "m1", "encoding", "schema.json", |s| {
+        let cols = s["columns"].as_array_mut().unwrap();
+        let c = cols
+            .iter_mut()
+            .find(|c| c["kind"] == "categorical")
+            .unwrap();
+        c["categories"].as_array_mut().unwrap().reverse();
+        rebuild_features(s);
+    });
+    std::fs::create_dir_all(dir.join("broken")).unwrap();
+    std::fs::write(dir.join("broken/model.json"), "{not json").unwrap();
+    std::fs::copy(dir.join("m1/schema.json"), dir.join("broken/schema.json")).unwrap();
+    for (sub, message) in [
+        ("unknown", "unknown feature \"shoe_size\""),
+        ("objective", "objective"),
+        ("encoding", "is encoded as categorical"),
+        ("broken", "model"),
+    ] {
+        let args = ["models", "register", "--dir", sub, "--name", "credit"];
+        let out = with_db(&args, &dir);
+        assert!(!out.status.success(), "{sub} was accepted");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(message), "{sub}: {err}");
+    }
+    let list = stdout_of(&with_db(&["models", "list"], &dir), &["models", "list"]);
+    assert_eq!(
+        list.matches("credit").count(),
+        1,
+        "registry unchanged:\n{list}"
+    );
+    let missing = ["models", "show", "credit", "9"];
+    assert!(!with_db(&missing, &dir).status.success());
+}

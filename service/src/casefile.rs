@@ -163,6 +163,26 @@ fn queue_row(c: CaseSummary) -> QueueRow {
 }
 
 impl Services {
+    /// Every officer action on an application, oldest first, as the pages show it.
+    pub async fn history_entries(&self, application_id: &str) -> ServiceResult<Vec<HistoryEntry>> {
+        Ok(self
+            .case_history(application_id)
+            .await?
+            .into_iter()
+            .map(|a| HistoryEntry {
+                at: a.created_at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+                overrode: ReviewAction::parse(&a.action).is_ok_and(|x| x.overrides(&a.recommended)),
+                officer: a.officer,
+                action: a.action,
+                note: a.note,
+                recommended: a.recommended,
+                model_shown: a.model_shown,
+            })
+            .collect())
+    }
+}
+
+impl Services {
     /// The queue page: open cases (filters and keyset cursor as in [`Services::review_queue`])
     /// and the counts by state.
     pub async fn queue_view(
@@ -306,20 +326,7 @@ impl Services {
             .map_err(|e| ServiceError::Internal(format!("waterfall chart: {e}")))?;
 
         let groups = fact_groups(body);
-        let history = self
-            .case_history(application_id)
-            .await?
-            .into_iter()
-            .map(|a| HistoryEntry {
-                at: a.created_at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
-                overrode: ReviewAction::parse(&a.action).is_ok_and(|x| x.overrides(&a.recommended)),
-                officer: a.officer,
-                action: a.action,
-                note: a.note,
-                recommended: a.recommended,
-                model_shown: a.model_shown,
-            })
-            .collect();
+        let history = self.history_entries(application_id).await?;
         Ok(CaseFile {
             application_id: row.application_id,
             applicant_id: row.applicant_id,

@@ -7,12 +7,15 @@ pub mod audit;
 pub mod auth;
 pub mod casefile;
 pub mod clock;
+pub mod compliance;
 pub mod counts;
 pub mod db;
 pub mod entity;
 pub mod error;
+pub mod governance;
 pub mod metrics;
 pub mod password;
+pub mod retrain;
 pub mod reviews;
 pub mod scoring;
 pub mod users;
@@ -42,6 +45,8 @@ struct Inner {
     writer: scoring::DecisionWriter,
     metrics: Arc<metrics::Metrics>,
     counts: counts::CountsCache,
+    gate: std::sync::RwLock<governance::GateSettings>,
+    retrain_base: std::sync::RwLock<Option<std::path::PathBuf>>,
 }
 
 type PolicyCache = std::sync::RwLock<Option<(std::time::Instant, scoring::policy::DecisionPolicy)>>;
@@ -61,6 +66,8 @@ impl Services {
                 writer,
                 metrics,
                 counts: counts::CountsCache::default(),
+                gate: std::sync::RwLock::default(),
+                retrain_base: std::sync::RwLock::default(),
             }),
         }
     }
@@ -83,6 +90,33 @@ impl Services {
 
     pub(crate) fn decision_writer(&self) -> &scoring::DecisionWriter {
         &self.inner.writer
+    }
+
+    /// The bounds of the promotion gate in force.
+    pub fn gate_settings(&self) -> governance::GateSettings {
+        self.inner
+            .gate
+            .read()
+            .map(|g| g.clone())
+            .unwrap_or_default()
+    }
+
+    /// Replaces the bounds of the promotion gate (configuration, tests).
+    pub fn set_gate_settings(&self, settings: governance::GateSettings) {
+        if let Ok(mut g) = self.inner.gate.write() {
+            *g = settings;
+        }
+    }
+
+    /// Where retraining reads its base training data (`None`: generated demo data).
+    pub fn set_retrain_base(&self, path: Option<std::path::PathBuf>) {
+        if let Ok(mut b) = self.inner.retrain_base.write() {
+            *b = path;
+        }
+    }
+
+    pub(crate) fn retrain_base(&self) -> Option<std::path::PathBuf> {
+        self.inner.retrain_base.read().ok().and_then(|b| b.clone())
     }
 
     pub fn db(&self) -> &DatabaseConnection {

@@ -87,6 +87,7 @@ fn AuditLog() -> impl IntoView {
     let actor_value = move || query.read().get("actor").unwrap_or_default();
     view! {
         <h1>"Audit trail"</h1>
+        <p><a href="/audit/decisions">"Look up a decision: which model, approved by whom, decided it →"</a></p>
         <Form method="GET" action="/audit" attr:class="filters">
             <label for="f-action">"Action"</label>
             <input id="f-action" name="action" prop:value=action_value value=action_value

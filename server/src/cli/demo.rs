@@ -6,7 +6,8 @@
 use lendscope_domain::Username;
 use lendscope_domain::{NewPassword, Role};
 use lendscope_model::synth::{Cell, Generator, Settings};
-use lendscope_service::scoring::registry::{ModelRef, Role as ModelRole};
+use lendscope_service::governance::RunResult;
+use lendscope_service::scoring::registry::{ModelRef, Provenance, Role as ModelRole};
 use lendscope_service::scoring::request::{body_from_columns, InputValue, Protected};
 use lendscope_service::{Actor, RequestMeta, Services};
 use lendscope_trainer::generate::generated_dataset;
@@ -52,14 +53,25 @@ async fn users(svc: &Services, meta: &RequestMeta) -> Result<(), ServerError> {
     Ok(())
 }
 
-/// Trains a model on generated data (in memory) and registers it.
+/// Trains a model on generated data (in memory), records the training run and registers it.
 async fn train_and_register(
     svc: &Services,
     seed: u64,
     drift: f64,
     params: TrainParams,
 ) -> Result<ModelRef, ServerError> {
-    let artifact = tokio::task::spawn_blocking(move || {
+    let recorded = serde_json::json!({
+        "data": format!("generated: seed {seed}, drift {drift}, 20000 rows"),
+        "rounds": params.rounds,
+        "max_depth": params.max_depth,
+        "eta": params.eta,
+        "seed": params.seed,
+        "early_stopping": params.early_stopping_rounds,
+    });
+    let run = svc
+        .start_run("demo", "system", &recorded, None, params.rounds)
+        .await?;
+    let trained = tokio::task::spawn_blocking(move || {
         let data = generated_dataset(
             Settings {
                 seed,
@@ -71,18 +83,40 @@ async fn train_and_register(
         train(&data, &params, &mut Quiet)
     })
     .await
-    .map_err(|e| usage(format!("training task: {e}")))?
-    .map_err(usage)?;
+    .map_err(|e| usage(format!("training task: {e}")))?;
+    let artifact = match trained {
+        Ok(a) => a,
+        Err(e) => {
+            svc.finish_run(run, Err(e.to_string())).await?;
+            return Err(usage(e));
+        }
+    };
     let card = serde_json::to_string_pretty(&artifact.card).map_err(usage)?;
     let registered = svc
-        .register_model(
+        .register_model_with(
             "alt-credit",
             &artifact.model_json,
             &artifact.schema_json,
             &card,
             Actor::System,
+            Provenance {
+                source: "trained",
+                parent_id: None,
+                run_id: Some(run),
+            },
         )
         .await?;
+    svc.finish_run(
+        run,
+        Ok(RunResult {
+            data_sha256: Some(artifact.card.data.sha256.clone()),
+            data_rows: i64::try_from(artifact.card.data.rows).ok(),
+            labelled_rows: None,
+            metrics: serde_json::to_value(&artifact.card.metrics).ok(),
+            model_id: Some(registered.id),
+        }),
+    )
+    .await?;
     println!(
         "demo: trained and registered {} v{} (test AUC {:.3})",
         registered.name, registered.version, artifact.card.metrics.test.auc
@@ -148,6 +182,18 @@ async fn api_key(svc: &Services) -> Result<(), ServerError> {
 
 /// Request bodies for generated applicants.
 pub fn generated_bodies(seed: u64, n: usize, prefix: &str) -> Result<Vec<Vec<u8>>, ServerError> {
+    Ok(generated_applicants(seed, n, prefix)?
+        .into_iter()
+        .map(|(body, _)| body)
+        .collect())
+}
+
+/// Request bodies for generated applicants with whether each will default.
+pub fn generated_applicants(
+    seed: u64,
+    n: usize,
+    prefix: &str,
+) -> Result<Vec<(Vec<u8>, bool)>, ServerError> {
     let generator = Generator::new(Settings {
         seed,
         drift: 0.0,
@@ -167,49 +213,68 @@ pub fn generated_bodies(seed: u64, n: usize, prefix: &str) -> Result<Vec<Vec<u8>
                 gender: a.protected.first().map(|s| (*s).to_owned()),
                 age_band: a.protected.get(1).map(|s| (*s).to_owned()),
             };
-            body_from_columns(&format!("{prefix}-{i:05}"), value, &protected)
+            let body = body_from_columns(&format!("{prefix}-{i:05}"), value, &protected)
                 .to_string()
-                .into_bytes()
+                .into_bytes();
+            (body, a.defaulted)
         })
         .collect())
 }
+
+/// Of the sample applications, this share (in tenths) gets its observed outcome recorded,
+/// so that realized performance and the promotion gate have labelled data from the start.
+const LABELLED_TENTHS: usize = 7;
 
 async fn applications(svc: &Services) -> Result<(), ServerError> {
     if svc.verify_decisions().await?.records > 0 {
         println!("demo: applications exist already");
         return Ok(());
     }
-    let bodies = generated_bodies(3, SAMPLE_APPLICATIONS, "DEMO")?;
+    let applicants = generated_applicants(3, SAMPLE_APPLICATIONS, "DEMO")?;
     let mut tasks = tokio::task::JoinSet::new();
     let mut decided = std::collections::BTreeMap::<String, usize>::new();
-    for body in bodies {
+    let mut labelled = 0usize;
+    for (i, (body, defaulted)) in applicants.into_iter().enumerate() {
         if tasks.len() >= 32 {
             if let Some(done) = tasks.join_next().await {
-                count(&mut decided, done)?;
+                labelled += count(svc, &mut decided, done).await?;
             }
         }
         let svc = svc.clone();
-        tasks.spawn(async move { svc.score_application(API_CLIENT, None, &body).await });
+        let label = (i % 10 < LABELLED_TENTHS).then_some(defaulted);
+        tasks.spawn(async move { (label, svc.score_application(API_CLIENT, None, &body).await) });
     }
     while let Some(done) = tasks.join_next().await {
-        count(&mut decided, done)?;
+        labelled += count(svc, &mut decided, done).await?;
     }
-    println!("demo: scored {SAMPLE_APPLICATIONS} sample applications: {decided:?}");
+    println!(
+        "demo: scored {SAMPLE_APPLICATIONS} sample applications: {decided:?}; recorded {labelled} outcomes"
+    );
     Ok(())
 }
 
-fn count(
+type ScoringTask = (
+    Option<bool>,
+    lendscope_service::ServiceResult<lendscope_service::scoring::Scored>,
+);
+
+async fn count(
+    svc: &Services,
     decided: &mut std::collections::BTreeMap<String, usize>,
-    done: Result<
-        lendscope_service::ServiceResult<lendscope_service::scoring::Scored>,
-        tokio::task::JoinError,
-    >,
-) -> Result<(), ServerError> {
-    let scored = done.map_err(|e| usage(format!("scoring task: {e}")))??;
+    done: Result<ScoringTask, tokio::task::JoinError>,
+) -> Result<usize, ServerError> {
+    let (label, scored) = done.map_err(|e| usage(format!("scoring task: {e}")))?;
+    let scored = scored?;
     let decision = scored.response["decision"]
         .as_str()
         .unwrap_or("?")
         .to_owned();
     *decided.entry(decision).or_default() += 1;
-    Ok(())
+    let Some(defaulted) = label else {
+        return Ok(0);
+    };
+    let outcome = if defaulted { "defaulted" } else { "repaid" };
+    svc.record_outcome(&scored.application_id, API_CLIENT, outcome, svc.now())
+        .await?;
+    Ok(1)
 }

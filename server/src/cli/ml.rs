@@ -158,7 +158,10 @@ impl Progress for Bar {
     }
 }
 
-pub fn train_model(args: &TrainArgs) -> Result<(), ServerError> {
+/// Trains and writes the artifact; returns its card (lineage and metrics).
+pub fn train_model(
+    args: &TrainArgs,
+) -> Result<lendscope_trainer::artifact::ModelCard, ServerError> {
     let file = args.data.display().to_string();
     let table = Table::from_csv(&file, &read(&args.data)?).map_err(train_err)?;
     let opts = DatasetOptions {
@@ -203,7 +206,20 @@ pub fn train_model(args: &TrainArgs) -> Result<(), ServerError> {
     println!("  Brier    {:.4}", t.brier);
     println!("  log loss {:.4}", t.log_loss);
     println!("model written to {}", args.out.display());
-    Ok(())
+    Ok(artifact.card)
+}
+
+/// The parameters of a `train` command, as recorded with its run.
+pub fn train_params(args: &TrainArgs) -> serde_json::Value {
+    serde_json::json!({
+        "data": args.data.display().to_string(),
+        "target": args.target,
+        "rounds": args.rounds,
+        "max_depth": args.max_depth,
+        "eta": args.eta,
+        "seed": args.seed,
+        "early_stopping": args.early_stopping,
+    })
 }
 
 fn load_batch(

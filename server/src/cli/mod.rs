@@ -63,6 +63,14 @@ pub enum Command {
         #[command(subcommand)]
         command: PolicyCommand,
     },
+    /// Train a new challenger on the base data plus every labelled decision, register it with
+    /// its lineage and make it challenger (the same job as the registry page's button).
+    Retrain {
+        /// Base training data (CSV with the inputs and `defaulted`); default: the configured
+        /// base data, else the demo champion's generated data.
+        #[arg(long)]
+        base_data: Option<PathBuf>,
+    },
     /// Write synthetic applicants with outcomes to a CSV file.
     Generate(ml::GenerateArgs),
     /// Train an XGBoost model on a CSV file with a binary target.
@@ -100,8 +108,16 @@ pub enum ModelsCommand {
         #[arg(long)]
         name: String,
     },
-    /// List registered models.
+    /// List registered versions with alias, status, source and test AUC.
     List,
+    /// Show one version: lineage, parameters, metrics, alias periods, realized performance.
+    Show { name: String, version: i32 },
+    /// Archive a version that serves no traffic (it can no longer take an alias).
+    Archive {
+        model_id: i64,
+        #[arg(long)]
+        reason: String,
+    },
     /// Point an alias (champion or challenger) at a model id.
     Alias { alias: String, model_id: i64 },
     /// Set the challenger's share of applicants, 0–100.
@@ -136,7 +152,6 @@ pub async fn run(cli: Cli) -> Result<(), ServerError> {
     // The data-science commands need neither configuration nor database.
     match &command {
         Command::Generate(args) => return ml::generate(args),
-        Command::Train(args) => return ml::train_model(args),
         Command::Encode(args) => return ml::encode(args),
         Command::Explain(args) => return ml::explain(args),
         _ => {}
@@ -144,9 +159,8 @@ pub async fn run(cli: Cli) -> Result<(), ServerError> {
     let config = Config::load(cli.config.as_deref())?;
     telemetry::init(config.log_format);
     match command {
-        Command::Generate(_) | Command::Train(_) | Command::Encode(_) | Command::Explain(_) => {
-            Ok(())
-        }
+        Command::Generate(_) | Command::Encode(_) | Command::Explain(_) => Ok(()),
+        Command::Train(args) => train_recorded(&services(&config).await?, args).await,
         Command::Serve => serve(&config).await,
         Command::Migrate => {
             let conn = db::connect(&config.database_url).await?;
@@ -179,6 +193,11 @@ pub async fn run(cli: Cli) -> Result<(), ServerError> {
             }
         }
         Command::Models { command } => models(&services(&config).await?, command).await,
+        Command::Retrain { base_data } => {
+            let svc = services(&config).await?;
+            svc.set_retrain_base(base_data.or(config.retrain_base_data.clone()));
+            retrain(&svc).await
+        }
         Command::Policy { command } => policy(&services(&config).await?, command).await,
         Command::User {
             command: UserCommand::Add { username, role },
@@ -217,6 +236,72 @@ pub async fn run(cli: Cli) -> Result<(), ServerError> {
                 .await?;
             println!("API key for {name} (shown once; store it now):\n{key}");
             Ok(())
+        }
+    }
+}
+
+/// Trains like `ml::train_model` and records the run (parameters, data hash, metrics, or the
+/// error) in the database, registered or not.
+async fn train_recorded(svc: &Services, args: ml::TrainArgs) -> Result<(), ServerError> {
+    let who = std::env::var("USER").unwrap_or_else(|_| "cli".to_owned());
+    let run = svc
+        .start_run("train", &who, &ml::train_params(&args), None, args.rounds)
+        .await?;
+    let trained = tokio::task::spawn_blocking(move || ml::train_model(&args))
+        .await
+        .map_err(|e| ServerError::Usage(format!("training task: {e}")))?;
+    let recorded = trained.as_ref().map_err(ToString::to_string).map(|card| {
+        lendscope_service::governance::RunResult {
+            data_sha256: Some(card.data.sha256.clone()),
+            data_rows: i64::try_from(card.data.rows).ok(),
+            labelled_rows: None,
+            metrics: serde_json::to_value(&card.metrics).ok(),
+            model_id: None,
+        }
+    });
+    svc.finish_run(run, recorded).await?;
+    println!("recorded as training run #{run}");
+    trained.map(|_| ())
+}
+
+/// Runs the retraining job and waits for it, printing its progress.
+async fn retrain(svc: &Services) -> Result<(), ServerError> {
+    let who = std::env::var("USER").unwrap_or_else(|_| "cli".to_owned());
+    let run = svc.start_retrain(&who, None, &cli_meta()).await?;
+    println!("retraining: run #{run}");
+    let mut shown = -1;
+    loop {
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        let Some(r) = svc
+            .training_runs(20)
+            .await?
+            .into_iter()
+            .find(|r| r.id == run)
+        else {
+            continue;
+        };
+        if r.round != shown && r.state == "running" {
+            shown = r.round;
+            eprintln!("round {}/{}", r.round, r.rounds);
+        }
+        match r.state.as_str() {
+            "running" => continue,
+            "succeeded" => {
+                println!(
+                    "retrained {} on {} rows ({} labelled decisions): test AUC {}; it is now the challenger",
+                    r.model.unwrap_or_default(),
+                    r.data_rows.unwrap_or(0),
+                    r.labelled_rows.unwrap_or(0),
+                    r.test_auc.map_or_else(|| "-".to_owned(), |a| format!("{a:.4}"))
+                );
+                return Ok(());
+            }
+            _ => {
+                return Err(ServerError::Usage(format!(
+                    "retraining run #{run} failed: {}",
+                    r.error.unwrap_or_default()
+                )))
+            }
         }
     }
 }
@@ -313,9 +398,84 @@ async fn models(svc: &Services, command: ModelsCommand) -> Result<(), ServerErro
             println!("registered {} v{} as model {}", m.name, m.version, m.id);
         }
         ModelsCommand::List => {
-            for m in svc.list_models().await? {
-                println!("{:>4}  {} v{}", m.id, m.name, m.version);
+            println!(
+                "{:>4}  {:<24} {:>4}  {:<10} {:<10} {:<9} {:>8}  registered",
+                "id", "name", "ver", "alias", "status", "source", "test AUC"
+            );
+            for m in svc.model_rows().await? {
+                println!(
+                    "{:>4}  {:<24} {:>4}  {:<10} {:<10} {:<9} {:>8}  {} by {}",
+                    m.id,
+                    m.name,
+                    m.version,
+                    m.alias.as_deref().unwrap_or("-"),
+                    if m.archived { "archived" } else { "active" },
+                    m.source,
+                    m.test_auc
+                        .map_or_else(|| "-".to_owned(), |a| format!("{a:.4}")),
+                    m.created_at,
+                    m.created_by
+                );
             }
+        }
+        ModelsCommand::Show { name, version } => {
+            let id = svc.model_id(&name, version).await?;
+            let d = svc.model_detail(id).await?;
+            println!("{} v{} (model {})", d.row.name, d.row.version, d.row.id);
+            println!("  alias        {}", d.row.alias.as_deref().unwrap_or("-"));
+            println!(
+                "  status       {}",
+                if d.row.archived { "archived" } else { "active" }
+            );
+            println!("  sha256       {}", d.sha256);
+            println!("  features     {}, trees {}", d.features, d.trees);
+            println!("lineage:");
+            for (k, v) in &d.lineage {
+                println!("  {k:<32} {v}");
+            }
+            if !d.parameters.is_empty() {
+                println!("parameters:");
+                for (k, v) in &d.parameters {
+                    println!("  {k:<32} {v}");
+                }
+            }
+            if !d.metrics.is_empty() {
+                println!("metrics (validation / test):");
+                let f = |x: Option<f64>| x.map_or_else(|| "-".to_owned(), |x| format!("{x:.4}"));
+                for m in &d.metrics {
+                    println!("  {:<12} {:>8} {:>8}", m.label, f(m.validation), f(m.test));
+                }
+            }
+            println!("alias history:");
+            if d.periods.is_empty() {
+                println!("  never held an alias");
+            }
+            for p in &d.periods {
+                println!(
+                    "  {:<10} {} → {} set by {}{}",
+                    p.alias,
+                    p.from,
+                    p.to.as_deref().unwrap_or("now"),
+                    p.set_by,
+                    p.approved_by
+                        .as_ref()
+                        .map(|a| format!(" ({a})"))
+                        .unwrap_or_default()
+                );
+            }
+            match (&d.realized, &d.realized_note) {
+                (Some(r), _) => println!(
+                    "realized on {} decided applications with outcomes ({} defaulted): AUC {:.4}, KS {:.4}, Gini {:.4}, Brier {:.4}",
+                    r.rows, r.positives, r.auc, r.ks, r.gini, r.brier
+                ),
+                (None, Some(note)) => println!("realized: {note}"),
+                (None, None) => {}
+            }
+        }
+        ModelsCommand::Archive { model_id, reason } => {
+            svc.archive_model(model_id, "cli", &reason, &cli_meta())
+                .await?;
+            println!("model {model_id} is archived");
         }
         ModelsCommand::Alias { alias, model_id } => {
             let role = match alias.as_str() {

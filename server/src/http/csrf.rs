@@ -33,6 +33,10 @@ pub async fn protect(State(state): State<AppState>, req: Request, next: Next) ->
     let Some(user) = req.extensions().get::<SessionUser>().cloned() else {
         return next.run(req).await;
     };
+    if req.uri().path() == super::upload::UPLOAD_PATH && is_multipart(req.headers()) {
+        // The upload handler reads the token from the multipart form before anything else.
+        return next.run(req).await;
+    }
     let header_token = req
         .headers()
         .get(TOKEN_HEADER)
@@ -96,6 +100,13 @@ fn is_form(headers: &HeaderMap) -> bool {
         .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"))
+}
+
+fn is_multipart(headers: &HeaderMap) -> bool {
+    headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("multipart/form-data"))
 }
 
 fn form_token(body: &[u8]) -> Option<String> {

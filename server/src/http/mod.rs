@@ -4,9 +4,11 @@ pub mod csrf;
 pub mod error;
 pub mod gate;
 pub mod headers;
+pub mod limit;
 pub mod metrics;
 pub mod rpc;
 pub mod session;
+pub mod upload;
 
 use lendscope_app::ssr::CookiePolicy;
 use lendscope_service::Services;
@@ -32,6 +34,17 @@ pub fn wants_html(headers: &http::HeaderMap) -> bool {
 /// A minimal, self-contained HTML page for answers produced outside the Leptos app (denials,
 /// CSRF refusals). Escapes its text.
 pub fn html_page(status: http::StatusCode, title: &str, message: &str) -> axum::response::Response {
+    html_page_with_link(status, title, message, "/", "Back to the start page")
+}
+
+/// [`html_page`] with its own way back.
+pub fn html_page_with_link(
+    status: http::StatusCode,
+    title: &str,
+    message: &str,
+    href: &str,
+    label: &str,
+) -> axum::response::Response {
     use axum::response::IntoResponse;
     let esc = |s: &str| {
         s.replace('&', "&amp;")
@@ -44,10 +57,12 @@ pub fn html_page(status: http::StatusCode, title: &str, message: &str) -> axum::
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <title>{t} · Lendscope</title><link rel=\"stylesheet\" href=\"/pkg/lendscope.css\">\
          </head><body><main id=\"main\" class=\"content\"><section class=\"card narrow\">\
-         <h1>{t}</h1><p>{m}</p><p><a href=\"/\">Back to the start page</a></p>\
+         <h1>{t}</h1><p>{m}</p><p><a href=\"{h}\">{l}</a></p>\
          </section></main></body></html>",
         t = esc(title),
-        m = esc(message)
+        m = esc(message),
+        h = esc(href),
+        l = esc(label)
     );
     (status, axum::response::Html(body)).into_response()
 }

@@ -37,6 +37,7 @@ pub const PASSWORD: &str = "correct horse battery staple";
 
 pub struct TestApp {
     pub base: String,
+    pub database_url: String,
     pub services: Services,
     pub clock: Arc<ManualClock>,
     pub client: reqwest::Client,
@@ -110,6 +111,7 @@ pub async fn spawn_with(backend: Backend, configure: impl FnOnce(&mut Config)) -
         ..Config::default()
     };
     configure(&mut config);
+    let database_url = config.database_url.clone();
     let clock = Arc::new(ManualClock::default());
     let app = Application::build_with_clock(&config, clock.clone())
         .await
@@ -123,6 +125,7 @@ pub async fn spawn_with(backend: Backend, configure: impl FnOnce(&mut Config)) -
         .unwrap();
     TestApp {
         base,
+        database_url,
         services,
         clock,
         client,

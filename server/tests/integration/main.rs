@@ -10,6 +10,8 @@ mod bad_input;
 mod health;
 mod login;
 mod officer_pages;
+mod registry;
+mod replicas;
 mod reviews;
 mod scoring;
 mod security_headers;

@@ -15,6 +15,14 @@ pub struct Model {
     pub sha256: String,
     pub created_at: DateTimeUtc,
     pub created_by: String,
+    /// The version this one was retrained from.
+    pub parent_id: Option<i64>,
+    /// The training run that produced it (none for imported models).
+    pub run_id: Option<i64>,
+    pub data_sha256: Option<String>,
+    pub data_rows: Option<i64>,
+    /// `trained` (by Lendscope), `retrained` (from decisions) or `imported`.
+    pub source: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

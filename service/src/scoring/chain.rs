@@ -90,6 +90,19 @@ fn columns_agree(row: &decision::Model) -> Result<(), String> {
     }
 }
 
+/// Checks one record against the hash of the record before it (`None` for the first):
+/// its previous-hash, its own hash and its indexed columns.
+pub fn verify_record(row: &decision::Model, prev_hash: Option<&str>) -> Result<(), String> {
+    let expected_prev = prev_hash.unwrap_or(GENESIS);
+    if row.prev_hash != expected_prev {
+        return Err("its previous-hash does not match the record before it".to_owned());
+    }
+    if link_hash(&row.prev_hash, &row.content) != row.hash {
+        return Err("its content does not match its hash".to_owned());
+    }
+    columns_agree(row)
+}
+
 /// Walks every decision in chain order and reports the first broken link.
 pub async fn verify<C: ConnectionTrait>(db: &C) -> ServiceResult<ChainReport> {
     const PAGE: u64 = 1000;

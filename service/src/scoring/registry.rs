@@ -20,7 +20,7 @@ use crate::error::{ServiceError, ServiceResult};
 use crate::{RequestMeta, Services};
 
 /// How long alias and routing changes made by another process may take to be seen.
-const PAIR_TTL: Duration = Duration::from_secs(2);
+const PAIR_TTL: Duration = Duration::from_secs(1);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -63,10 +63,10 @@ pub struct ServingPair {
 }
 
 #[derive(Debug, Clone, Copy)]
-struct PairIds {
-    champion: Option<i64>,
-    challenger: Option<i64>,
-    share: u8,
+pub(crate) struct PairIds {
+    pub champion: Option<i64>,
+    pub challenger: Option<i64>,
+    pub share: u8,
 }
 
 /// Caches of the registry, held by [`Services`].
@@ -77,16 +77,71 @@ pub struct RegistryCache {
 }
 
 impl RegistryCache {
-    fn invalidate_pair(&self) {
+    pub(crate) fn invalidate_pair(&self) {
         if let Ok(mut p) = self.pair.write() {
             *p = None;
         }
     }
 }
 
+/// The largest model artifact (model, schema and card together) the registry accepts.
+pub const MAX_ARTIFACT_BYTES: usize = 32 * 1024 * 1024;
+
+/// Where a version came from, stored as its lineage.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Provenance {
+    /// `trained`, `retrained` or `imported`.
+    pub source: &'static str,
+    pub parent_id: Option<i64>,
+    pub run_id: Option<i64>,
+}
+
+/// Lineage facts a Lendscope model card carries (absent for models trained elsewhere).
+fn card_lineage(card: &serde_json::Value) -> (Option<String>, Option<i64>) {
+    let data = &card["data"];
+    (
+        data["sha256"].as_str().map(str::to_owned),
+        data["rows"].as_i64(),
+    )
+}
+
+/// Writes `alias` → `model_id` (or removes it) and its history row inside `txn`.
+pub(crate) async fn write_alias(
+    txn: &sea_orm::DatabaseTransaction,
+    role: Role,
+    model_id: Option<i64>,
+    by: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> ServiceResult<()> {
+    model_alias::Entity::delete_by_id(role.as_str().to_owned())
+        .exec(txn)
+        .await?;
+    if let Some(id) = model_id {
+        model_alias::ActiveModel {
+            alias: Set(role.as_str().to_owned()),
+            model_id: Set(id),
+            updated_at: Set(now),
+            updated_by: Set(by.to_owned()),
+        }
+        .insert(txn)
+        .await?;
+    }
+    alias_history::ActiveModel {
+        id: NotSet,
+        alias: Set(role.as_str().to_owned()),
+        model_id: Set(model_id),
+        set_at: Set(now),
+        set_by: Set(by.to_owned()),
+    }
+    .insert(txn)
+    .await?;
+    Ok(())
+}
+
 impl Services {
     /// Registers a model version. The artifact must parse, its schema must match its trees,
-    /// and it must use the Lendscope feature set that the service builds from applications.
+    /// and it must use the Lendscope feature set with its exact encoding. Lineage (data hash
+    /// and rows) is taken from a Lendscope model card when there is one.
     pub async fn register_model(
         &self,
         name: &str,
@@ -95,33 +150,88 @@ impl Services {
         card_json: &str,
         actor: Actor,
     ) -> ServiceResult<ModelRef> {
+        let card: serde_json::Value = serde_json::from_str(card_json)
+            .map_err(|e| ServiceError::invalid("card", format!("not JSON: {e}")))?;
+        let source = if card.get("training").is_some() && card.get("parameters").is_some() {
+            "trained"
+        } else {
+            "imported"
+        };
+        self.register_model_with(
+            name,
+            model_json,
+            schema_json,
+            card_json,
+            actor,
+            Provenance {
+                source,
+                ..Provenance::default()
+            },
+        )
+        .await
+    }
+
+    /// [`Self::register_model`] with explicit provenance (retraining names its parent and run).
+    pub async fn register_model_with(
+        &self,
+        name: &str,
+        model_json: &str,
+        schema_json: &str,
+        card_json: &str,
+        actor: Actor,
+        provenance: Provenance,
+    ) -> ServiceResult<ModelRef> {
         let name = name.trim();
-        if name.is_empty() || name.len() > 128 {
-            return Err(ServiceError::invalid("name", "must be 1 to 128 characters"));
-        }
-        let bundle = ModelBundle::from_json(model_json.as_bytes(), schema_json.as_bytes())
-            .map_err(|e| ServiceError::invalid("model", e.to_string()))?;
-        let expected = features::schema().map_err(|e| ServiceError::Internal(e.to_string()))?;
-        if bundle.schema().feature_set() != Some(features::FEATURE_SET)
-            || bundle.schema().columns() != expected.columns()
+        if name.is_empty()
+            || name.len() > 128
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
         {
             return Err(ServiceError::invalid(
-                "schema",
+                "name",
+                "must be 1 to 128 letters, digits, '-', '_' or '.'",
+            ));
+        }
+        if model_json.len() + schema_json.len() + card_json.len() > MAX_ARTIFACT_BYTES {
+            return Err(ServiceError::invalid(
+                "model",
                 format!(
-                    "the model must use the {} feature set with its exact encoding",
-                    features::FEATURE_SET
+                    "the artifact exceeds {} MiB",
+                    MAX_ARTIFACT_BYTES / (1024 * 1024)
                 ),
             ));
         }
-        serde_json::from_str::<serde_json::Value>(card_json)
+        let card: serde_json::Value = serde_json::from_str(card_json)
             .map_err(|e| ServiceError::invalid("card", format!("not JSON: {e}")))?;
+        if !card.is_object() {
+            return Err(ServiceError::invalid("card", "must be a JSON object"));
+        }
+        let schema: lendscope_model::FeatureSchema = serde_json::from_str(schema_json)
+            .map_err(|e| ServiceError::invalid("schema", format!("not a feature schema: {e}")))?;
+        if let Some(why) = features::schema_mismatch(&schema) {
+            return Err(ServiceError::invalid("schema", why));
+        }
+        let bundle = ModelBundle::from_json(model_json.as_bytes(), schema_json.as_bytes())
+            .map_err(|e| ServiceError::invalid("model", e.to_string()))?;
         let mut hasher = Sha256::new();
         for part in [model_json, schema_json] {
             hasher.update(part.as_bytes());
         }
         let sha = hex::encode(hasher.finalize());
+        let (data_sha256, data_rows) = card_lineage(&card);
         let by = audit::actor_label(&actor);
         let txn = self.db().begin().await?;
+        // Write first (SQLite): the name's versions are read after this process holds the lock.
+        audit::append(
+            &txn,
+            self.now(),
+            &RequestMeta::default(),
+            AuditEvent::new(actor, "model.register", Outcome::Success)
+                .target(name.to_owned())
+                .detail(json!({ "sha256": sha, "source": provenance.source })),
+        )
+        .await?;
         let latest = model::Entity::find()
             .filter(model::Column::Name.eq(name))
             .order_by_desc(model::Column::Version)
@@ -140,18 +250,23 @@ impl Services {
             sha256: Set(sha.clone()),
             created_at: Set(self.now()),
             created_by: Set(by),
+            parent_id: Set(provenance.parent_id),
+            run_id: Set(provenance.run_id),
+            data_sha256: Set(data_sha256),
+            data_rows: Set(data_rows),
+            source: Set(provenance.source.to_owned()),
         }
         .insert(&txn)
-        .await?;
-        audit::append(
-            &txn,
-            self.now(),
-            &RequestMeta::default(),
-            AuditEvent::new(actor, "model.register", Outcome::Success)
-                .target(format!("{name} v{version}"))
-                .detail(json!({ "model_id": row.id, "sha256": sha })),
-        )
-        .await?;
+        .await
+        .map_err(|e| {
+            if ServiceError::is_unique_violation(&e) {
+                ServiceError::Conflict(format!(
+                    "another version of {name} was registered at the same time; try again"
+                ))
+            } else {
+                e.into()
+            }
+        })?;
         txn.commit().await?;
         Ok(ModelRef {
             id: row.id,
@@ -161,6 +276,7 @@ impl Services {
     }
 
     /// Points an alias at a model (or removes it), recording the change in its history.
+    /// Archived versions cannot take an alias.
     pub async fn set_alias(
         &self,
         role: Role,
@@ -170,33 +286,6 @@ impl Services {
         let by = audit::actor_label(&actor);
         let now = self.now();
         let txn = self.db().begin().await?;
-        if let Some(id) = model_id {
-            if model::Entity::find_by_id(id).one(&txn).await?.is_none() {
-                return Err(ServiceError::NotFound("model"));
-            }
-        }
-        model_alias::Entity::delete_by_id(role.as_str().to_owned())
-            .exec(&txn)
-            .await?;
-        if let Some(id) = model_id {
-            model_alias::ActiveModel {
-                alias: Set(role.as_str().to_owned()),
-                model_id: Set(id),
-                updated_at: Set(now),
-                updated_by: Set(by.clone()),
-            }
-            .insert(&txn)
-            .await?;
-        }
-        alias_history::ActiveModel {
-            id: NotSet,
-            alias: Set(role.as_str().to_owned()),
-            model_id: Set(model_id),
-            set_at: Set(now),
-            set_by: Set(by),
-        }
-        .insert(&txn)
-        .await?;
         audit::append(
             &txn,
             now,
@@ -206,6 +295,17 @@ impl Services {
                 .detail(json!({ "model_id": model_id })),
         )
         .await?;
+        if let Some(id) = model_id {
+            if model::Entity::find_by_id(id).one(&txn).await?.is_none() {
+                return Err(ServiceError::NotFound("model"));
+            }
+            if crate::governance::is_archived(&txn, id).await? {
+                return Err(ServiceError::Conflict(
+                    "this version is archived; archived versions cannot serve".into(),
+                ));
+            }
+        }
+        write_alias(&txn, role, model_id, &by, now).await?;
         txn.commit().await?;
         self.registry().invalidate_pair();
         Ok(())
@@ -261,7 +361,7 @@ impl Services {
             .collect())
     }
 
-    async fn pair_ids(&self) -> ServiceResult<PairIds> {
+    pub(crate) async fn pair_ids(&self) -> ServiceResult<PairIds> {
         if let Ok(cached) = self.registry().pair.read() {
             if let Some((at, ids)) = *cached {
                 if at.elapsed() < PAIR_TTL {

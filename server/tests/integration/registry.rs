@@ -1,0 +1,582 @@
+//! The model registry: pages, four-eyes promotion, expiry, rollback, archiving, bad input.
+
+use lendscope_domain::Role;
+use lendscope_server::cli::demo::generated_applicants;
+use lendscope_service::governance::GateSettings;
+
+use crate::helpers::{redirected_to, spawn, Backend, Session, TestApp};
+use crate::on_both_backends;
+
+on_both_backends!(
+    promotion_needs_a_second_admin_and_rollback_restores,
+    the_gate_blocks_requests_and_requests_expire,
+    bad_registry_actions_change_nothing,
+    compliance_traces_a_decision_to_its_model_and_approvers,
+    the_upload_form_registers_or_refuses_with_the_reason,
+);
+
+/// Scores `n` generated applications through the API; records the outcome of each when
+/// `labelled`. Returns the application ids.
+async fn traffic(app: &TestApp, key: &str, n: usize, seed: u64, labelled: bool) -> Vec<String> {
+    let mut ids = Vec::new();
+    for (body, defaulted) in generated_applicants(seed, n, &format!("T{seed}")).unwrap() {
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        let res = app.decide(key, &body).await;
+        let id = res["application_id"].as_str().unwrap().to_owned();
+        if labelled {
+            let outcome = if defaulted { "defaulted" } else { "repaid" };
+            app.services
+                .record_outcome(&id, "partner", outcome, app.services.now())
+                .await
+                .unwrap();
+        }
+        ids.push(id);
+    }
+    ids
+}
+
+/// A gate that judges performance, stability and latency as configured but lets the small
+/// samples of a test through the fairness checks (those have their own tests).
+fn lenient() -> GateSettings {
+    GateSettings {
+        auc_tolerance: 0.2,
+        max_parity_difference: 1.01,
+        min_disparate_impact: 0.0,
+        // The two fixture models (40 rounds, depth 3 and 4) spread their scores differently.
+        max_psi: 100.0,
+        ..GateSettings::default()
+    }
+}
+
+async fn act(app: &TestApp, s: &Session, form: &[(&str, &str)]) -> reqwest::Response {
+    let mut f = form.to_vec();
+    f.push(("csrf", &s.csrf));
+    app.post_form("/rpc/models/act", &f, Some(&s.cookie), false)
+        .await
+}
+
+/// The version of the champion serving now: applicants are scored until one is routed to
+/// the champion (the challenger takes its share of applicants).
+async fn champion_version(app: &TestApp, key: &str, prefix: &str) -> i64 {
+    for i in 0..40 {
+        let d = app
+            .decide(
+                key,
+                &crate::helpers::application(&format!("{prefix}-{i:04}")),
+            )
+            .await;
+        if d["model"]["role"] == "champion" {
+            return d["model"]["version"].as_i64().unwrap();
+        }
+    }
+    panic!("no applicant was routed to the champion");
+}
+
+async fn promotion_needs_a_second_admin_and_rollback_restores(backend: Backend) {
+    let app = spawn(backend).await;
+    let key = app.with_scoring(20).await;
+    app.services.set_gate_settings(lenient());
+    for (name, role) in [
+        ("ada", Role::Admin),
+        ("bob", Role::Admin),
+        ("otto", Role::Officer),
+    ] {
+        app.add_user(name, role).await;
+    }
+    traffic(&app, &key, 160, 11, true).await;
+    let (ada, bob, otto) = (
+        app.login_as("ada").await,
+        app.login_as("bob").await,
+        app.login_as("otto").await,
+    );
+
+    let page = app.get("/models", Some(&ada.cookie)).await;
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    for expected in [
+        "Serving now",
+        "fixture v1",
+        "fixture v2",
+        "Training runs",
+        "% of applicants",
+    ] {
+        assert!(html.contains(expected), "{expected} missing on /models");
+    }
+    let cmp = app.get("/models/compare", Some(&ada.cookie)).await;
+    assert_eq!(cmp.status(), 200);
+    let html = cmp.text().await.unwrap();
+    assert!(html.contains("Promotion gate"), "{html}");
+    assert!(
+        html.contains("on 160 labelled decisions"),
+        "labelled comparison shown"
+    );
+    assert!(html.contains("AUC (95% CI)"));
+    assert!(html.matches("<svg").count() >= 1, "distribution chart");
+    assert!(
+        html.contains("Request promotion"),
+        "the gate passes: {html}"
+    );
+
+    assert_eq!(app.get("/models", Some(&otto.cookie)).await.status(), 403);
+    let res = act(
+        &app,
+        &ada,
+        &[("action", "request"), ("note", "better on recent data")],
+    )
+    .await;
+    assert_eq!(redirected_to(&res).as_deref(), Some("/models?done=request"));
+    let again = act(&app, &ada, &[("action", "request"), ("note", "twice")]).await;
+    assert_eq!(again.status(), 409);
+    assert!(again.text().await.unwrap().contains("still open"));
+    let req_id = app.services.registry_view().await.unwrap().promotions[0]
+        .id
+        .to_string();
+
+    // Four eyes: the requester cannot approve; an officer cannot act at all.
+    let own = act(&app, &ada, &[("action", "approve"), ("request", &req_id)]).await;
+    assert_eq!(own.status(), 409);
+    assert!(own.text().await.unwrap().contains("four eyes"));
+    let officer = act(&app, &otto, &[("action", "approve"), ("request", &req_id)]).await;
+    assert_eq!(officer.status(), 403);
+    assert_eq!(champion_version(&app, &key, "STILL-V1").await, 1);
+
+    let page = app
+        .get("/models", Some(&bob.cookie))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("Approve promotion"),
+        "bob sees the approval form"
+    );
+    let ok = act(
+        &app,
+        &bob,
+        &[
+            ("action", "approve"),
+            ("request", &req_id),
+            ("note", "checked"),
+        ],
+    )
+    .await;
+    assert_eq!(redirected_to(&ok).as_deref(), Some("/models?done=approve"));
+    let twice = act(&app, &bob, &[("action", "approve"), ("request", &req_id)]).await;
+    assert_eq!(twice.status(), 409);
+    // The next application is scored by the new champion (this process sees it at once).
+    assert_eq!(champion_version(&app, &key, "AFTER-PROMOTION").await, 2);
+    let rows = app.services.model_rows().await.unwrap();
+    let v1 = rows.iter().find(|m| m.version == 1).unwrap();
+    let v2 = rows.iter().find(|m| m.version == 2).unwrap();
+    assert_eq!(v2.alias.as_deref(), Some("champion"));
+    assert_eq!(v1.alias, None);
+    assert!(v1.was_champion);
+    let detail = app
+        .get(&format!("/models/{}", v2.id), Some(&ada.cookie))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        detail.contains("requested by ada, approved by bob"),
+        "{detail}"
+    );
+    assert!(detail.contains("Realized performance"));
+    assert!(
+        detail.contains("ROC curve"),
+        "realized ROC chart on 160 labelled decisions"
+    );
+
+    // Rollback to the earlier champion, by one admin, with a reason.
+    let no_reason = act(
+        &app,
+        &ada,
+        &[("action", "rollback"), ("model", &v1.id.to_string())],
+    )
+    .await;
+    assert_eq!(no_reason.status(), 422);
+    let back = act(
+        &app,
+        &ada,
+        &[
+            ("action", "rollback"),
+            ("model", &v1.id.to_string()),
+            ("note", "incident 42"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        redirected_to(&back).as_deref(),
+        Some("/models?done=rollback")
+    );
+    assert_eq!(champion_version(&app, &key, "AFTER-ROLLBACK").await, 1);
+
+    let actions = app.audit_actions().await;
+    for (action, outcome) in [
+        ("model.promotion.request", "success"),
+        ("model.promotion.resolve", "denied"),
+        ("model.promotion.resolve", "success"),
+        ("model.rollback", "success"),
+    ] {
+        assert!(
+            actions.iter().any(|(a, o)| a == action && o == outcome),
+            "{action}/{outcome} not audited"
+        );
+    }
+}
+
+async fn the_gate_blocks_requests_and_requests_expire(backend: Backend) {
+    let app = spawn(backend).await;
+    let key = app.with_scoring(50).await;
+    for name in ["ada", "bob"] {
+        app.add_user(name, Role::Admin).await;
+    }
+    let (ada, bob) = (app.login_as("ada").await, app.login_as("bob").await);
+    // No outcomes yet: the performance check cannot pass, so nothing can be requested.
+    traffic(&app, &key, 40, 21, false).await;
+    let c = app.services.compare_serving().await.unwrap();
+    assert!(!c.gate_passed);
+    let perf = &c.gate[0];
+    assert!(
+        !perf.passed && perf.measured.contains("needs at least 100"),
+        "{perf:?}"
+    );
+    assert!(c.shadow_compared > 0, "live shadow comparisons counted");
+    let refused = act(&app, &ada, &[("action", "request"), ("note", "please")]).await;
+    assert_eq!(refused.status(), 409);
+    assert!(refused.text().await.unwrap().contains("gate does not pass"));
+    assert!(app
+        .services
+        .registry_view()
+        .await
+        .unwrap()
+        .promotions
+        .is_empty());
+
+    // With labelled data and a lenient gate a request is made, then it expires.
+    traffic(&app, &key, 120, 22, true).await;
+    app.services.set_gate_settings(lenient());
+    let res = act(&app, &ada, &[("action", "request"), ("note", "ok")]).await;
+    if redirected_to(&res).is_none() {
+        let gate = app.services.compare_serving().await.unwrap().gate;
+        panic!("{} {}\n{gate:#?}", res.status(), res.text().await.unwrap());
+    }
+    let req = app.services.registry_view().await.unwrap().promotions[0].clone();
+    assert_eq!(req.state, "open");
+    app.clock.advance(chrono::Duration::hours(25));
+    let bob = app.login_as("bob").await; // the earlier session timed out meanwhile
+    let late = act(
+        &app,
+        &bob,
+        &[("action", "approve"), ("request", &req.id.to_string())],
+    )
+    .await;
+    assert_eq!(late.status(), 409);
+    assert!(late.text().await.unwrap().contains("expired"));
+    let view = app.services.registry_view().await.unwrap();
+    assert_eq!(view.promotions[0].state, "expired");
+    let champion = view
+        .models
+        .iter()
+        .find(|m| m.alias.as_deref() == Some("champion"))
+        .unwrap();
+    assert_eq!(champion.version, 1, "registry unchanged");
+
+    // A strict fairness bound (0 gap allowed) blocks the gate with the attribute named.
+    app.services.set_gate_settings(GateSettings {
+        max_parity_difference: 0.0,
+        ..lenient()
+    });
+    let c = app.services.compare_serving().await.unwrap();
+    assert!(c
+        .gate
+        .iter()
+        .any(|g| g.name == "Demographic parity (gender)" && !g.passed));
+}
+
+async fn bad_registry_actions_change_nothing(backend: Backend) {
+    let app = spawn(backend).await;
+    app.with_scoring(20).await;
+    app.add_user("ada", Role::Admin).await;
+    let ada = app.login_as("ada").await;
+    let rows = app.services.model_rows().await.unwrap();
+    let (champion, challenger) = (
+        rows.iter().find(|m| m.version == 1).unwrap().id.to_string(),
+        rows.iter().find(|m| m.version == 2).unwrap().id.to_string(),
+    );
+    for (form, status, needle) in [
+        (
+            vec![("action", "share"), ("percent", "150")],
+            422,
+            "percent",
+        ),
+        (vec![("action", "share"), ("percent", "x")], 422, "percent"),
+        (
+            vec![
+                ("action", "archive"),
+                ("model", &challenger),
+                ("note", "old"),
+            ],
+            409,
+            "challenger",
+        ),
+        (
+            vec![("action", "archive"), ("model", &champion), ("note", "old")],
+            409,
+            "champion",
+        ),
+        (
+            vec![("action", "archive"), ("model", "abc"), ("note", "x")],
+            422,
+            "model",
+        ),
+        (
+            vec![
+                ("action", "rollback"),
+                ("model", &challenger),
+                ("note", "x"),
+            ],
+            409,
+            "never was",
+        ),
+        (
+            vec![("action", "challenger"), ("model", &champion)],
+            409,
+            "champion",
+        ),
+        (vec![("action", "challenger"), ("model", "999999")], 404, ""),
+        (
+            vec![("action", "explode"), ("request", "1")],
+            422,
+            "resolution",
+        ),
+        (vec![("action", "approve"), ("request", "999999")], 404, ""),
+    ] {
+        let res = act(&app, &ada, &form).await;
+        assert_eq!(res.status(), status, "{form:?}");
+        let body = res.text().await.unwrap();
+        assert!(body.contains(needle), "{form:?}: {body}");
+    }
+    // Archive a version that serves nothing; it can then not become challenger.
+    let ((m, s, c), _) = crate::helpers::fixture_models().clone();
+    let third = app
+        .services
+        .register_model("fixture", &m, &s, &c, lendscope_service::Actor::System)
+        .await
+        .unwrap();
+    let id = third.id.to_string();
+    let res = act(
+        &app,
+        &ada,
+        &[
+            ("action", "archive"),
+            ("model", &id),
+            ("note", "superseded"),
+        ],
+    )
+    .await;
+    assert_eq!(redirected_to(&res).as_deref(), Some("/models?done=archive"));
+    let res = act(&app, &ada, &[("action", "challenger"), ("model", &id)]).await;
+    assert_eq!(res.status(), 409);
+    assert!(res.text().await.unwrap().contains("archived"));
+    let rows = app.services.model_rows().await.unwrap();
+    assert_eq!(
+        rows.iter()
+            .filter_map(|m| m.alias.clone())
+            .collect::<Vec<_>>()
+            .len(),
+        2,
+        "aliases unchanged"
+    );
+    assert!(rows.iter().find(|m| m.id == third.id).unwrap().archived);
+    assert_eq!(app.services.serving_share().await.unwrap(), 20);
+    // A version page that does not exist is a 404 page.
+    assert_eq!(
+        app.get("/models/999999", Some(&ada.cookie)).await.status(),
+        404
+    );
+}
+
+async fn compliance_traces_a_decision_to_its_model_and_approvers(backend: Backend) {
+    let app = spawn(backend).await;
+    let key = app.with_scoring(0).await;
+    app.services.set_gate_settings(lenient());
+    for (name, role) in [
+        ("ada", Role::Admin),
+        ("bob", Role::Admin),
+        ("carla", Role::Compliance),
+        ("otto", Role::Officer),
+    ] {
+        app.add_user(name, role).await;
+    }
+    traffic(&app, &key, 120, 31, true).await;
+    let (ada, bob) = (app.login_as("ada").await, app.login_as("bob").await);
+    act(
+        &app,
+        &ada,
+        &[("action", "request"), ("note", "quarterly refresh")],
+    )
+    .await;
+    let req = app.services.registry_view().await.unwrap().promotions[0]
+        .id
+        .to_string();
+    let res = act(&app, &bob, &[("action", "approve"), ("request", &req)]).await;
+    assert!(redirected_to(&res).is_some());
+    let d = app
+        .decide(&key, &crate::helpers::application("TRACE-ME-0001"))
+        .await;
+    let id = d["application_id"].as_str().unwrap();
+
+    let carla = app.login_as("carla").await;
+    let otto = app.login_as("otto").await;
+    assert_eq!(
+        app.get("/audit/decisions", Some(&otto.cookie))
+            .await
+            .status(),
+        403
+    );
+    let found = app
+        .get(&format!("/audit/decisions?q={id}"), Some(&carla.cookie))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(found.contains(&format!("/audit/decisions/{id}")), "{found}");
+    let today = app.services.now().format("%Y-%m-%d").to_string();
+    let by_day = app.services.find_decisions(&today).await.unwrap();
+    assert_eq!(by_day.len(), 121);
+    let page = app
+        .get(&format!("/audit/decisions/{id}"), Some(&carla.cookie))
+        .await;
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    for expected in [
+        "fixture v2",
+        "requested by ada, approved by bob",
+        "verified: previous-hash, hash and columns agree",
+        "hash chain intact",
+        "Policy version",
+    ] {
+        assert!(html.contains(expected), "{expected} missing:\n{html}");
+    }
+    let missing = app
+        .get("/audit/decisions/no-such-id", Some(&carla.cookie))
+        .await;
+    assert_eq!(missing.status(), 404);
+    let bad = app.services.find_decisions("").await;
+    assert!(bad.is_err());
+}
+
+/// A multipart/form-data body with text fields and files.
+fn multipart(parts: &[(&str, Option<&str>, &str)]) -> (String, Vec<u8>) {
+    let boundary = "----lendscope-test-boundary-7f3a";
+    let mut body = Vec::new();
+    for (name, file, content) in parts {
+        body.extend_from_slice(format!("--{boundary}\r\n").as_bytes());
+        match file {
+            Some(f) => body.extend_from_slice(
+                format!(
+                    "Content-Disposition: form-data; name=\"{name}\"; filename=\"{f}\"\r\nContent-Type: application/json\r\n\r\n"
+                )
+                .as_bytes(),
+            ),
+            None => body.extend_from_slice(
+                format!("Content-Disposition: form-data; name=\"{name}\"\r\n\r\n").as_bytes(),
+            ),
+        }
+        body.extend_from_slice(content.as_bytes());
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+async fn the_upload_form_registers_or_refuses_with_the_reason(backend: Backend) {
+    let app = spawn(backend).await;
+    app.add_user("ada", Role::Admin).await;
+    app.add_user("otto", Role::Officer).await;
+    let ada = app.login_as("ada").await;
+    let otto = app.login_as("otto").await;
+    let ((model, schema, card), _) = crate::helpers::fixture_models().clone();
+    let post = |cookie: String, parts: Vec<(&'static str, Option<&'static str>, String)>| {
+        let app = &app;
+        async move {
+            let borrowed: Vec<(&str, Option<&str>, &str)> =
+                parts.iter().map(|(n, f, c)| (*n, *f, c.as_str())).collect();
+            let (ct, body) = multipart(&borrowed);
+            app.client
+                .post(app.url("/models/upload"))
+                .headers(app.browser_post_headers(true))
+                .header("content-type", ct)
+                .header("cookie", cookie)
+                .body(body)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let form = |csrf: &str, schema: &str| {
+        vec![
+            ("csrf", None, csrf.to_owned()),
+            ("name", None, "imported".to_owned()),
+            ("model", Some("model.json"), model.clone()),
+            ("schema", Some("schema.json"), schema.to_owned()),
+            ("card", Some("card.json"), card.clone()),
+        ]
+    };
+    // Refusals: wrong token, officer, unknown feature, malformed model; nothing registered.
+    let res = post(ada.cookie.clone(), form("forged", &schema)).await;
+    assert_eq!(res.status(), 403);
+    let res = post(otto.cookie.clone(), form(&otto.csrf, &schema)).await;
+    assert_eq!(res.status(), 403);
+    let mut bad: serde_json::Value = serde_json::from_str(&schema).unwrap();
+    bad["columns"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({"name": "shoe_size", "kind": "numeric"}));
+    bad["features"]
+        .as_array_mut()
+        .unwrap()
+        .push("shoe_size".into());
+    let res = post(ada.cookie.clone(), form(&ada.csrf, &bad.to_string())).await;
+    assert_eq!(res.status(), 422);
+    let text = res.text().await.unwrap();
+    assert!(
+        text.contains("unknown feature") && text.contains("shoe_size"),
+        "{text}"
+    );
+    let mut broken = form(&ada.csrf, &schema);
+    broken[2].2 = "{\"learner\": 1".to_owned();
+    let res = post(ada.cookie.clone(), broken).await;
+    assert_eq!(res.status(), 422);
+    assert!(
+        app.services.model_rows().await.unwrap().is_empty(),
+        "registry unchanged"
+    );
+    // A cross-site upload is refused by the CSRF layer before the handler.
+    let (ct, body) = multipart(&[("csrf", None, ada.csrf.as_str())]);
+    let res = app
+        .client
+        .post(app.url("/models/upload"))
+        .header("origin", "http://evil.example")
+        .header("content-type", ct)
+        .header("cookie", &ada.cookie)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+
+    let res = post(ada.cookie.clone(), form(&ada.csrf, &schema)).await;
+    let to = redirected_to(&res).or_else(|| {
+        (res.status() == 303).then(|| res.headers()["location"].to_str().unwrap().to_owned())
+    });
+    let rows = app.services.model_rows().await.unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(to, Some(format!("/models/{}?done=upload", rows[0].id)));
+    assert_eq!(rows[0].name, "imported");
+    assert_eq!(
+        rows[0].source, "trained",
+        "a Lendscope card keeps its lineage"
+    );
+}
