@@ -12,11 +12,14 @@ fn err(e: impl std::fmt::Display) -> String {
     e.to_string()
 }
 
+/// A named, coloured line through points.
+type Series<'a> = (&'a str, RGBColor, &'a [(f64, f64)]);
+
 /// A unit-square chart with the diagonal for reference and `series` drawn as lines.
 fn unit_square(
     x_desc: &str,
     y_desc: &str,
-    series: &[(&str, RGBColor, &[(f64, f64)])],
+    series: &[Series<'_>],
     size: u32,
 ) -> Result<String, String> {
     let mut svg = String::new();

@@ -151,7 +151,11 @@ pub fn paired_comparison(
 /// value: bin k is (edges[k-1], edges[k]] and contains edges[k] itself, the last bin the
 /// maximum.
 pub fn quantile_edges(reference: &[f64], bins: usize) -> Vec<f64> {
-    let mut sorted: Vec<f64> = reference.iter().copied().filter(|x| x.is_finite()).collect();
+    let mut sorted: Vec<f64> = reference
+        .iter()
+        .copied()
+        .filter(|x| x.is_finite())
+        .collect();
     sorted.sort_by(f64::total_cmp);
     let Some(&max) = sorted.last() else {
         return Vec::new();

@@ -139,7 +139,7 @@ impl Config {
             match *name {
                 "DATABASE_URL" => self.database_url = value,
                 "LENDSCOPE_RETRAIN_BASE_DATA" => {
-                    self.retrain_base_data = Some(PathBuf::from(value.trim()))
+                    self.retrain_base_data = Some(PathBuf::from(value.trim()));
                 }
                 "LENDSCOPE_LISTEN" => self.listen = parse(name, &value)?,
                 "LENDSCOPE_LOG_FORMAT" => {

@@ -236,7 +236,7 @@ fn RegistryBody(v: RegistryView, act: ServerAction<RegistryAction>) -> impl Into
         </section>
         <section class="card" aria-labelledby="runs-h">
             <h2 id="runs-h">"Training runs"</h2>
-            <RunTable rows=v.runs.clone()/>
+            <RunTable rows=v.runs/>
         </section>
         <UploadForm/>
     }
@@ -294,7 +294,7 @@ fn OpenRequest(
                 " champion in place of " {p.champion.clone()} ". Requested by " {p.requested_by.clone()}
                 " at " {p.requested_at.clone()} "; expires " {p.expires_at.clone()} "."
             </p>
-            <p>"Reason: " {p.reason.clone()}</p>
+            <p>"Reason: " {p.reason}</p>
             {if own {
                 view! {
                     <p class="muted">"Another admin must approve or reject your request (four eyes)."</p>

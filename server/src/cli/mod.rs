@@ -3,7 +3,7 @@
 pub mod demo;
 mod ml;
 
-use std::io::{BufRead, IsTerminal};
+use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -282,7 +282,7 @@ async fn retrain(svc: &Services) -> Result<(), ServerError> {
         };
         if r.round != shown && r.state == "running" {
             shown = r.round;
-            eprintln!("round {}/{}", r.round, r.rounds);
+            let _ = writeln!(std::io::stderr(), "round {}/{}", r.round, r.rounds);
         }
         match r.state.as_str() {
             "running" => continue,

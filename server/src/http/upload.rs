@@ -70,10 +70,8 @@ pub async fn upload(State(state): State<AppState>, req: Request) -> Response {
             Ok(Some(f)) => f,
             Ok(None) => break,
             Err(e) => {
-                let too_large = matches!(
-                    std::error::Error::source(&e).and_then(|s| s.downcast_ref::<axum::Error>()),
-                    Some(_)
-                ) || e.to_string().contains("length limit");
+                // Reading the body fails when it grows past the upload limit.
+                let too_large = matches!(e, multer::Error::StreamReadFailed(_));
                 return if too_large {
                     page(
                         StatusCode::PAYLOAD_TOO_LARGE,

@@ -29,7 +29,7 @@ async fn load(
             ok.fetch_add(1, Ordering::Relaxed);
         } else {
             failed.fetch_add(1, Ordering::Relaxed);
-            eprintln!(
+            println!(
                 "{tag}: {} {}",
                 res.status(),
                 res.text().await.unwrap_or_default()
