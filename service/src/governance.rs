@@ -46,6 +46,9 @@ pub struct GateSettings {
     pub max_parity_difference: f64,
     /// Smallest ratio of approval rates (the four-fifths rule).
     pub min_disparate_impact: f64,
+    /// Groups with fewer applications in the window are listed but not judged: with 100
+    /// members an approval rate's standard error is up to 5 points, with 30 up to 9.
+    pub min_group_members: usize,
     /// Largest PSI between the champion's and the challenger's scores on the same applications.
     pub max_psi: f64,
     /// Largest 99th percentile of the challenger's scoring time (encode, predict, explain).
@@ -65,6 +68,7 @@ impl Default for GateSettings {
             min_labelled: 100,
             max_parity_difference: 0.10,
             min_disparate_impact: 0.8,
+            min_group_members: 100,
             max_psi: 0.25,
             max_latency_p99_us: 5_000.0,
             window: 2_000,
@@ -178,12 +182,12 @@ fn protected_value<'a>(input: &'a ApplicationInput, attribute: &str) -> Option<&
     }
 }
 
-/// Groups with fewer applications than this are listed but not judged: their approval rate
-/// is too noisy to compare (with 30 members its standard error is up to 9 points).
-pub const MIN_GROUP_MEMBERS: usize = 30;
-
 /// Approval-rate parity per protected attribute of the recommendations `approved`.
-fn fairness(inputs: &[&ApplicationInput], approved: &[bool]) -> Vec<GroupParity> {
+fn fairness(
+    inputs: &[&ApplicationInput],
+    approved: &[bool],
+    min_members: usize,
+) -> Vec<GroupParity> {
     PROTECTED_ATTRIBUTES
         .iter()
         .map(|&attribute| {
@@ -198,16 +202,16 @@ fn fairness(inputs: &[&ApplicationInput], approved: &[bool]) -> Vec<GroupParity>
             }
             let small: Vec<String> = sizes
                 .iter()
-                .filter(|(_, &n)| n < MIN_GROUP_MEMBERS)
+                .filter(|(_, &n)| n < min_members)
                 .map(|(g, n)| format!("{g} ({n})"))
                 .collect();
             let (groups, sel): (Vec<&str>, Vec<bool>) = pairs
                 .into_iter()
-                .filter(|(g, _)| sizes.get(g).copied().unwrap_or(0) >= MIN_GROUP_MEMBERS)
+                .filter(|(g, _)| sizes.get(g).copied().unwrap_or(0) >= min_members)
                 .unzip();
             let small_note = (!small.is_empty()).then(|| {
                 format!(
-                    "groups with fewer than {MIN_GROUP_MEMBERS} applications are not judged: {}",
+                    "groups with fewer than {min_members} applications are not judged (their approval rate is too uncertain): {}",
                     small.join(", ")
                 )
             });
@@ -1433,7 +1437,7 @@ fn evaluate(
     });
 
     let approved: Vec<bool> = b.iter().map(|x| x.1 == Decision::Approve).collect();
-    let fairness = fairness(&inputs, &approved);
+    let fairness = fairness(&inputs, &approved, settings.min_group_members);
     let (p50, p99) = latency(challenger, &inputs)?;
 
     let mut gate = Vec::new();

@@ -44,6 +44,7 @@ fn lenient() -> GateSettings {
         min_disparate_impact: 0.0,
         // The two fixture models (40 rounds, depth 3 and 4) spread their scores differently.
         max_psi: 100.0,
+        min_group_members: 30,
         ..GateSettings::default()
     }
 }

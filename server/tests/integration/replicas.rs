@@ -62,6 +62,7 @@ async fn a_promotion_on_one_replica_serves_on_the_other_within_two_seconds() {
         max_parity_difference: 1.01,
         min_disparate_impact: 0.0,
         max_psi: 100.0,
+        min_group_members: 30,
         ..GateSettings::default()
     });
     for name in ["ada", "bob"] {
