@@ -765,6 +765,13 @@ impl Services {
                 "say why (1 to 2000 characters)",
             ));
         }
+        // Cheap refusal first (checked again inside the transaction against races).
+        if let Some(r) = self.open_requests(self.db(), self.now()).await?.first() {
+            return Err(ServiceError::Conflict(format!(
+                "promotion request #{} by {} is still open; resolve it first",
+                r.id, r.requested_by
+            )));
+        }
         let comparison = self.compare_serving().await?;
         if !comparison.gate_passed {
             let failed: Vec<&str> = comparison

@@ -3,6 +3,7 @@
 use lendscope_domain::Role;
 use lendscope_server::cli::demo::generated_applicants;
 use lendscope_service::governance::GateSettings;
+use lendscope_service::RequestMeta;
 
 use crate::helpers::{redirected_to, spawn, Backend, Session, TestApp};
 use crate::on_both_backends;
@@ -45,6 +46,8 @@ fn lenient() -> GateSettings {
         // The two fixture models (40 rounds, depth 3 and 4) spread their scores differently.
         max_psi: 100.0,
         min_group_members: 30,
+        // Debug builds on a busy test machine; the 5 ms bound is about release builds.
+        max_latency_p99_us: 1e6,
         ..GateSettings::default()
     }
 }
@@ -265,7 +268,8 @@ async fn the_gate_blocks_requests_and_requests_expire(backend: Backend) {
     let req = app.services.registry_view().await.unwrap().promotions[0].clone();
     assert_eq!(req.state, "open");
     app.clock.advance(chrono::Duration::hours(25));
-    let bob = app.login_as("bob").await; // the earlier session timed out meanwhile
+    // The earlier sessions timed out meanwhile.
+    let (ada, bob) = (app.login_as("ada").await, app.login_as("bob").await);
     let late = act(
         &app,
         &bob,
@@ -293,6 +297,74 @@ async fn the_gate_blocks_requests_and_requests_expire(backend: Backend) {
         .gate
         .iter()
         .any(|g| g.name == "Demographic parity (gender)" && !g.passed));
+    app.services.set_gate_settings(lenient());
+
+    // A new request; its version is then replaced as challenger and archived: the approval
+    // is refused. Then two admins approve a fresh request at the same moment: one wins.
+    let res = act(&app, &ada, &[("action", "request"), ("note", "again")]).await;
+    assert!(redirected_to(&res).is_some(), "{}", res.status());
+    let req = app.services.registry_view().await.unwrap().promotions[0]
+        .id
+        .to_string();
+    let ((m, sch, c), _) = crate::helpers::fixture_models().clone();
+    let v3 = app
+        .services
+        .register_model("fixture", &m, &sch, &c, lendscope_service::Actor::System)
+        .await
+        .unwrap();
+    let v2 = view.models.iter().find(|m| m.version == 2).unwrap().id;
+    app.services
+        .make_challenger(v3.id, "ada", &RequestMeta::default())
+        .await
+        .unwrap();
+    app.services
+        .archive_model(v2, "ada", "withdrawn", &RequestMeta::default())
+        .await
+        .unwrap();
+    let res = act(&app, &bob, &[("action", "approve"), ("request", &req)]).await;
+    assert_eq!(res.status(), 409);
+    assert!(res.text().await.unwrap().contains("archived"));
+    let other = act(&app, &bob, &[("action", "cancel"), ("request", &req)]).await;
+    assert_eq!(other.status(), 409, "only the requester cancels");
+    let cancelled = act(&app, &ada, &[("action", "cancel"), ("request", &req)]).await;
+    assert_eq!(
+        redirected_to(&cancelled).as_deref(),
+        Some("/models?done=cancel"),
+        "the refused approval left the request open"
+    );
+
+    app.add_user("cem", Role::Admin).await;
+    let cem = app.login_as("cem").await;
+    traffic(&app, &key, 30, 23, true).await;
+    let res = act(&app, &ada, &[("action", "request"), ("note", "v3")]).await;
+    assert!(redirected_to(&res).is_some(), "{}", res.status());
+    let req = app.services.registry_view().await.unwrap().promotions[0]
+        .id
+        .to_string();
+    let approve = |s: Session| {
+        let (req, app) = (req.clone(), &app);
+        async move {
+            let form = [
+                ("action", "approve"),
+                ("request", req.as_str()),
+                ("csrf", s.csrf.as_str()),
+            ];
+            app.post_form("/rpc/models/act", &form, Some(&s.cookie), false)
+                .await
+        }
+    };
+    let (x, y) = tokio::join!(approve(bob.clone()), approve(cem));
+    let mut statuses = [x.status().as_u16(), y.status().as_u16()];
+    statuses.sort_unstable();
+    assert_eq!(statuses, [200, 409], "one approval wins");
+    let rows = app.services.model_rows().await.unwrap();
+    assert_eq!(
+        rows.iter()
+            .find(|m| m.alias.as_deref() == Some("champion"))
+            .unwrap()
+            .id,
+        v3.id
+    );
 }
 
 async fn bad_registry_actions_change_nothing(backend: Backend) {
@@ -358,6 +430,20 @@ async fn bad_registry_actions_change_nothing(backend: Backend) {
         let body = res.text().await.unwrap();
         assert!(body.contains(needle), "{form:?}: {body}");
     }
+    // An oversized artifact is refused before it is parsed.
+    let huge = format!("{{\"pad\":\"{}\"}}", "x".repeat(33 * 1024 * 1024));
+    let err = app
+        .services
+        .register_model(
+            "fixture",
+            &huge,
+            "{}",
+            "{}",
+            lendscope_service::Actor::System,
+        )
+        .await
+        .unwrap_err();
+    assert!(err.to_string().contains("exceeds 32 MiB"), "{err}");
     // Archive a version that serves nothing; it can then not become challenger.
     let ((m, s, c), _) = crate::helpers::fixture_models().clone();
     let third = app
@@ -438,11 +524,13 @@ async fn compliance_traces_a_decision_to_its_model_and_approvers(backend: Backen
     );
     let found = app
         .get(&format!("/audit/decisions?q={id}"), Some(&carla.cookie))
-        .await
-        .text()
-        .await
-        .unwrap();
-    assert!(found.contains(&format!("/audit/decisions/{id}")), "{found}");
+        .await;
+    let (status, location) = (found.status(), found.headers().get("location").cloned());
+    let found = found.text().await.unwrap();
+    assert!(
+        found.contains(&format!("/audit/decisions/{id}")),
+        "{status} {location:?} {found}"
+    );
     let today = app.services.now().format("%Y-%m-%d").to_string();
     let by_day = app.services.find_decisions(&today).await.unwrap();
     assert_eq!(by_day.len(), 121);
