@@ -123,10 +123,22 @@ impl Services {
             .one(self.db())
             .await?;
         if let Some(r) = running {
-            return Err(ServiceError::Conflict(format!(
-                "retraining run #{} is still running",
-                r.id
-            )));
+            // A run that has not finished within the hour was interrupted (a restart stops
+            // the job with the process); it is recorded as failed and no longer blocks.
+            if self.now() - r.started_at < chrono::Duration::hours(1) {
+                return Err(ServiceError::Conflict(format!(
+                    "retraining run #{} is still running",
+                    r.id
+                )));
+            }
+            self.finish_run(
+                r.id,
+                Err(
+                    "interrupted: it did not finish within an hour (the server may have restarted)"
+                        .to_owned(),
+                ),
+            )
+            .await?;
         }
         let pair = self.serving_pair().await?;
         let champion = pair.champion.meta.clone();

@@ -14,6 +14,7 @@ on_both_backends!(
     bad_registry_actions_change_nothing,
     compliance_traces_a_decision_to_its_model_and_approvers,
     the_upload_form_registers_or_refuses_with_the_reason,
+    retraining_registers_a_challenger_with_its_lineage,
 );
 
 /// Scores `n` generated applications through the API; records the outcome of each when
@@ -668,4 +669,76 @@ async fn the_upload_form_registers_or_refuses_with_the_reason(backend: Backend) 
         rows[0].source, "trained",
         "a Lendscope card keeps its lineage"
     );
+}
+
+async fn retraining_registers_a_challenger_with_its_lineage(backend: Backend) {
+    use lendscope_service::retrain::generated_base;
+    let app = spawn(backend).await;
+    let key = app.with_scoring(0).await;
+    traffic(&app, &key, 60, 51, true).await;
+    let meta = RequestMeta::default();
+    let base = generated_base(1, 1500).unwrap();
+    let run = app
+        .services
+        .start_retrain("ada", Some(base.clone()), &meta)
+        .await
+        .unwrap();
+    // One retraining at a time.
+    let again = app
+        .services
+        .start_retrain("ada", Some(base.clone()), &meta)
+        .await;
+    assert!(matches!(
+        again,
+        Err(lendscope_service::ServiceError::Conflict(_))
+    ));
+    let mut row = None;
+    for _ in 0..600 {
+        let runs = app.services.training_runs(10).await.unwrap();
+        let r = runs.into_iter().find(|r| r.id == run).unwrap();
+        if r.state != "running" {
+            row = Some(r);
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let r = row.expect("the retraining finished within a minute");
+    assert_eq!(r.state, "succeeded", "{:?}", r.error);
+    assert_eq!(r.kind, "retrain");
+    assert_eq!(r.labelled_rows, Some(60));
+    assert_eq!(r.data_rows, Some(1560), "base rows plus labelled decisions");
+    assert!(r.test_auc.is_some() && r.data_sha256.is_some());
+    let rows = app.services.model_rows().await.unwrap();
+    let new = rows.iter().find(|m| Some(m.id) == r.model_id).unwrap();
+    assert_eq!(new.source, "retrained");
+    assert_eq!(new.parent.as_deref(), Some("fixture v1"));
+    assert_eq!(new.alias.as_deref(), Some("challenger"));
+    assert_eq!(new.version, 3);
+    let detail = app.services.model_detail(new.id).await.unwrap();
+    assert!(detail
+        .lineage
+        .iter()
+        .any(|(k, v)| k == "Training run" && v == &format!("#{run}")));
+
+    // Bad base data fails the run with the reason; nothing is registered.
+    let bad = lendscope_service::retrain::BaseData {
+        name: "bad.csv".into(),
+        csv: b"a,b\n1,2\n".to_vec(),
+    };
+    let run = app
+        .services
+        .start_retrain("ada", Some(bad), &meta)
+        .await
+        .unwrap();
+    for _ in 0..100 {
+        let r = app.services.training_runs(10).await.unwrap();
+        let r = r.into_iter().find(|x| x.id == run).unwrap();
+        if r.state != "running" {
+            assert_eq!(r.state, "failed");
+            assert!(r.error.unwrap().contains("defaulted"));
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(app.services.model_rows().await.unwrap().len(), 3);
 }
