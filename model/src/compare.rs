@@ -1,8 +1,6 @@
 //! Comparing two models and two score distributions: ROC curve points, bootstrap confidence
 //! intervals for AUC and KS (paired, so the difference between two models on the same rows
-//! gets its own interval), the population stability index, histograms, and approval-rate
-//! parity between groups (demographic parity difference and ratio, as fairlearn defines
-//! them: largest minus smallest selection rate, and smallest over largest).
+//! gets its own interval), the population stability index and histograms.
 
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -216,64 +214,6 @@ pub fn histogram(values: &[f64], lo: f64, hi: f64, bins: usize) -> Vec<usize> {
     counts
 }
 
-/// The selection (approval) rate of one group.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct GroupRate {
-    pub group: String,
-    pub members: usize,
-    pub selected: usize,
-    pub rate: f64,
-}
-
-/// Selection rates per group and their parity: difference = largest − smallest rate,
-/// ratio = smallest / largest (fairlearn's demographic parity difference and ratio).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Parity {
-    pub groups: Vec<GroupRate>,
-    pub difference: f64,
-    pub ratio: f64,
-}
-
-/// Parity of `selected` across `groups` (one entry per row). Groups with no members do not
-/// appear; fewer than two groups is an error ("not computable").
-pub fn demographic_parity(groups: &[&str], selected: &[bool]) -> Result<Parity, ModelError> {
-    if groups.len() != selected.len() {
-        return Err(ModelError::Invalid(format!(
-            "{} group labels for {} decisions",
-            groups.len(),
-            selected.len()
-        )));
-    }
-    let mut by: std::collections::BTreeMap<&str, (usize, usize)> = Default::default();
-    for (g, &s) in groups.iter().zip(selected) {
-        let e = by.entry(g).or_default();
-        e.0 += 1;
-        e.1 += usize::from(s);
-    }
-    if by.len() < 2 {
-        return Err(ModelError::Invalid(format!(
-            "parity needs at least two groups with members, found {}",
-            by.len()
-        )));
-    }
-    let groups: Vec<GroupRate> = by
-        .into_iter()
-        .map(|(g, (members, sel))| GroupRate {
-            group: g.to_owned(),
-            members,
-            selected: sel,
-            rate: sel as f64 / members as f64,
-        })
-        .collect();
-    let max = groups.iter().map(|g| g.rate).fold(f64::MIN, f64::max);
-    let min = groups.iter().map(|g| g.rate).fold(f64::MAX, f64::min);
-    Ok(Parity {
-        difference: max - min,
-        ratio: if max > 0.0 { min / max } else { 1.0 },
-        groups,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -361,19 +301,5 @@ mod tests {
         assert_eq!(h.iter().sum::<usize>(), 6);
         assert_eq!(h[0], 2);
         assert_eq!(h[9], 3);
-    }
-
-    #[test]
-    fn demographic_parity_matches_its_definition() {
-        let groups = ["a", "a", "a", "a", "b", "b", "b", "b", "b"];
-        let sel = [true, true, true, false, true, false, false, false, true];
-        let p = demographic_parity(&groups, &sel).unwrap();
-        assert_eq!(p.groups.len(), 2);
-        assert!((p.groups[0].rate - 0.75).abs() < 1e-12);
-        assert!((p.groups[1].rate - 0.4).abs() < 1e-12);
-        assert!((p.difference - 0.35).abs() < 1e-12);
-        assert!((p.ratio - 0.4 / 0.75).abs() < 1e-12);
-        assert!(demographic_parity(&["a", "a"], &[true, false]).is_err());
-        assert!(demographic_parity(&["a"], &[true, false]).is_err());
     }
 }

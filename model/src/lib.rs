@@ -6,12 +6,14 @@
 //! - [`gbt`]: XGBoost JSON models (binary:logistic) and exact prediction.
 //! - [`shap`]: exact path-dependent TreeSHAP.
 //! - [`metrics`], [`scale`]: AUC, KS, Gini, Brier, log loss, calibration; PDO points and bands.
-//! - [`compare`]: ROC points, paired bootstrap intervals, PSI, histograms, group parity.
+//! - [`compare`]: ROC points, paired bootstrap intervals, PSI, histograms.
+//! - [`fairness`]: selection rates, parity, equal opportunity and equalized odds (fairlearn).
 //! - [`synth`]: the synthetic applicant generator; [`split`]: stratified seeded splits.
 
 pub mod bundle;
 pub mod compare;
 pub mod error;
+pub mod fairness;
 pub mod features;
 pub mod gbt;
 pub mod metrics;

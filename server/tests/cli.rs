@@ -475,3 +475,153 @@ fn training_runs_are_recorded_and_models_register_list_and_show() {
     let missing = ["models", "show", "credit", "9"];
     assert!(!with_db(&missing, &dir).status.success());
 }
+
+/// fairlearn's figures for a decisions CSV (group, decision, outcome), rows without a group
+/// left out as `lendscope fairness` does.
+const FAIRLEARN: &str = r#"
+import json, sys
+import pandas as pd
+from fairlearn.metrics import (MetricFrame, selection_rate, demographic_parity_difference,
+    demographic_parity_ratio, equalized_odds_difference, equal_opportunity_difference)
+df = pd.read_csv(sys.argv[1], dtype={"group": str})
+df = df[df["group"].notna()]
+y_pred = (df["decision"] == "approve").astype(int)
+y_true = (df["outcome"] == "repaid").astype(int)
+sf = df["group"]
+kw = dict(sensitive_features=sf)
+rates = MetricFrame(metrics=selection_rate, y_true=y_true, y_pred=y_pred, **kw).by_group
+print(json.dumps({
+    "dpd": float(demographic_parity_difference(y_true, y_pred, **kw)),
+    "dpr": float(demographic_parity_ratio(y_true, y_pred, **kw)),
+    "eod": float(equalized_odds_difference(y_true, y_pred, **kw)),
+    "eop": float(equal_opportunity_difference(y_true, y_pred, **kw)),
+    "rates": {str(k): float(v) for k, v in rates.items()},
+}))
+"#;
+
+#[test]
+fn fairness_matches_fairlearn() {
+    let dir = temp("fairness");
+    // Three groups with different approval and repayment rates, some rows without a group.
+    let mut state = 0x2545_f491_4f6c_dd1du64;
+    let mut next = || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let mut csv = String::from("group,decision,outcome\n");
+    for i in 0..3000 {
+        let (group, approve, repay) = match i % 7 {
+            0..=2 => ("female", 0.62, 0.85),
+            3..=5 => ("male", 0.55, 0.8),
+            _ if i % 5 == 0 => ("", 0.5, 0.5),
+            _ => ("nonbinary", 0.7, 0.9),
+        };
+        let decision = if next() < approve {
+            "approve"
+        } else {
+            "reject"
+        };
+        let outcome = if next() < repay {
+            "repaid"
+        } else {
+            "defaulted"
+        };
+        csv.push_str(&format!("{group},{decision},{outcome}\n"));
+    }
+    std::fs::write(dir.join("decisions.csv"), csv).unwrap();
+    let out = ok(
+        &[
+            "fairness",
+            "--data",
+            "decisions.csv",
+            "--group",
+            "group",
+            "--decision",
+            "decision",
+            "--label",
+            "outcome",
+            "--json",
+            "fair.json",
+        ],
+        &dir,
+    );
+    assert!(out.contains("rows without a group left out"), "{out}");
+    let ours: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("fair.json")).unwrap()).unwrap();
+    let python = std::env::var("LENDSCOPE_PYTHON").unwrap_or_else(|_| "python3".to_owned());
+    let reference = Command::new(python)
+        .args(["-c", FAIRLEARN])
+        .arg(dir.join("decisions.csv"))
+        .output()
+        .expect("python3 with fairlearn (scripts/setup.sh installs it)");
+    assert!(
+        reference.status.success(),
+        "{}",
+        String::from_utf8_lossy(&reference.stderr)
+    );
+    let theirs: serde_json::Value = serde_json::from_slice(&reference.stdout).unwrap();
+    let r = &ours["report"];
+    for (mine, key) in [
+        ("demographic_parity_difference", "dpd"),
+        ("demographic_parity_ratio", "dpr"),
+        ("equalized_odds_difference", "eod"),
+        ("equal_opportunity_difference", "eop"),
+    ] {
+        let (a, b) = (r[mine].as_f64().unwrap(), theirs[key].as_f64().unwrap());
+        assert!((a - b).abs() < 1e-12, "{mine}: ours {a}, fairlearn {b}");
+    }
+    for g in r["groups"].as_array().unwrap() {
+        let name = g["group"].as_str().unwrap();
+        let (a, b) = (
+            g["selection_rate"].as_f64().unwrap(),
+            theirs["rates"][name].as_f64().unwrap(),
+        );
+        assert!((a - b).abs() < 1e-12, "{name}: ours {a}, fairlearn {b}");
+    }
+    assert_eq!(r["groups"].as_array().unwrap().len(), 3);
+
+    // Bad input is named: a missing column, an unknown decision value, a single group.
+    std::fs::write(dir.join("bad.csv"), "group,decision\na,approve\nb,maybe\n").unwrap();
+    let err = fails(
+        &[
+            "fairness",
+            "--data",
+            "bad.csv",
+            "--group",
+            "group",
+            "--decision",
+            "verdict",
+        ],
+        &dir,
+    );
+    assert!(err.contains("no column \"verdict\""), "{err}");
+    let err = fails(
+        &[
+            "fairness",
+            "--data",
+            "bad.csv",
+            "--group",
+            "group",
+            "--decision",
+            "decision",
+        ],
+        &dir,
+    );
+    assert!(err.contains("line 3") && err.contains("maybe"), "{err}");
+    std::fs::write(dir.join("one.csv"), "group,decision\na,approve\na,reject\n").unwrap();
+    let err = fails(
+        &[
+            "fairness",
+            "--data",
+            "one.csv",
+            "--group",
+            "group",
+            "--decision",
+            "decision",
+        ],
+        &dir,
+    );
+    assert!(err.contains("at least two groups"), "{err}");
+}

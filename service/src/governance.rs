@@ -215,16 +215,16 @@ fn fairness(
                     small.join(", ")
                 )
             });
-            match compare::demographic_parity(&groups, &sel) {
+            match lendscope_model::fairness::report(&groups, &sel, None) {
                 Ok(p) => GroupParity {
                     attribute: attribute.to_owned(),
                     groups: p
                         .groups
                         .iter()
-                        .map(|g| (g.group.clone(), g.members, g.rate))
+                        .map(|g| (g.group.clone(), g.members, g.selection_rate))
                         .collect(),
-                    difference: Some(p.difference),
-                    ratio: Some(p.ratio),
+                    difference: Some(p.demographic_parity_difference),
+                    ratio: Some(p.demographic_parity_ratio),
                     note: small_note,
                 },
                 Err(e) => GroupParity {

@@ -69,6 +69,26 @@ pub struct TrainArgs {
 }
 
 #[derive(Debug, Args)]
+pub struct FairnessArgs {
+    /// CSV file with a header row, one decision per row.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// The protected attribute (rows where it is empty are left out and counted).
+    #[arg(long)]
+    pub group: String,
+    /// The decision: approve / approved / 1 / true / yes is favourable; reject, manual_review,
+    /// 0, false, no are not.
+    #[arg(long)]
+    pub decision: String,
+    /// The outcome that deserved approval: repaid / 1 / true / yes; defaulted / 0 / false / no.
+    #[arg(long)]
+    pub label: Option<String>,
+    /// Write the report as JSON here.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
 pub struct BatchArgs {
     /// A model directory (model.json and schema.json).
     #[arg(long)]
@@ -267,5 +287,132 @@ pub fn explain(args: &BatchArgs) -> Result<(), ServerError> {
     }
     write_atomically(&args.out, |w| write_matrix(w, &header, out.into_iter()))?;
     println!("explained {} rows: {}", rows.len(), args.out.display());
+    Ok(())
+}
+
+fn parse_flag(value: &str, yes: &[&str], no: &[&str]) -> Option<bool> {
+    let v = value.trim().to_ascii_lowercase();
+    if yes.contains(&v.as_str()) {
+        Some(true)
+    } else if no.contains(&v.as_str()) {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+/// `lendscope fairness`: approval rates per group, demographic parity difference and ratio,
+/// the four-fifths rule and, with outcomes, equal opportunity and equalized odds (fairlearn's
+/// definitions). Exits with an error naming the column and line of anything it cannot read.
+pub fn fairness(args: &FairnessArgs) -> Result<(), ServerError> {
+    let file = args.data.display().to_string();
+    let table = Table::from_csv(&file, &read(&args.data)?).map_err(train_err)?;
+    let column = |name: &str| {
+        table
+            .column_index(name)
+            .ok_or_else(|| usage(format!("{file}: no column {name:?}")))
+    };
+    let (g, d) = (column(&args.group)?, column(&args.decision)?);
+    let l = args.label.as_deref().map(column).transpose()?;
+    let (mut groups, mut selected, mut favourable, mut left_out) =
+        (Vec::new(), Vec::new(), Vec::new(), 0usize);
+    for row in 0..table.len() {
+        let group = table.cell(row, g).trim();
+        if group.is_empty() {
+            left_out += 1;
+            continue;
+        }
+        let at = |col: &str, value: &str| {
+            usage(format!(
+                "{file}, line {}: {col} {value:?} is not a recognised value",
+                table.line(row)
+            ))
+        };
+        let decision = table.cell(row, d);
+        selected.push(
+            parse_flag(
+                decision,
+                &["approve", "approved", "1", "true", "yes"],
+                &["reject", "rejected", "manual_review", "0", "false", "no"],
+            )
+            .ok_or_else(|| at(&args.decision, decision))?,
+        );
+        if let (Some(l), Some(name)) = (l, args.label.as_deref()) {
+            let label = table.cell(row, l);
+            favourable.push(
+                parse_flag(
+                    label,
+                    &["repaid", "1", "true", "yes"],
+                    &["defaulted", "0", "false", "no"],
+                )
+                .ok_or_else(|| at(name, label))?,
+            );
+        }
+        groups.push(group);
+    }
+    let report = lendscope_model::fairness::report(
+        &groups,
+        &selected,
+        l.is_some().then_some(favourable.as_slice()),
+    )
+    .map_err(|e| usage(format!("{file}: {e}")))?;
+    let pct = |x: f64| format!("{:.1}%", x * 100.0);
+    println!(
+        "{} decisions in {} groups of {}{}",
+        groups.len(),
+        report.groups.len(),
+        args.group,
+        if left_out > 0 {
+            format!(" ({left_out} rows without a group left out)")
+        } else {
+            String::new()
+        }
+    );
+    for gr in &report.groups {
+        println!(
+            "  {:<16} {:>7} members, approval rate {:>6}{}",
+            gr.group,
+            gr.members,
+            pct(gr.selection_rate),
+            match (gr.true_positive_rate, gr.false_positive_rate) {
+                (Some(t), Some(f)) => format!(", TPR {}, FPR {}", pct(t), pct(f)),
+                _ => String::new(),
+            }
+        );
+    }
+    println!(
+        "demographic parity difference {:.4}, ratio {:.4} (four-fifths rule {})",
+        report.demographic_parity_difference,
+        report.demographic_parity_ratio,
+        if report.four_fifths_violated {
+            "violated"
+        } else {
+            "met"
+        }
+    );
+    let opt = |x: Option<f64>| x.map_or_else(|| "not computable".to_owned(), |x| format!("{x:.4}"));
+    if l.is_some() {
+        println!(
+            "equal opportunity difference {}, equalized odds difference {}",
+            opt(report.equal_opportunity_difference),
+            opt(report.equalized_odds_difference)
+        );
+    }
+    for note in &report.notes {
+        println!("note: {note}");
+    }
+    if report.alert {
+        println!("ALERT: a gap of 10 percentage points or more");
+    }
+    if let Some(out) = &args.json {
+        let json = serde_json::json!({
+            "rows": groups.len(),
+            "left_out": left_out,
+            "group_column": args.group,
+            "report": report,
+        });
+        let text = serde_json::to_string_pretty(&json).map_err(usage)?;
+        std::fs::write(out, text).map_err(|e| usage(format!("{}: {e}", out.display())))?;
+    }
     Ok(())
 }

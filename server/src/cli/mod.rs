@@ -75,6 +75,8 @@ pub enum Command {
     Generate(ml::GenerateArgs),
     /// Train an XGBoost model on a CSV file with a binary target.
     Train(ml::TrainArgs),
+    /// Fairness of decisions per group of a protected attribute (fairlearn's definitions).
+    Fairness(ml::FairnessArgs),
     /// Write the numeric model input matrix of raw rows (header = model features).
     Encode(ml::BatchArgs),
     /// Write per-row SHAP contributions, bias, margin and probability.
@@ -153,13 +155,16 @@ pub async fn run(cli: Cli) -> Result<(), ServerError> {
     match &command {
         Command::Generate(args) => return ml::generate(args),
         Command::Encode(args) => return ml::encode(args),
+        Command::Fairness(args) => return ml::fairness(args),
         Command::Explain(args) => return ml::explain(args),
         _ => {}
     }
     let config = Config::load(cli.config.as_deref())?;
     telemetry::init(config.log_format);
     match command {
-        Command::Generate(_) | Command::Encode(_) | Command::Explain(_) => Ok(()),
+        Command::Generate(_) | Command::Encode(_) | Command::Explain(_) | Command::Fairness(_) => {
+            Ok(())
+        }
         Command::Train(args) => train_recorded(&services(&config).await?, args).await,
         Command::Serve => serve(&config).await,
         Command::Migrate => {
