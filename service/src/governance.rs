@@ -455,12 +455,8 @@ impl Services {
             .limit(limit)
             .all(self.db())
             .await?;
-        let label: HashMap<String, bool> = outcomes
-            .into_iter()
-            .map(|o| (o.application_id, o.outcome == "defaulted"))
-            .collect();
-        let ids: Vec<String> = label.keys().cloned().collect();
-        let mut out = Vec::with_capacity(ids.len());
+        let ids: Vec<String> = outcomes.iter().map(|o| o.application_id.clone()).collect();
+        let mut contents: HashMap<String, String> = HashMap::with_capacity(ids.len());
         for chunk in ids.chunks(500) {
             let rows = decision::Entity::find()
                 .select_only()
@@ -469,13 +465,19 @@ impl Services {
                 .into_tuple::<(String, String)>()
                 .all(self.db())
                 .await?;
-            for (id, content) in rows {
-                if let Some(&l) = label.get(&id) {
-                    out.push((stored(&content)?, l));
-                }
-            }
+            contents.extend(rows);
         }
-        Ok(out)
+        // In the outcomes' order (newest first), so that bootstrap intervals and retraining
+        // data are the same for the same data.
+        outcomes
+            .iter()
+            .filter_map(|o| {
+                contents
+                    .remove(&o.application_id)
+                    .map(|c| (c, o.outcome == "defaulted"))
+            })
+            .map(|(c, defaulted)| Ok((stored(&c)?, defaulted)))
+            .collect()
     }
 
     /// Inputs of labelled decisions and whether each applicant defaulted (for retraining).

@@ -89,6 +89,15 @@ async fn promotion_needs_a_second_admin_and_rollback_restores(backend: Backend) 
         app.add_user(name, role).await;
     }
     traffic(&app, &key, 160, 11, true).await;
+    let (first, second) = (
+        app.services.compare_serving().await.unwrap(),
+        app.services.compare_serving().await.unwrap(),
+    );
+    assert!(first.auc.is_some());
+    assert_eq!(
+        first.auc, second.auc,
+        "the same data gives the same intervals"
+    );
     let (ada, bob, otto) = (
         app.login_as("ada").await,
         app.login_as("bob").await,
