@@ -38,22 +38,6 @@ impl Services {
         }
     }
 
-    async fn model_names(&self) -> ServiceResult<std::collections::HashMap<i64, String>> {
-        Ok(model::Entity::find()
-            .select_only()
-            .columns([
-                model::Column::Id,
-                model::Column::Name,
-                model::Column::Version,
-            ])
-            .into_tuple::<(i64, String, i32)>()
-            .all(self.db())
-            .await?
-            .into_iter()
-            .map(|(id, n, v)| (id, format!("{n} v{v}")))
-            .collect())
-    }
-
     /// Decisions matching `query`: an application id (exact) or a day `YYYY-MM-DD` (UTC),
     /// at most 200, oldest first.
     pub async fn find_decisions(&self, query: &str) -> ServiceResult<Vec<TraceRow>> {

@@ -263,6 +263,18 @@ fn promotion_state(
     }
 }
 
+/// A required free-text reason or note: trimmed, 1 to 2,000 characters.
+fn reason_text<'a>(field: &str, text: &'a str) -> ServiceResult<&'a str> {
+    let text = text.trim();
+    if text.is_empty() || text.len() > 2000 {
+        return Err(ServiceError::invalid(
+            field,
+            "say why (1 to 2000 characters)",
+        ));
+    }
+    Ok(text)
+}
+
 /// How a promotion request is resolved.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Resolution {
@@ -760,13 +772,7 @@ impl Services {
         reason: &str,
         meta: &RequestMeta,
     ) -> ServiceResult<i64> {
-        let reason = reason.trim();
-        if reason.is_empty() || reason.len() > 2000 {
-            return Err(ServiceError::invalid(
-                "reason",
-                "say why (1 to 2000 characters)",
-            ));
-        }
+        let reason = reason_text("reason", reason)?;
         // Cheap refusal first (checked again inside the transaction against races).
         if let Some(r) = self.open_requests(self.db(), self.now()).await?.first() {
             return Err(ServiceError::Conflict(format!(
@@ -992,13 +998,7 @@ impl Services {
         note: &str,
         meta: &RequestMeta,
     ) -> ServiceResult<()> {
-        let note = note.trim();
-        if note.is_empty() || note.len() > 2000 {
-            return Err(ServiceError::invalid(
-                "note",
-                "say why (1 to 2000 characters)",
-            ));
-        }
+        let note = reason_text("note", note)?;
         let now = self.now();
         let txn = self.db().begin().await?;
         audit::append(
@@ -1098,13 +1098,7 @@ impl Services {
         reason: &str,
         meta: &RequestMeta,
     ) -> ServiceResult<()> {
-        let reason = reason.trim();
-        if reason.is_empty() || reason.len() > 2000 {
-            return Err(ServiceError::invalid(
-                "reason",
-                "say why (1 to 2000 characters)",
-            ));
-        }
+        let reason = reason_text("reason", reason)?;
         let now = self.now();
         let txn = self.db().begin().await?;
         model_status::ActiveModel {
@@ -1235,9 +1229,9 @@ impl Services {
         Ok(())
     }
 
-    /// The newest training runs.
-    pub async fn training_runs(&self, limit: u64) -> ServiceResult<Vec<RunRow>> {
-        let names: HashMap<i64, String> = model::Entity::find()
+    /// `name vN` of every version, by id.
+    pub(crate) async fn model_names(&self) -> ServiceResult<HashMap<i64, String>> {
+        Ok(model::Entity::find()
             .select_only()
             .columns([
                 model::Column::Id,
@@ -1249,7 +1243,12 @@ impl Services {
             .await?
             .into_iter()
             .map(|(id, n, v)| (id, format!("{n} v{v}")))
-            .collect();
+            .collect())
+    }
+
+    /// The newest training runs.
+    pub async fn training_runs(&self, limit: u64) -> ServiceResult<Vec<RunRow>> {
+        let names = self.model_names().await?;
         Ok(training_run::Entity::find()
             .order_by_desc(training_run::Column::Id)
             .limit(limit)

@@ -125,7 +125,7 @@ async fn train_and_register(
 }
 
 async fn models(svc: &Services) -> Result<(), ServerError> {
-    if !svc.list_models().await?.is_empty() {
+    if !svc.model_rows().await?.is_empty() {
         println!("demo: models exist already");
         return Ok(());
     }

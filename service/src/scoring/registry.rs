@@ -342,25 +342,6 @@ impl Services {
         Ok(())
     }
 
-    /// Every registered model, newest first.
-    pub async fn list_models(&self) -> ServiceResult<Vec<ModelRef>> {
-        let rows = model::Entity::find()
-            .select_only()
-            .columns([
-                model::Column::Id,
-                model::Column::Name,
-                model::Column::Version,
-            ])
-            .order_by_desc(model::Column::Id)
-            .into_tuple::<(i64, String, i32)>()
-            .all(self.db())
-            .await?;
-        Ok(rows
-            .into_iter()
-            .map(|(id, name, version)| ModelRef { id, name, version })
-            .collect())
-    }
-
     pub(crate) async fn pair_ids(&self) -> ServiceResult<PairIds> {
         if let Ok(cached) = self.registry().pair.read() {
             if let Some((at, ids)) = *cached {
