@@ -18,13 +18,14 @@ use serde_json::json;
 use tokio::net::TcpListener;
 use tower::ServiceBuilder;
 use tower_http::compression::CompressionLayer;
+use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::config::Config;
 use crate::error::ServerError;
-use crate::http::{csrf, gate, headers, limit, metrics, rpc, session, upload, AppState};
+use crate::http::{csrf, gate, headers, metrics, rpc, session, upload, AppState};
 
 pub struct Application {
     listener: TcpListener,
@@ -159,10 +160,7 @@ fn router(config: &Config, services: Services, addr: SocketAddr) -> Router {
                 .layer(headers::fixed(5))
                 .option_layer(hsts.then(headers::hsts))
                 .layer(CompressionLayer::new())
-                .layer(middleware::from_fn_with_state(
-                    config.max_body_bytes,
-                    limit::body_limit,
-                ))
+                .layer(RequestBodyLimitLayer::new(config.max_body_bytes))
                 .layer(TimeoutLayer::with_status_code(
                     StatusCode::REQUEST_TIMEOUT,
                     Duration::from_secs(config.request_timeout_secs),

@@ -4,7 +4,6 @@ pub mod csrf;
 pub mod error;
 pub mod gate;
 pub mod headers;
-pub mod limit;
 pub mod metrics;
 pub mod rpc;
 pub mod session;

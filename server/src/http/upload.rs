@@ -4,20 +4,19 @@
 //!
 //! The CSRF layer checks the origin of this post but cannot read a token inside a multipart
 //! body; this handler checks the session's token from the form itself before anything else.
+//! The upload is bounded by the server's request body limit (`LENDSCOPE_MAX_BODY_BYTES`,
+//! 1 MiB by default); `lendscope models register` takes artifacts up to 32 MiB.
 
 use axum::extract::{Request, State};
 use axum::response::{IntoResponse, Redirect, Response};
 use http::StatusCode;
 use lendscope_domain::Area;
-use lendscope_service::scoring::registry::MAX_ARTIFACT_BYTES;
 use lendscope_service::{AuditEvent, Outcome, RequestMeta, ServiceError, SessionUser};
 use serde_json::json;
 
 use super::{html_page_with_link, AppState};
 
 pub const UPLOAD_PATH: &str = "/models/upload";
-/// The largest upload body: the artifact plus the multipart framing and the small fields.
-pub const MAX_UPLOAD_BYTES: usize = MAX_ARTIFACT_BYTES + 64 * 1024;
 
 const FIELDS: [&str; 5] = ["csrf", "name", "model", "schema", "card"];
 
@@ -70,15 +69,13 @@ pub async fn upload(State(state): State<AppState>, req: Request) -> Response {
             Ok(Some(f)) => f,
             Ok(None) => break,
             Err(e) => {
-                // Reading the body fails when it grows past the upload limit.
+                // Reading the body fails when it grows past the request body limit.
                 let too_large = matches!(e, multer::Error::StreamReadFailed(_));
                 return if too_large {
                     page(
                         StatusCode::PAYLOAD_TOO_LARGE,
-                        &format!(
-                            "The files exceed {} MiB.",
-                            MAX_ARTIFACT_BYTES / (1024 * 1024)
-                        ),
+                        "The files exceed the server's request size limit (LENDSCOPE_MAX_BODY_BYTES); \
+                         register larger models with `lendscope models register`.",
                     )
                 } else {
                     page(
