@@ -100,6 +100,16 @@ pub(crate) async fn is_archived(db: &impl ConnectionTrait, model_id: i64) -> Ser
         .is_some_and(|s| s.status == "archived"))
 }
 
+/// Refuses an archived version as champion or challenger.
+pub(crate) async fn refuse_archived(db: &impl ConnectionTrait, model_id: i64) -> ServiceResult<()> {
+    if is_archived(db, model_id).await? {
+        return Err(ServiceError::Conflict(
+            "this version is archived; archived versions cannot serve".into(),
+        ));
+    }
+    Ok(())
+}
+
 /// A stored application, re-read for evaluation.
 struct Stored {
     input: ApplicationInput,
@@ -1031,11 +1041,7 @@ impl Services {
                 "this version is the champion already".into(),
             ));
         }
-        if is_archived(&txn, model_id).await? {
-            return Err(ServiceError::Conflict(
-                "this version is archived; archived versions cannot serve".into(),
-            ));
-        }
+        refuse_archived(&txn, model_id).await?;
         if current_alias(&txn, Role::Challenger).await? == Some(model_id) {
             write_alias(&txn, Role::Challenger, None, admin, now).await?;
         }
@@ -1079,11 +1085,7 @@ impl Services {
                 "this version is the champion".into(),
             ));
         }
-        if is_archived(&txn, model_id).await? {
-            return Err(ServiceError::Conflict(
-                "this version is archived; archived versions cannot serve".into(),
-            ));
-        }
+        refuse_archived(&txn, model_id).await?;
         write_alias(&txn, Role::Challenger, Some(model_id), admin, now).await?;
         txn.commit().await?;
         self.registry().invalidate_pair();

@@ -299,11 +299,7 @@ impl Services {
             if model::Entity::find_by_id(id).one(&txn).await?.is_none() {
                 return Err(ServiceError::NotFound("model"));
             }
-            if crate::governance::is_archived(&txn, id).await? {
-                return Err(ServiceError::Conflict(
-                    "this version is archived; archived versions cannot serve".into(),
-                ));
-            }
+            crate::governance::refuse_archived(&txn, id).await?;
         }
         write_alias(&txn, role, model_id, &by, now).await?;
         txn.commit().await?;
