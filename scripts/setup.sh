@@ -9,8 +9,8 @@ cd "$root"
 say() { printf '\033[1;34m[setup]\033[0m %s\n' "$*"; }
 
 # Debian packages: a C toolchain for XGBoost (cmake, libclang for bindgen), Chromium for the
-# browser tests, curl for health checks.
-packages=(cmake libclang-dev chromium curl ca-certificates pkg-config)
+# browser tests, curl for health checks, prometheus for promtool (checks deploy/prometheus/).
+packages=(cmake libclang-dev chromium curl ca-certificates pkg-config prometheus)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

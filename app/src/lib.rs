@@ -11,7 +11,6 @@ pub mod session;
 pub mod ssr;
 pub mod url;
 
-use lendscope_domain::Area;
 use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, MetaTags, Stylesheet, Title};
 use leptos_router::components::{Route, Router, Routes};
@@ -27,9 +26,9 @@ use pages::{
     home::HomePage,
     login::LoginPage,
     models::{ComparePage, ModelVersionPage, ModelsPage},
+    monitoring::MonitoringPage,
     not_found::NotFoundPage,
     notice::NoticePage,
-    pending::PendingAreaPage,
     queue::QueuePage,
     stats::StatisticsPage,
     trace::{DecisionSearchPage, DecisionTracePage},
@@ -98,11 +97,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/models") view=ModelsPage ssr=SsrMode::Async/>
                     <Route path=path!("/models/compare") view=ComparePage ssr=SsrMode::Async/>
                     <Route path=path!("/models/:id") view=ModelVersionPage ssr=SsrMode::Async/>
-                    <Route
-                        path=path!("/monitoring")
-                        view=|| view! { <PendingAreaPage area=Area::Monitoring/> }
-                        ssr=SsrMode::Async
-                    />
+                    <Route path=path!("/monitoring") view=MonitoringPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/users") view=UsersPage ssr=SsrMode::Async/>
                     <Route path=path!("/audit") view=AuditPage ssr=SsrMode::Async/>
                     <Route path=path!("/audit/decisions") view=DecisionSearchPage ssr=SsrMode::Async/>

@@ -1,5 +1,6 @@
 //! Server-side SVG charts (plotters, SVG backend): pure functions from data to an SVG string.
 
+pub mod monitoring;
 pub mod quality;
 pub mod waterfall;
 

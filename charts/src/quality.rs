@@ -96,8 +96,7 @@ pub fn calibration(bins: &[(f64, f64)], size: u32) -> Result<String, String> {
     )
 }
 
-/// Two histograms over the same equal-width bins of [0, 1], as shares of their totals,
-/// drawn as outlined steps so both stay visible where they overlap.
+/// Two distributions over the same bins, as shares of their applications, overlaid.
 pub fn overlaid_histograms(
     first: (&str, &[usize]),
     second: (&str, &[usize]),
@@ -110,7 +109,19 @@ pub fn overlaid_histograms(
         counts.iter().map(|&c| c as f64 / total).collect()
     };
     let (a, b) = (share(first.1), share(second.1));
-    let top = a.iter().chain(&b).copied().fold(0.0, f64::max).max(0.01) * 1.15;
+    overlaid_shares((first.0, &a), (second.0, &b), x_desc, width, height)
+}
+
+/// Two distributions given as shares per bin (each summing to 1), overlaid.
+pub fn overlaid_shares(
+    first: (&str, &[f64]),
+    second: (&str, &[f64]),
+    x_desc: &str,
+    width: u32,
+    height: u32,
+) -> Result<String, String> {
+    let (a, b) = (first.1, second.1);
+    let top = a.iter().chain(b).copied().fold(0.0, f64::max).max(0.01) * 1.15;
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area();
@@ -133,7 +144,7 @@ pub fn overlaid_histograms(
             .map_err(err)?;
         for ((label, color), shares) in [(first.0, FIRST), (second.0, SECOND)]
             .into_iter()
-            .zip([&a, &b])
+            .zip([a, b])
         {
             let n = shares.len().max(1) as f64;
             let mut path = vec![(0.0, 0.0)];

@@ -6,6 +6,7 @@
 pub mod access;
 pub mod governance;
 pub mod identity;
+pub mod monitoring;
 pub mod notice;
 pub mod review;
 

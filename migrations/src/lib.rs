@@ -9,6 +9,7 @@ mod m20261125_000003_scoring;
 mod m20261125_000004_reviews;
 mod m20261125_000005_queue_filters;
 mod m20261126_000006_registry;
+mod m20261129_000007_monitoring;
 
 /// Column shapes shared by the migrations.
 pub(crate) mod columns {
@@ -68,6 +69,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000004_reviews::Migration),
             Box::new(m20261125_000005_queue_filters::Migration),
             Box::new(m20261126_000006_registry::Migration),
+            Box::new(m20261129_000007_monitoring::Migration),
         ]
     }
 }

@@ -7,11 +7,13 @@
 //! - [`shap`]: exact path-dependent TreeSHAP.
 //! - [`metrics`], [`scale`]: AUC, KS, Gini, Brier, log loss, calibration; PDO points and bands.
 //! - [`compare`]: ROC points, paired bootstrap intervals, PSI, histograms.
+//! - [`drift`], [`stattests`]: data and prediction drift with Evidently's default tests.
 //! - [`fairness`]: selection rates, parity, equal opportunity and equalized odds (fairlearn).
 //! - [`synth`]: the synthetic applicant generator; [`split`]: stratified seeded splits.
 
 pub mod bundle;
 pub mod compare;
+pub mod drift;
 pub mod error;
 pub mod fairness;
 pub mod features;
@@ -21,6 +23,7 @@ pub mod scale;
 pub mod schema;
 pub mod shap;
 pub mod split;
+pub mod stattests;
 pub mod synth;
 pub mod values;
 

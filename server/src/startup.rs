@@ -31,6 +31,8 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     services: Services,
+    /// The monitoring job's interval (`None`: only runs started from the page).
+    monitoring_every: Option<Duration>,
 }
 
 impl Application {
@@ -47,6 +49,17 @@ impl Application {
         db::migrate(&conn).await?;
         let services = Services::new(conn, clock, config.auth_settings());
         services.set_retrain_base(config.retrain_base_data.clone());
+        if config.monitoring_window < 100 {
+            return Err(ServerError::Config(format!(
+                "monitoring_window = {}: at least 100 decisions",
+                config.monitoring_window
+            )));
+        }
+        services.set_monitoring_settings(lendscope_service::monitoring::MonitoringSettings {
+            window: config.monitoring_window,
+            interval_minutes: config.monitoring_interval_minutes,
+            ..Default::default()
+        });
         let listener = TcpListener::bind(config.listen).await?;
         let addr = listener.local_addr()?;
         let router = router(config, services.clone(), addr);
@@ -54,6 +67,8 @@ impl Application {
             listener,
             router,
             services,
+            monitoring_every: (config.monitoring_interval_minutes > 0)
+                .then(|| Duration::from_secs(config.monitoring_interval_minutes * 60)),
         })
     }
 
@@ -75,6 +90,9 @@ impl Application {
         stop: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let housekeeping = tokio::spawn(housekeeping(self.services.clone()));
+        let monitor = self
+            .monitoring_every
+            .map(|every| tokio::spawn(monitoring(self.services.clone(), every)));
         let result = axum::serve(
             self.listener,
             self.router
@@ -83,6 +101,9 @@ impl Application {
         .with_graceful_shutdown(stop)
         .await;
         housekeeping.abort();
+        if let Some(m) = monitor {
+            m.abort();
+        }
         result
     }
 }
@@ -215,6 +236,20 @@ async fn housekeeping(services: Services) {
             }
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "housekeeping failed"),
+        }
+    }
+}
+
+/// The scheduled monitoring job: one run per interval (the first one interval after start,
+/// so a restart does not pile up runs). A failed run is logged and retried next interval.
+async fn monitoring(services: Services, every: Duration) {
+    let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match services.run_monitoring("scheduler").await {
+            Ok(id) => tracing::info!(run = id, "monitoring run stored"),
+            Err(e) => tracing::warn!(error = %e, "monitoring run failed"),
         }
     }
 }

@@ -625,3 +625,281 @@ fn fairness_matches_fairlearn() {
     );
     assert!(err.contains("at least two groups"), "{err}");
 }
+
+/// A deterministic uniform generator for the drift data sets (xorshift).
+struct Uniform(u64);
+
+impl Uniform {
+    fn next(&mut self) -> f64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    /// Approximately normal (sum of four uniforms, centred and scaled).
+    fn normal(&mut self, mean: f64, sd: f64) -> f64 {
+        let s: f64 = (0..4).map(|_| self.next()).sum::<f64>() - 2.0;
+        mean + sd * s * 3f64.sqrt()
+    }
+
+    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items[((self.next() * items.len() as f64) as usize).min(items.len() - 1)]
+    }
+}
+
+/// One side of a drift data set: `shift` moves the distributions.
+fn drift_rows(rng: &mut Uniform, rows: usize, shift: f64) -> String {
+    let mut csv = String::from(
+        "income,tenure_months,late_payments,has_phone,employment,region,steady,constant,sparse,text_or_number\n",
+    );
+    for i in 0..rows {
+        let income = rng.normal(3000.0 + 400.0 * shift, 800.0);
+        let tenure = (rng.next() * 120.0).floor();
+        let late = ((rng.next() + 0.15 * shift) * 4.0).floor().min(3.0); // 0..=3: 4 values
+        let phone = u8::from(rng.next() < 0.8 - 0.1 * shift);
+        let employment = if shift > 0.0 && rng.next() < 0.1 {
+            "gig" // a category the reference never saw
+        } else {
+            rng.pick(&[
+                "salaried",
+                "self_employed",
+                "contract",
+                "unemployed",
+                "retired",
+            ])
+        };
+        let region = rng.pick(&["north", "south"]);
+        let steady = rng.normal(50.0, 10.0);
+        // Every fifth value missing; a column with only a few values.
+        let sparse = if i % 5 == 0 {
+            String::new()
+        } else {
+            format!("{}", rng.normal(1.0, 0.2 + 0.05 * shift))
+        };
+        let mixed = if shift > 0.0 && i == 3 {
+            "n/k".to_owned()
+        } else {
+            format!("{}", i % 9)
+        };
+        csv.push_str(&format!(
+            "{income},{tenure},{late},{phone},{employment},{region},{steady},7,{sparse},{mixed}\n"
+        ));
+    }
+    csv
+}
+
+fn evidently(dir: &Path, reference: &str, current: &str, extra: &[&str]) -> serde_json::Value {
+    let python = std::env::var("LENDSCOPE_PYTHON").unwrap_or_else(|_| "python3".to_owned());
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/evidently_drift.py");
+    let out = Command::new(python)
+        .arg(script)
+        .args([reference, current])
+        .args([
+            "--numerical",
+            "income,tenure_months,late_payments,has_phone,steady,constant,sparse",
+            "--categorical",
+            "employment,region",
+        ])
+        .args(extra)
+        .current_dir(dir)
+        .output()
+        .expect("python3 with evidently (scripts/setup.sh installs it)");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// `lendscope drift` against the `evidently` package on the same files: the same test per
+/// column, the statistic within 1e-6 and the same verdicts — for small references (KS, χ², Z)
+/// and large ones (Wasserstein, Jensen–Shannon), equal and unequal sample sizes, missing
+/// values, a constant column and a category only the current window has. PSI is compared
+/// with Evidently's `psi` test. A column that is a number on one side and text on the other
+/// is reported as not computable, with the line.
+#[test]
+fn drift_matches_evidently() {
+    let dir = temp("drift");
+    let columns =
+        "income,tenure_months,late_payments,has_phone,employment,region,steady,constant,sparse";
+    let mut rng = Uniform(0x9e37_79b9_7f4a_7c15);
+    let mut verdicts = Vec::new();
+    for (case, (nr, nc, shift)) in [
+        (800, 600, 0.6),
+        (700, 700, 0.3),
+        (1000, 9000, 0.4),
+        (600, 500, 3.0),
+        (5000, 3000, 0.5),
+        (4000, 4000, 0.05),
+        (3000, 2000, 3.0),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let (r, c) = (format!("ref{case}.csv"), format!("cur{case}.csv"));
+        std::fs::write(dir.join(&r), drift_rows(&mut rng, nr, 0.0)).unwrap();
+        std::fs::write(dir.join(&c), drift_rows(&mut rng, nc, shift)).unwrap();
+        let out = ok(
+            &[
+                "drift",
+                "--reference",
+                &r,
+                "--current",
+                &c,
+                "--columns",
+                columns,
+                "--json",
+                "drift.json",
+            ],
+            &dir,
+        );
+        assert!(out.contains("dataset drift:"), "{out}");
+        let ours: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dir.join("drift.json")).unwrap()).unwrap();
+        let report = &ours["report"];
+        let theirs = evidently(&dir, &r, &c, &[]);
+        let psi = evidently(&dir, &r, &c, &["--stattest", "psi"]);
+        let mut tests = Vec::new();
+        for col in report["columns"].as_array().unwrap() {
+            let name = col["column"].as_str().unwrap();
+            let e = &theirs["columns"][name];
+            assert_eq!(col["test"], e["test"], "case {case} {name}: {col} vs {e}");
+            let (a, b) = (
+                col["statistic"].as_f64().unwrap(),
+                e["score"].as_f64().unwrap(),
+            );
+            assert!(
+                (a - b).abs() <= 1e-6,
+                "case {case} {name}: ours {a}, evidently {b}"
+            );
+            assert_eq!(col["drifted"], e["drift"], "case {case} {name}: verdict");
+            assert_eq!(col["threshold"].as_f64(), e["threshold"].as_f64(), "{name}");
+            let (a, b) = (
+                col["psi"].as_f64().unwrap(),
+                psi["columns"][name]["score"].as_f64().unwrap(),
+            );
+            assert!(
+                (a - b).abs() <= 1e-6,
+                "case {case} {name} PSI: ours {a}, evidently {b}"
+            );
+            tests.push(col["test"].as_str().unwrap().to_owned());
+        }
+        assert_eq!(
+            report["dataset_drift"], theirs["dataset_drift"],
+            "case {case}"
+        );
+        verdicts.push(report["dataset_drift"].as_bool().unwrap());
+        let share = report["drift_share"].as_f64().unwrap();
+        assert!(
+            (share - theirs["share"].as_f64().unwrap()).abs() < 1e-12,
+            "case {case}"
+        );
+        println!(
+            "case {case} ({nr} × {nc}): tests {tests:?}, dataset drift {}",
+            report["dataset_drift"]
+        );
+        if nr <= 1000 {
+            for t in ["ks", "chisquare", "z"] {
+                assert!(
+                    tests.iter().any(|x| x == t),
+                    "case {case} exercises {t}: {tests:?}"
+                );
+            }
+        } else {
+            for t in ["wasserstein", "jensenshannon"] {
+                assert!(
+                    tests.iter().any(|x| x == t),
+                    "case {case} exercises {t}: {tests:?}"
+                );
+            }
+        }
+    }
+    // Both dataset verdicts occur among the cases compared above.
+    assert!(
+        verdicts.contains(&true) && verdicts.contains(&false),
+        "{verdicts:?}"
+    );
+    // A column numeric on one side and text on the other; a column absent from one file.
+    let out = ok(
+        &[
+            "drift",
+            "--reference",
+            "ref0.csv",
+            "--current",
+            "cur0.csv",
+            "--columns",
+            "text_or_number,nowhere,income",
+            "--json",
+            "bad.json",
+        ],
+        &dir,
+    );
+    assert!(out.contains("not computable"), "{out}");
+    let bad: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("bad.json")).unwrap()).unwrap();
+    let cols = bad["report"]["columns"].as_array().unwrap();
+    let reason = cols[0]["not_computable"].as_str().unwrap();
+    assert!(
+        reason.contains("line 5") && reason.contains("n/k"),
+        "{reason}"
+    );
+    assert!(cols[1]["not_computable"]
+        .as_str()
+        .unwrap()
+        .contains("either file"));
+    assert_eq!(bad["report"]["tested_columns"], 1);
+    // Forced categorical, the mismatch compares as categories.
+    ok(
+        &[
+            "drift",
+            "--reference",
+            "ref0.csv",
+            "--current",
+            "cur0.csv",
+            "--columns",
+            "text_or_number",
+            "--categorical",
+            "text_or_number",
+        ],
+        &dir,
+    );
+    // An empty current window (header only) is refused with the reason; a window whose
+    // column is all missing gives a not-computable entry and no dataset drift.
+    std::fs::write(dir.join("empty.csv"), "income,region\n").unwrap();
+    let err = fails(
+        &["drift", "--reference", "ref0.csv", "--current", "empty.csv"],
+        &dir,
+    );
+    assert!(
+        err.contains("empty.csv") && err.contains("no data rows"),
+        "{err}"
+    );
+    std::fs::write(dir.join("blank.csv"), "income,region\n,\nNA,\n").unwrap();
+    let out = ok(
+        &[
+            "drift",
+            "--reference",
+            "ref0.csv",
+            "--current",
+            "blank.csv",
+            "--columns",
+            "income,region",
+            "--json",
+            "blank.json",
+        ],
+        &dir,
+    );
+    assert!(out.contains("no values in the current window"), "{out}");
+    let blank: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("blank.json")).unwrap()).unwrap();
+    assert_eq!(blank["report"]["dataset_drift"], false);
+    assert_eq!(blank["report"]["drift_share"], serde_json::Value::Null);
+    assert_eq!(blank["report"]["columns"][0]["current_missing"], 2);
+    let err = fails(
+        &["drift", "--reference", "ref0.csv", "--current", "nope.csv"],
+        &dir,
+    );
+    assert!(err.contains("nope.csv"), "{err}");
+}

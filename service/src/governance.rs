@@ -80,7 +80,7 @@ impl Default for GateSettings {
 
 const BOOTSTRAP_RESAMPLES: usize = 300;
 const HIST_BINS: usize = 20;
-const PROTECTED_ATTRIBUTES: [&str; 2] = ["gender", "age_band"];
+pub(crate) const PROTECTED_ATTRIBUTES: [&str; 2] = ["gender", "age_band"];
 
 fn stamp(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%d %H:%M:%S UTC").to_string()
@@ -111,17 +111,17 @@ pub(crate) async fn refuse_archived(db: &impl ConnectionTrait, model_id: i64) ->
 }
 
 /// A stored application, re-read for evaluation.
-struct Stored {
-    input: ApplicationInput,
-    served_model: Option<i64>,
-    served_pd: Option<f64>,
-    served_decision: Option<String>,
-    shadow_model: Option<i64>,
-    shadow_pd: Option<f64>,
-    shadow_decision: Option<String>,
+pub(crate) struct Stored {
+    pub(crate) input: ApplicationInput,
+    pub(crate) served_model: Option<i64>,
+    pub(crate) served_pd: Option<f64>,
+    pub(crate) served_decision: Option<String>,
+    pub(crate) shadow_model: Option<i64>,
+    pub(crate) shadow_pd: Option<f64>,
+    pub(crate) shadow_decision: Option<String>,
 }
 
-fn stored(content: &str) -> ServiceResult<Stored> {
+pub(crate) fn stored(content: &str) -> ServiceResult<Stored> {
     let v: Value = serde_json::from_str(content).map_err(internal)?;
     let body = serde_json::to_vec(&v["input"]).map_err(internal)?;
     let input = request::parse(&body)
@@ -184,7 +184,7 @@ fn interval(e: Estimate) -> Interval {
     }
 }
 
-fn protected_value<'a>(input: &'a ApplicationInput, attribute: &str) -> Option<&'a str> {
+pub(crate) fn protected_value<'a>(input: &'a ApplicationInput, attribute: &str) -> Option<&'a str> {
     match attribute {
         "gender" => input.protected.gender.as_deref(),
         "age_band" => input.protected.age_band.as_deref(),

@@ -14,6 +14,7 @@ pub mod entity;
 pub mod error;
 pub mod governance;
 pub mod metrics;
+pub mod monitoring;
 pub mod password;
 pub mod retrain;
 pub mod reviews;
@@ -47,6 +48,7 @@ struct Inner {
     counts: counts::CountsCache,
     gate: std::sync::RwLock<governance::GateSettings>,
     retrain_base: std::sync::RwLock<Option<std::path::PathBuf>>,
+    monitoring: std::sync::RwLock<monitoring::MonitoringSettings>,
 }
 
 type PolicyCache = std::sync::RwLock<Option<(std::time::Instant, scoring::policy::DecisionPolicy)>>;
@@ -68,6 +70,7 @@ impl Services {
                 counts: counts::CountsCache::default(),
                 gate: std::sync::RwLock::default(),
                 retrain_base: std::sync::RwLock::default(),
+                monitoring: std::sync::RwLock::default(),
             }),
         }
     }

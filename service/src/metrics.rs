@@ -61,6 +61,61 @@ pub const HELP: &[(&str, &str, &str)] = &[
         "histogram",
         "Decisions per group commit",
     ),
+    (
+        "lendscope_drift_detected",
+        "gauge",
+        "1 when the last monitoring run found drift in a feature (or the prediction), else 0",
+    ),
+    (
+        "lendscope_drift_score",
+        "gauge",
+        "The drift test's statistic per feature in the last monitoring run (p-value or distance)",
+    ),
+    (
+        "lendscope_feature_psi",
+        "gauge",
+        "Population stability index per feature (and the prediction) in the last monitoring run",
+    ),
+    (
+        "lendscope_dataset_drift_share",
+        "gauge",
+        "Share of tested features that drifted in the last monitoring run",
+    ),
+    (
+        "lendscope_fairness_parity_difference",
+        "gauge",
+        "Demographic parity difference of approvals per protected attribute (last run)",
+    ),
+    (
+        "lendscope_fairness_parity_ratio",
+        "gauge",
+        "Demographic parity ratio of approvals per protected attribute (last run)",
+    ),
+    (
+        "lendscope_realized_auc",
+        "gauge",
+        "Realized AUC per model version over labelled decisions (last run)",
+    ),
+    (
+        "lendscope_realized_ks",
+        "gauge",
+        "Realized KS statistic per model version over labelled decisions (last run)",
+    ),
+    (
+        "lendscope_monitoring_alerts",
+        "gauge",
+        "Open alerts of the last monitoring run by kind",
+    ),
+    (
+        "lendscope_monitoring_last_run_timestamp_seconds",
+        "gauge",
+        "Unix time at which the last monitoring run finished",
+    ),
+    (
+        "lendscope_model_trained_timestamp_seconds",
+        "gauge",
+        "Unix time at which each serving model version was registered, by role",
+    ),
 ];
 
 type Labels = Vec<(&'static str, String)>;
@@ -77,6 +132,7 @@ struct Histogram {
 struct Registry {
     counters: BTreeMap<(&'static str, Labels), u64>,
     histograms: BTreeMap<(&'static str, Labels), Histogram>,
+    gauges: BTreeMap<(&'static str, Labels), f64>,
 }
 
 #[derive(Default)]
@@ -146,6 +202,34 @@ impl Metrics {
         }
     }
 
+    /// Replaces every series of the gauge `name` (a monitoring run's figures replace the
+    /// previous run's, so features or versions that went away do not linger).
+    pub fn set_gauges(&self, name: &'static str, series: &[(Vec<(&'static str, String)>, f64)]) {
+        if let Ok(mut r) = self.registry.lock() {
+            r.gauges.retain(|(n, _), _| *n != name);
+            for (labels, v) in series {
+                if v.is_finite() {
+                    r.gauges.insert((name, labels.clone()), *v);
+                }
+            }
+        }
+    }
+
+    /// The current value of a gauge series (for tests).
+    pub fn gauge(&self, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+        self.registry.lock().ok().and_then(|r| {
+            r.gauges
+                .iter()
+                .find(|((n, l), _)| {
+                    *n == name
+                        && labels
+                            .iter()
+                            .all(|(k, v)| l.iter().any(|(lk, lv)| lk == k && lv == v))
+                })
+                .map(|(_, v)| *v)
+        })
+    }
+
     /// The current value of a counter (for tests).
     pub fn counter(&self, name: &str, labels: &[(&str, &str)]) -> u64 {
         self.registry.lock().map_or(0, |r| {
@@ -171,6 +255,11 @@ impl Metrics {
         for (name, kind, help) in HELP {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
             for ((n, labels), v) in &r.counters {
+                if n == name {
+                    let _ = writeln!(out, "{name}{} {v}", labels_text(labels, None));
+                }
+            }
+            for ((n, labels), v) in &r.gauges {
                 if n == name {
                     let _ = writeln!(out, "{name}{} {v}", labels_text(labels, None));
                 }

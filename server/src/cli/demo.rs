@@ -194,9 +194,19 @@ pub fn generated_applicants(
     n: usize,
     prefix: &str,
 ) -> Result<Vec<(Vec<u8>, bool)>, ServerError> {
+    generated_population(seed, n, prefix, 0.0)
+}
+
+/// Like [`generated_applicants`], from a population shifted by `drift` (0–3).
+pub fn generated_population(
+    seed: u64,
+    n: usize,
+    prefix: &str,
+    drift: f64,
+) -> Result<Vec<(Vec<u8>, bool)>, ServerError> {
     let generator = Generator::new(Settings {
         seed,
-        drift: 0.0,
+        drift,
         bias: 0.0,
     })
     .map_err(usage)?;
@@ -250,8 +260,28 @@ async fn applications(svc: &Services) -> Result<(), ServerError> {
     println!(
         "demo: scored {SAMPLE_APPLICATIONS} sample applications: {decided:?}; recorded {labelled} outcomes"
     );
+    // A later population with lower incomes and more late payments, not yet labelled: the
+    // monitoring run below finds the drift.
+    let mut late = std::collections::BTreeMap::<String, usize>::new();
+    for (body, _) in generated_population(4, LATE_APPLICATIONS, "DEMO-LATE", LATE_DRIFT)? {
+        let scored = svc.score_application(API_CLIENT, None, &body).await?;
+        let decision = scored.response["decision"]
+            .as_str()
+            .unwrap_or("?")
+            .to_owned();
+        *late.entry(decision).or_default() += 1;
+    }
+    println!(
+        "demo: scored {LATE_APPLICATIONS} later applications from a drifted population (drift {LATE_DRIFT}): {late:?}"
+    );
+    let run = svc.run_monitoring("demo").await?;
+    println!("demo: monitoring run #{run} stored (see /monitoring)");
     Ok(())
 }
+
+/// Later applications from a shifted population, and how far it is shifted.
+const LATE_APPLICATIONS: usize = 600;
+const LATE_DRIFT: f64 = 1.0;
 
 type ScoringTask = (
     Option<bool>,

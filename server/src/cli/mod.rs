@@ -77,6 +77,8 @@ pub enum Command {
     Train(ml::TrainArgs),
     /// Fairness of decisions per group of a protected attribute (fairlearn's definitions).
     Fairness(ml::FairnessArgs),
+    /// Data drift per column between a reference and a current CSV (Evidently's default tests).
+    Drift(ml::DriftArgs),
     /// Write the numeric model input matrix of raw rows (header = model features).
     Encode(ml::BatchArgs),
     /// Write per-row SHAP contributions, bias, margin and probability.
@@ -156,15 +158,18 @@ pub async fn run(cli: Cli) -> Result<(), ServerError> {
         Command::Generate(args) => return ml::generate(args),
         Command::Encode(args) => return ml::encode(args),
         Command::Fairness(args) => return ml::fairness(args),
+        Command::Drift(args) => return ml::drift(args),
         Command::Explain(args) => return ml::explain(args),
         _ => {}
     }
     let config = Config::load(cli.config.as_deref())?;
     telemetry::init(config.log_format);
     match command {
-        Command::Generate(_) | Command::Encode(_) | Command::Explain(_) | Command::Fairness(_) => {
-            Ok(())
-        }
+        Command::Generate(_)
+        | Command::Encode(_)
+        | Command::Explain(_)
+        | Command::Fairness(_)
+        | Command::Drift(_) => Ok(()),
         Command::Train(args) => train_recorded(&services(&config).await?, args).await,
         Command::Serve => serve(&config).await,
         Command::Migrate => {

@@ -11,6 +11,7 @@ pub mod login_attempt;
 pub mod model;
 pub mod model_alias;
 pub mod model_status;
+pub mod monitoring_run;
 pub mod outcome;
 pub mod promotion_request;
 pub mod promotion_resolution;
