@@ -105,7 +105,7 @@ pub struct RunView {
 pub struct MonitoringView {
     pub runs: Vec<RunListRow>,
     pub selected: Option<RunView>,
-    /// Minutes between scheduled runs (0: off).
-    pub interval_minutes: u64,
+    /// Seconds between scheduled runs (0: off).
+    pub interval_secs: u64,
     pub window: usize,
 }

@@ -58,8 +58,8 @@ pub struct Config {
     /// The base training data for retraining (a CSV with the Lendscope inputs and the
     /// `defaulted` target). Unset: the generated data the demo champion was trained on.
     pub retrain_base_data: Option<PathBuf>,
-    /// Minutes between scheduled monitoring runs (0: only runs started from the page).
-    pub monitoring_interval_minutes: u64,
+    /// Seconds between scheduled monitoring runs (0: only runs started from the page).
+    pub monitoring_interval_secs: u64,
     /// Decisions in the monitoring job's current window.
     pub monitoring_window: usize,
 }
@@ -76,7 +76,7 @@ impl Default for Config {
             trust_forwarded_for: false,
             session: SessionConfig::default(),
             retrain_base_data: None,
-            monitoring_interval_minutes: 60,
+            monitoring_interval_secs: 3600,
             monitoring_window: 2000,
         }
     }
@@ -96,7 +96,7 @@ pub const ENV_VARS: &[&str] = &[
     "LENDSCOPE_COOKIE_SECURE",
     "LENDSCOPE_MAX_FAILED_LOGINS_PER_HOUR",
     "LENDSCOPE_RETRAIN_BASE_DATA",
-    "LENDSCOPE_MONITORING_INTERVAL_MINUTES",
+    "LENDSCOPE_MONITORING_INTERVAL_SECS",
     "LENDSCOPE_MONITORING_WINDOW",
 ];
 
@@ -166,8 +166,8 @@ impl Config {
                     self.request_timeout_secs = parse(name, &value)?;
                 }
                 "LENDSCOPE_MAX_BODY_BYTES" => self.max_body_bytes = parse(name, &value)?,
-                "LENDSCOPE_MONITORING_INTERVAL_MINUTES" => {
-                    self.monitoring_interval_minutes = parse(name, &value)?;
+                "LENDSCOPE_MONITORING_INTERVAL_SECS" => {
+                    self.monitoring_interval_secs = parse(name, &value)?;
                 }
                 "LENDSCOPE_MONITORING_WINDOW" => self.monitoring_window = parse(name, &value)?,
                 "LENDSCOPE_TRUST_FORWARDED_FOR" => self.trust_forwarded_for = flag(name, &value)?,

@@ -57,7 +57,7 @@ impl Application {
         }
         services.set_monitoring_settings(lendscope_service::monitoring::MonitoringSettings {
             window: config.monitoring_window,
-            interval_minutes: config.monitoring_interval_minutes,
+            interval_secs: config.monitoring_interval_secs,
             ..Default::default()
         });
         let listener = TcpListener::bind(config.listen).await?;
@@ -67,8 +67,8 @@ impl Application {
             listener,
             router,
             services,
-            monitoring_every: (config.monitoring_interval_minutes > 0)
-                .then(|| Duration::from_secs(config.monitoring_interval_minutes * 60)),
+            monitoring_every: (config.monitoring_interval_secs > 0)
+                .then(|| Duration::from_secs(config.monitoring_interval_secs)),
         })
     }
 

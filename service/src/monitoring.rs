@@ -50,8 +50,8 @@ pub struct MonitoringSettings {
     pub auc_drop_alert: f64,
     /// Most labelled decisions read for realized performance.
     pub max_labelled: u64,
-    /// Minutes between scheduled runs (0: off); the server's scheduler uses it.
-    pub interval_minutes: u64,
+    /// Seconds between scheduled runs (0: off); the server's scheduler uses it.
+    pub interval_secs: u64,
 }
 
 impl Default for MonitoringSettings {
@@ -63,7 +63,7 @@ impl Default for MonitoringSettings {
             min_labelled: 20,
             auc_drop_alert: 0.05,
             max_labelled: 50_000,
-            interval_minutes: 60,
+            interval_secs: 3600,
         }
     }
 }
@@ -1234,7 +1234,7 @@ impl Services {
         Ok(MonitoringView {
             runs: runs.iter().map(list_row).collect(),
             selected,
-            interval_minutes: s.interval_minutes,
+            interval_secs: s.interval_secs,
             window: s.window,
         })
     }

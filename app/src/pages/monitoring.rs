@@ -98,12 +98,17 @@ fn Monitoring() -> impl IntoView {
 
 #[component]
 fn MonitoringBody(v: MonitoringView) -> impl IntoView {
-    let schedule = if v.interval_minutes == 0 {
+    let schedule = if v.interval_secs == 0 {
         "Scheduled runs are off; runs start from this page.".to_owned()
     } else {
+        let every = match v.interval_secs {
+            s if s % 3600 == 0 => format!("{} h", s / 3600),
+            s if s % 60 == 0 => format!("{} min", s / 60),
+            s => format!("{s} s"),
+        };
         format!(
-            "The monitoring job runs every {} minutes over the newest {} decisions.",
-            v.interval_minutes, v.window
+            "The monitoring job runs every {every} over the newest {} decisions (at most half of all decisions).",
+            v.window
         )
     };
     view! {

@@ -366,6 +366,31 @@ impl TestApp {
     }
 
     /// Posts an application and returns the decision body.
+    /// Scores generated applicants (request body, defaulted) through the API; records each
+    /// outcome when `labelled`. Returns the application ids.
+    pub async fn score_all(
+        &self,
+        key: &str,
+        applicants: Vec<(Vec<u8>, bool)>,
+        labelled: bool,
+    ) -> Vec<String> {
+        let mut ids = Vec::new();
+        for (body, defaulted) in applicants {
+            let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+            let res = self.decide(key, &body).await;
+            let id = res["application_id"].as_str().unwrap().to_owned();
+            if labelled {
+                let outcome = if defaulted { "defaulted" } else { "repaid" };
+                self.services
+                    .record_outcome(&id, "partner", outcome, self.services.now())
+                    .await
+                    .unwrap();
+            }
+            ids.push(id);
+        }
+        ids
+    }
+
     pub async fn decide(&self, key: &str, body: &serde_json::Value) -> serde_json::Value {
         self.post_application(key, body, None)
             .await

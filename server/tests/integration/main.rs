@@ -9,6 +9,7 @@ mod api_keys;
 mod bad_input;
 mod health;
 mod login;
+mod monitoring;
 mod officer_pages;
 mod registry;
 mod replicas;

@@ -20,21 +20,8 @@ on_both_backends!(
 /// Scores `n` generated applications through the API; records the outcome of each when
 /// `labelled`. Returns the application ids.
 async fn traffic(app: &TestApp, key: &str, n: usize, seed: u64, labelled: bool) -> Vec<String> {
-    let mut ids = Vec::new();
-    for (body, defaulted) in generated_applicants(seed, n, &format!("T{seed}")).unwrap() {
-        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
-        let res = app.decide(key, &body).await;
-        let id = res["application_id"].as_str().unwrap().to_owned();
-        if labelled {
-            let outcome = if defaulted { "defaulted" } else { "repaid" };
-            app.services
-                .record_outcome(&id, "partner", outcome, app.services.now())
-                .await
-                .unwrap();
-        }
-        ids.push(id);
-    }
-    ids
+    let applicants = generated_applicants(seed, n, &format!("T{seed}")).unwrap();
+    app.score_all(key, applicants, labelled).await
 }
 
 /// A gate that judges performance, stability and latency as configured but lets the small
