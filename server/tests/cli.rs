@@ -726,6 +726,7 @@ fn drift_matches_evidently() {
         "income,tenure_months,late_payments,has_phone,employment,region,steady,constant,sparse";
     let mut rng = Uniform(0x9e37_79b9_7f4a_7c15);
     let mut verdicts = Vec::new();
+    let mut worst = 0f64;
     for (case, (nr, nc, shift)) in [
         (800, 600, 0.6),
         (700, 700, 0.3),
@@ -774,6 +775,7 @@ fn drift_matches_evidently() {
                 (a - b).abs() <= 1e-6,
                 "case {case} {name}: ours {a}, evidently {b}"
             );
+            worst = worst.max((a - b).abs());
             assert_eq!(col["drifted"], e["drift"], "case {case} {name}: verdict");
             assert_eq!(col["threshold"].as_f64(), e["threshold"].as_f64(), "{name}");
             let (a, b) = (
@@ -784,6 +786,7 @@ fn drift_matches_evidently() {
                 (a - b).abs() <= 1e-6,
                 "case {case} {name} PSI: ours {a}, evidently {b}"
             );
+            worst = worst.max((a - b).abs());
             tests.push(col["test"].as_str().unwrap().to_owned());
         }
         assert_eq!(
@@ -816,6 +819,7 @@ fn drift_matches_evidently() {
             }
         }
     }
+    println!("largest difference from evidently's statistics and PSI: {worst:e}");
     // Both dataset verdicts occur among the cases compared above.
     assert!(
         verdicts.contains(&true) && verdicts.contains(&false),

@@ -1160,9 +1160,35 @@ fn run_view(summary: &RunSummary, r: &MonitoringReport) -> RunView {
         })
         .filter(|(_, v): &(String, Vec<Option<f64>>)| v.iter().any(Option::is_some))
         .collect();
-    let performance_svg = (!series.is_empty())
-        .then(|| over_periods(&periods, &series, (0.5, 1.0), "realized AUC", 640, 300).ok())
-        .flatten();
+    // Over time once there are two periods; before that, one bar per version.
+    let performance_svg = if periods.len() >= 2 && !series.is_empty() {
+        over_periods(&periods, &series, (0.5, 1.0), "realized AUC", 640, 300).ok()
+    } else {
+        let items: Vec<Bar> = r
+            .performance
+            .iter()
+            .filter(|p| p.period == "all")
+            .filter_map(|p| {
+                p.auc.map(|auc| Bar {
+                    label: p.model.clone(),
+                    value: auc,
+                    flagged: false,
+                })
+            })
+            .collect();
+        (!items.is_empty())
+            .then(|| {
+                bars(
+                    &items,
+                    &[(0.5, "chance")],
+                    "realized AUC (one period so far)",
+                    false,
+                    560,
+                )
+                .ok()
+            })
+            .flatten()
+    };
     let calibration = r
         .performance
         .iter()

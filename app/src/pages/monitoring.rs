@@ -177,7 +177,7 @@ fn RunDetail(run: RunView) -> impl IntoView {
             <p class="muted small">"Per model version on decided applications with an outcome, served and shadow scores alike (so champion and challenger are compared on the same applications), overall and per " {run.period.clone()} "."</p>
             {run.performance_svg.clone().map(|svg| view! {
                 <figure class="chart" data-testid="performance-chart"><div class="svg" inner_html=svg></div>
-                <figcaption>"Realized AUC per " {run.period.clone()}</figcaption></figure>
+                <figcaption>"Realized AUC per version (per " {run.period.clone()} " once there are two)"</figcaption></figure>
             })}
             <PerformanceTable rows=run.performance.clone()/>
             <div class="chart-grid">
@@ -219,8 +219,8 @@ fn FeatureTable(rows: Vec<FeatureDriftRow>) -> impl IntoView {
         .into_iter()
         .map(|r| {
             let verdict = match (r.drifted, &r.note) {
-                (Some(true), _) => view! { <span class="pill pill-rejected">"drift"</span> }.into_any(),
-                (Some(false), _) => view! { <span class="pill pill-approved">"no drift"</span> }.into_any(),
+                (Some(true), _) => view! { <span class="pill pill-reject">"drift"</span> }.into_any(),
+                (Some(false), _) => view! { <span class="pill pill-approve">"no drift"</span> }.into_any(),
                 (None, Some(n)) => view! { <span class="muted">"not computable: " {n.clone()}</span> }.into_any(),
                 (None, None) => view! { <span class="muted">"—"</span> }.into_any(),
             };
@@ -261,7 +261,7 @@ fn Fairness(f: FairnessView) -> impl IntoView {
         .collect_view();
     view! {
         <div class="fairness" data-testid=format!("fairness-{}", f.attribute)>
-            <h3>{f.attribute.replace('_', " ")} {f.alert.then(|| view! { " " <span class="pill pill-rejected">"alert"</span> })}</h3>
+            <h3>{f.attribute.replace('_', " ")} {f.alert.then(|| view! { " " <span class="pill pill-reject">"alert"</span> })}</h3>
             <div class="two-col">
                 <div>
                     <table class="table">
