@@ -221,7 +221,7 @@ mod tests {
         assert!(svg.starts_with("<svg"));
         assert!(svg.contains("monthly_income") && svg.contains("loan_amount"));
         assert!(svg.contains("0.25"));
-        assert_eq!(svg.matches("<rect").count() >= 2, true);
+        assert!(svg.matches("<rect").count() >= 2);
     }
 
     #[test]

@@ -321,7 +321,7 @@ fn sorted_finite(values: &[f64]) -> Vec<f64> {
 
 /// LSD radix sort of finite f64 on their order-preserving bit patterns (11-bit digits,
 /// passes where every key has the same digit skipped).
-fn radix_sort(values: &mut Vec<f64>) {
+fn radix_sort(values: &mut [f64]) {
     if values.len() < 4096 {
         values.sort_unstable_by(f64::total_cmp);
         return;
@@ -344,7 +344,7 @@ fn radix_sort(values: &mut Vec<f64>) {
         for &k in &keys {
             counts[((k >> shift) as usize) & (RADIX - 1)] += 1;
         }
-        if counts.iter().any(|&c| c == keys.len()) {
+        if counts.contains(&keys.len()) {
             shift += BITS;
             continue;
         }
