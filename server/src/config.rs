@@ -62,6 +62,8 @@ pub struct Config {
     pub monitoring_interval_secs: u64,
     /// Decisions in the monitoring job's current window.
     pub monitoring_window: usize,
+    /// Applications scored at once; more are answered 503 with `Retry-After` (load shedding).
+    pub max_concurrent_scoring: usize,
 }
 
 impl Default for Config {
@@ -78,6 +80,7 @@ impl Default for Config {
             retrain_base_data: None,
             monitoring_interval_secs: 3600,
             monitoring_window: 2000,
+            max_concurrent_scoring: 64,
         }
     }
 }
@@ -98,6 +101,7 @@ pub const ENV_VARS: &[&str] = &[
     "LENDSCOPE_RETRAIN_BASE_DATA",
     "LENDSCOPE_MONITORING_INTERVAL_SECS",
     "LENDSCOPE_MONITORING_WINDOW",
+    "LENDSCOPE_MAX_CONCURRENT_SCORING",
 ];
 
 impl Config {
@@ -170,6 +174,9 @@ impl Config {
                     self.monitoring_interval_secs = parse(name, &value)?;
                 }
                 "LENDSCOPE_MONITORING_WINDOW" => self.monitoring_window = parse(name, &value)?,
+                "LENDSCOPE_MAX_CONCURRENT_SCORING" => {
+                    self.max_concurrent_scoring = parse(name, &value)?;
+                }
                 "LENDSCOPE_TRUST_FORWARDED_FOR" => self.trust_forwarded_for = flag(name, &value)?,
                 "LENDSCOPE_SESSION_IDLE_MINUTES" => {
                     self.session.idle_timeout_minutes = parse(name, &value)?;

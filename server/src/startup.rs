@@ -49,6 +49,12 @@ impl Application {
         db::migrate(&conn).await?;
         let services = Services::new(conn, clock, config.auth_settings());
         services.set_retrain_base(config.retrain_base_data.clone());
+        if config.max_concurrent_scoring == 0 {
+            return Err(ServerError::Config(
+                "max_concurrent_scoring = 0: at least 1 application must be scored at a time"
+                    .into(),
+            ));
+        }
         if config.monitoring_window < 100 {
             return Err(ServerError::Config(format!(
                 "monitoring_window = {}: at least 100 decisions",
@@ -152,7 +158,10 @@ fn router(config: &Config, services: Services, addr: SocketAddr) -> Router {
         .route("/metrics", get(metrics::export))
         .route("/api/openapi.json", get(crate::api::openapi::document))
         .route(upload::UPLOAD_PATH, axum::routing::post(upload::upload))
-        .merge(crate::api::router())
+        .merge(crate::api::router(crate::http::shed::Shedder {
+            permits: Arc::new(tokio::sync::Semaphore::new(config.max_concurrent_scoring)),
+            state: state.clone(),
+        }))
         .with_state(state.clone())
         .merge(pages)
         .layer(middleware::from_fn(rpc::error_status))

@@ -13,6 +13,11 @@ use crate::error::{ServiceError, ServiceResult};
 /// The default database: an embedded SQLite file under `./data/`.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/lendscope.db";
 
+/// The longest a request waits for a database connection (or to open one). When the database
+/// is unreachable — refusing or silently dropping packets — requests fail with 503 after at
+/// most this long instead of hanging.
+pub const DB_WAIT: Duration = Duration::from_millis(800);
+
 /// Opens a connection pool. For a SQLite file URL the parent folder and the file are created
 /// when missing, and the database is switched to WAL so that readers do not block the writer.
 pub async fn connect(url: &str) -> ServiceResult<DatabaseConnection> {
@@ -21,8 +26,8 @@ pub async fn connect(url: &str) -> ServiceResult<DatabaseConnection> {
     options
         .max_connections(if url.starts_with("sqlite:") { 8 } else { 16 })
         .min_connections(1)
-        .connect_timeout(Duration::from_secs(5))
-        .acquire_timeout(Duration::from_secs(5))
+        .connect_timeout(DB_WAIT)
+        .acquire_timeout(DB_WAIT)
         .sqlx_logging(false);
     let db = Database::connect(options).await?;
     if db.get_database_backend() == DatabaseBackend::Sqlite && !url.contains(":memory:") {

@@ -32,6 +32,11 @@ pub const HELP: &[(&str, &str, &str)] = &[
         "HTTP error answers by route and kind",
     ),
     (
+        "lendscope_http_shed_total",
+        "counter",
+        "Requests refused with 503 by load shedding, by route",
+    ),
+    (
         "lendscope_decisions_total",
         "counter",
         "Decisions by outcome, model version and role",

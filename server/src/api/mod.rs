@@ -9,17 +9,21 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
+use crate::http::shed::{self, Shedder};
 use crate::http::{ApiError, AppState};
 pub use auth::ApiKey;
 
-pub fn router() -> Router<AppState> {
+/// The API routes; scoring is limited by `shed` (see [`shed`]).
+pub fn router(shed: Shedder) -> Router<AppState> {
     Router::new()
         .route("/api/v1/whoami", get(whoami))
         .route(
             "/api/v1/applications",
-            post(applications::create).layer(DefaultBodyLimit::max(
-                lendscope_service::scoring::request::MAX_BODY_BYTES,
-            )),
+            post(applications::create)
+                .layer(DefaultBodyLimit::max(
+                    lendscope_service::scoring::request::MAX_BODY_BYTES,
+                ))
+                .layer(axum::middleware::from_fn_with_state(shed, shed::limit)),
         )
         .route("/api/v1/applications/{id}", get(applications::get))
         .route(

@@ -7,6 +7,7 @@ pub mod headers;
 pub mod metrics;
 pub mod rpc;
 pub mod session;
+pub mod shed;
 pub mod upload;
 
 use lendscope_app::ssr::CookiePolicy;
