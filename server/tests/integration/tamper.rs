@@ -45,7 +45,14 @@ fn quoted(s: &str) -> String {
 }
 
 async fn every_kind_of_tampering_is_detected(backend: Backend) {
-    for tamper in ["flip", "delete", "reorder", "forge", "truncate"] {
+    for tamper in [
+        "flip",
+        "delete",
+        "reorder",
+        "forge",
+        "forge-rehashed",
+        "truncate",
+    ] {
         let app = spawn(backend).await;
         let key = app.with_scoring(0).await;
         for i in 0..12 {
@@ -87,7 +94,9 @@ async fn every_kind_of_tampering_is_detected(backend: Backend) {
             ],
             "forge" => {
                 // A copy of the last record, chained to it, with a made-up hash.
-                let c = content_of(&app, 12).await.replace("TAMPER-forge-11", "FORGED-0001");
+                let c = content_of(&app, 12)
+                    .await
+                    .replace("TAMPER-forge-11", "FORGED-0001");
                 vec![format!(
                     "INSERT INTO decisions (seq, application_id, notice_token, created_at, api_client, \
                      idempotency_key, request_hash, applicant_id, model_id, role, decision, \
@@ -99,6 +108,40 @@ async fn every_kind_of_tampering_is_detected(backend: Backend) {
                     "f".repeat(64)
                 )]
             }
+            "forge-rehashed" => {
+                // A forger who knows the hash function: new ids, the content's sequence
+                // number and a correctly computed link. Only the chain head, kept outside the
+                // decisions table, tells that the chain was longer than it should be.
+                let row = db
+                    .query_one(sea_orm::Statement::from_string(
+                        db.get_database_backend(),
+                        "SELECT application_id, notice_token, hash FROM decisions WHERE seq = 12",
+                    ))
+                    .await
+                    .unwrap()
+                    .unwrap();
+                let (app_id, token, prev): (String, String, String) = (
+                    row.try_get("", "application_id").unwrap(),
+                    row.try_get("", "notice_token").unwrap(),
+                    row.try_get("", "hash").unwrap(),
+                );
+                let content = content_of(&app, 12)
+                    .await
+                    .replace(&app_id, "forged-app-0002")
+                    .replace(&token, "forged-token-0002")
+                    .replace("\"seq\":12", "\"seq\":13");
+                let hash = lendscope_service::scoring::chain::link_hash(&prev, &content);
+                vec![format!(
+                    "INSERT INTO decisions (seq, application_id, notice_token, created_at, api_client, \
+                     idempotency_key, request_hash, applicant_id, model_id, role, decision, \
+                     probability_of_default, policy_version, content, prev_hash, hash) \
+                     SELECT 13, 'forged-app-0002', 'forged-token-0002', created_at, api_client, \
+                     idempotency_key, request_hash, applicant_id, model_id, role, decision, \
+                     probability_of_default, policy_version, {}, hash, '{hash}' \
+                     FROM decisions WHERE seq = 12",
+                    quoted(&content)
+                )]
+            }
             "truncate" => vec!["DELETE FROM decisions WHERE seq >= 11".into()],
             _ => unreachable!(),
         };
@@ -108,13 +151,17 @@ async fn every_kind_of_tampering_is_detected(backend: Backend) {
         let report = app.services.verify_decisions().await.unwrap();
         let broken = report
             .broken
+            .clone()
             .unwrap_or_else(|| panic!("{tamper} went unnoticed: {report:?}"));
-        println!("{tamper}: detected at seq {}: {}", broken.seq, broken.problem);
+        println!(
+            "{tamper}: detected at seq {}: {}",
+            broken.seq, broken.problem
+        );
         let expected_seq = match tamper {
             "flip" => 5,
-            "delete" => 7,
+            "delete" => 6,
             "reorder" => 4,
-            "forge" => 13,
+            "forge" | "forge-rehashed" => 13,
             "truncate" => 11,
             _ => unreachable!(),
         };

@@ -163,18 +163,34 @@ pub async fn verify<C: ConnectionTrait>(db: &C) -> ServiceResult<ChainReport> {
         .one(db)
         .await?;
     let (head_seq, head_hash) = head.map_or((0, GENESIS.to_owned()), |h| (h.seq, h.hash));
-    if head_seq != expected_seq - 1 || head_hash != prev {
+    let last = expected_seq - 1;
+    let problem = if head_seq > last {
+        Some((
+            last + 1,
+            format!(
+                "the chain ends at link {last} but its recorded head is link {head_seq}: records after {last} are missing"
+            ),
+        ))
+    } else if head_seq < last {
+        Some((
+            head_seq + 1,
+            format!(
+                "the chain goes on to link {last} past its recorded head, link {head_seq}: records {}–{last} were not written by Lendscope",
+                head_seq + 1
+            ),
+        ))
+    } else if head_hash != prev {
+        Some((
+            last,
+            format!("link {last} does not match the recorded head's hash"),
+        ))
+    } else {
+        None
+    };
+    if let Some((seq, problem)) = problem {
         return Ok(ChainReport {
             records,
-            broken: Some(broken(
-                expected_seq,
-                None,
-                format!(
-                    "the chain ends at link {} but its recorded head is link {head_seq}: records after {} are missing",
-                    expected_seq - 1,
-                    expected_seq - 1
-                ),
-            )),
+            broken: Some(broken(seq, None, problem)),
         });
     }
     Ok(ChainReport {
