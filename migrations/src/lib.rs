@@ -74,6 +74,24 @@ impl MigratorTrait for Migrator {
     }
 }
 
+/// The tables whose rows are never changed or removed once written: decisions, the audit
+/// trail and every record of who did what. The database refuses UPDATE and DELETE on them
+/// (triggers), and the application role (`lendscope db grant-app-role`) has no UPDATE, DELETE
+/// or TRUNCATE privilege on them either.
+pub const APPEND_ONLY_TABLES: &[&str] = &[
+    "alias_history",
+    "audit_log",
+    "decision_policies",
+    "decisions",
+    "model_status",
+    "monitoring_runs",
+    "outcomes",
+    "promotion_requests",
+    "promotion_resolutions",
+    "review_actions",
+    "routing_settings",
+];
+
 /// Makes `table` append-only at the database level: UPDATE and DELETE are refused by a
 /// trigger on both backends (and TRUNCATE on PostgreSQL).
 pub async fn make_append_only(manager: &SchemaManager<'_>, table: &str) -> Result<(), DbErr> {

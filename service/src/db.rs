@@ -37,16 +37,45 @@ pub async fn connect(url: &str) -> ServiceResult<DatabaseConnection> {
     Ok(db)
 }
 
-/// Applies every pending migration.
+/// Applies every pending migration. With none pending nothing is executed, so a server
+/// running as the restricted application role (no CREATE privilege) starts.
 pub async fn migrate(db: &DatabaseConnection) -> ServiceResult<()> {
+    if pending_migrations(db).await?.is_empty() {
+        return Ok(());
+    }
     Migrator::up(db, None).await?;
     Ok(())
 }
 
-/// Ready means: the database answers and no migration is pending.
+/// Names of the migrations not applied yet (every one when the bookkeeping table is
+/// missing). Reads only, unlike sea-orm's own check, which creates that table first.
+pub async fn pending_migrations(db: &DatabaseConnection) -> Result<Vec<String>, DbErr> {
+    let applied: std::collections::HashSet<String> = match db
+        .query_all(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            "SELECT version FROM seaql_migrations",
+        ))
+        .await
+    {
+        Ok(rows) => rows
+            .iter()
+            .filter_map(|r| r.try_get::<String>("", "version").ok())
+            .collect(),
+        Err(DbErr::Conn(e)) => return Err(DbErr::Conn(e)),
+        Err(DbErr::ConnectionAcquire(e)) => return Err(DbErr::ConnectionAcquire(e)),
+        Err(_) => Default::default(),
+    };
+    Ok(Migrator::migrations()
+        .iter()
+        .map(|m| m.name().to_owned())
+        .filter(|n| !applied.contains(n))
+        .collect())
+}
+
+/// The database answers and no migration is pending.
 pub async fn readiness(db: &DatabaseConnection) -> Result<(), DbErr> {
     db.execute_unprepared("SELECT 1").await?;
-    let pending = Migrator::get_pending_migrations(db).await?;
+    let pending = pending_migrations(db).await?;
     if pending.is_empty() {
         Ok(())
     } else {
@@ -108,4 +137,86 @@ mod tests {
             "sqlite::memory:"
         );
     }
+}
+
+/// A PostgreSQL identifier that needs no quoting: lower-case letters, digits and `_`.
+fn plain_identifier(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 63
+        && name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+/// Creates (or updates) the PostgreSQL login role the server should run as: it may read and
+/// insert everywhere, change and delete rows only in the mutable tables (sessions, users,
+/// cases, …) and has no UPDATE, DELETE or TRUNCATE privilege on the append-only tables
+/// ([`lendscope_migrations::APPEND_ONLY_TABLES`]). Run by the database owner after
+/// migrating; the server then connects as this role (it finds no pending migration).
+pub async fn grant_app_role(
+    db: &DatabaseConnection,
+    role: &str,
+    password: &str,
+) -> ServiceResult<Vec<String>> {
+    if db.get_database_backend() != DatabaseBackend::Postgres {
+        return Err(ServiceError::invalid(
+            "database_url",
+            "application roles are a PostgreSQL feature; SQLite has no users",
+        ));
+    }
+    if !plain_identifier(role) {
+        return Err(ServiceError::invalid(
+            "role",
+            "use lower-case letters, digits and _ (at most 63), starting with a letter",
+        ));
+    }
+    let tables: Vec<String> = db
+        .query_all(sea_orm::Statement::from_string(
+            DatabaseBackend::Postgres,
+            "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() ORDER BY tablename",
+        ))
+        .await?
+        .iter()
+        .filter_map(|r| r.try_get::<String>("", "tablename").ok())
+        .collect();
+    let password = password.replace('\'', "''");
+    let exists = db
+        .query_one(sea_orm::Statement::from_string(
+            DatabaseBackend::Postgres,
+            format!("SELECT 1 AS one FROM pg_roles WHERE rolname = '{role}'"),
+        ))
+        .await?
+        .is_some();
+    let mut sql = vec![if exists {
+        format!("ALTER ROLE {role} LOGIN PASSWORD '{password}'")
+    } else {
+        format!("CREATE ROLE {role} LOGIN PASSWORD '{password}'")
+    }];
+    sql.push(format!("GRANT USAGE ON SCHEMA public TO {role}"));
+    sql.push(format!(
+        "GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {role}"
+    ));
+    let mut summary = Vec::new();
+    for t in &tables {
+        sql.push(format!("REVOKE ALL ON TABLE {t} FROM {role}"));
+        if lendscope_migrations::APPEND_ONLY_TABLES.contains(&t.as_str()) {
+            sql.push(format!("GRANT SELECT, INSERT ON TABLE {t} TO {role}"));
+            summary.push(format!("{t}: SELECT, INSERT"));
+        } else if t == "seaql_migrations" {
+            sql.push(format!("GRANT SELECT ON TABLE {t} TO {role}"));
+            summary.push(format!("{t}: SELECT"));
+        } else {
+            sql.push(format!(
+                "GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE {t} TO {role}"
+            ));
+            summary.push(format!("{t}: SELECT, INSERT, UPDATE, DELETE"));
+        }
+    }
+    let txn = sea_orm::TransactionTrait::begin(db).await?;
+    for s in &sql {
+        txn.execute_unprepared(s).await?;
+    }
+    txn.commit().await?;
+    Ok(summary)
 }

@@ -36,6 +36,11 @@ pub enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Database administration (PostgreSQL).
+    Db {
+        #[command(subcommand)]
+        command: DbCommand,
+    },
     /// Fill an empty database with demo users (passwords printed once).
     Demo,
     /// Manage staff users.
@@ -83,6 +88,14 @@ pub enum Command {
     Encode(ml::BatchArgs),
     /// Write per-row SHAP contributions, bias, margin and probability.
     Explain(ml::BatchArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Create or update the login role the server should run as: no UPDATE, DELETE or
+    /// TRUNCATE on decisions, outcomes, reviews, the audit trail and the other append-only
+    /// tables. The password is read from standard input. Run as the database owner.
+    GrantAppRole { role: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -176,6 +189,19 @@ pub async fn run(cli: Cli) -> Result<(), ServerError> {
             let conn = db::connect(&config.database_url).await?;
             db::migrate(&conn).await?;
             println!("migrations applied to {}", redact(&config.database_url));
+            Ok(())
+        }
+        Command::Db {
+            command: DbCommand::GrantAppRole { role },
+        } => {
+            let conn = db::connect(&config.database_url).await?;
+            db::migrate(&conn).await?;
+            let password = read_password()?;
+            let grants = db::grant_app_role(&conn, &role, password.expose()).await?;
+            println!("role {role} may now log in; its privileges:");
+            for g in grants {
+                println!("  {g}");
+            }
             Ok(())
         }
         Command::Demo => demo::run(&services(&config).await?, &cli_meta()).await,

@@ -6,6 +6,7 @@ mod helpers;
 
 mod access;
 mod api_keys;
+mod app_role;
 mod bad_input;
 mod health;
 mod login;
