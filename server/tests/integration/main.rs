@@ -15,6 +15,7 @@ mod officer_pages;
 mod outage;
 mod registry;
 mod replicas;
+mod retention;
 mod reviews;
 mod scoring;
 mod security_headers;

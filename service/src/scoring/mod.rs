@@ -150,6 +150,56 @@ fn score_with(
     ))
 }
 
+/// The reasons given to the applicant: the policy rule's reason (amount or term out of range)
+/// first, then the principal factors of the model's score, at most [`reasons::MAX_REASONS`].
+fn decision_reasons(
+    policy: &DecisionPolicy,
+    rule: &str,
+    schema: &lendscope_model::FeatureSchema,
+    contributions: &[f64],
+    input: &ApplicationInput,
+) -> Vec<Reason> {
+    let mut reasons: Vec<Reason> = policy
+        .rule_reason(rule)
+        .map(|r| Reason {
+            code: r.code.to_owned(),
+            feature: if r.code == "P01" {
+                "loan_amount"
+            } else {
+                "loan_term_months"
+            }
+            .to_owned(),
+            text: r.text,
+            contribution: 0.0,
+        })
+        .into_iter()
+        .collect();
+    reasons.extend(reasons::principal_reasons(schema, contributions, input));
+    reasons.truncate(reasons::MAX_REASONS);
+    reasons
+}
+
+/// A stored decision recomputed from its stored inputs with the model version and policy
+/// version it names: the notice built from the recomputation against the stored one.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Reproduction {
+    pub application_id: String,
+    pub model: String,
+    pub policy_version: String,
+    pub stored_probability: f64,
+    pub recomputed_probability: f64,
+    /// The notices (of the automated decision) as JSON bytes.
+    pub stored_notice: String,
+    pub regenerated_notice: String,
+}
+
+impl Reproduction {
+    pub fn identical(&self) -> bool {
+        self.stored_notice == self.regenerated_notice
+            && self.stored_probability.to_bits() == self.recomputed_probability.to_bits()
+    }
+}
+
 /// Validates an Idempotency-Key: 1 to 128 visible ASCII characters.
 pub fn check_idempotency_key(key: &str) -> ServiceResult<()> {
     if key.is_empty() || key.len() > 128 || !key.bytes().all(|b| b.is_ascii_graphic()) {
@@ -207,6 +257,61 @@ impl Services {
         .insert(self.db())
         .await?;
         Ok(())
+    }
+
+    /// A stored policy version.
+    pub async fn policy_version(&self, version: &str) -> ServiceResult<DecisionPolicy> {
+        let row = decision_policy::Entity::find()
+            .filter(decision_policy::Column::Version.eq(version))
+            .one(self.db())
+            .await?
+            .ok_or(ServiceError::NotFound("policy version"))?;
+        serde_json::from_str(&row.policy)
+            .map_err(|e| ServiceError::Internal(format!("stored policy {}: {e}", row.version)))
+    }
+
+    /// Recomputes a stored decision from its stored inputs, model version and policy version,
+    /// and regenerates its notice from the recomputation (see [`Reproduction`]).
+    pub async fn reproduce_decision(&self, application_id: &str) -> ServiceResult<Reproduction> {
+        let row = decision::Entity::find()
+            .filter(decision::Column::ApplicationId.eq(application_id))
+            .one(self.db())
+            .await?
+            .ok_or(ServiceError::NotFound("application"))?;
+        let record: Value = serde_json::from_str(&row.content)
+            .map_err(|e| ServiceError::Internal(format!("stored decision: {e}")))?;
+        let stored = crate::governance::stored(&row.content)?;
+        let policy = self.policy_version(&row.policy_version).await?;
+        let model = self.load_model(row.model_id).await?;
+        let role = if row.role == "challenger" {
+            Role::Challenger
+        } else {
+            Role::Champion
+        };
+        let (score, contributions, _) = score_with(&model, role, &stored.input, &policy)?;
+        let reasons = decision_reasons(
+            &policy,
+            &score.rule,
+            model.bundle.schema(),
+            &contributions,
+            &stored.input,
+        );
+        let mut recomputed = record.clone();
+        recomputed["decision"] = json!(score.decision);
+        recomputed["reasons"] = json!(reasons);
+        let bytes = |r: &Value| -> ServiceResult<String> {
+            serde_json::to_string(&notice::build(r, None)?)
+                .map_err(|e| ServiceError::Internal(e.to_string()))
+        };
+        Ok(Reproduction {
+            application_id: application_id.to_owned(),
+            model: format!("{} v{}", model.meta.name, model.meta.version),
+            policy_version: policy.version.clone(),
+            stored_probability: row.probability_of_default,
+            recomputed_probability: score.probability_of_default,
+            stored_notice: bytes(&record)?,
+            regenerated_notice: bytes(&recomputed)?,
+        })
     }
 
     /// Puts a new policy version in force.
@@ -312,23 +417,8 @@ impl Services {
             .map_err(|e| ServiceError::Internal(format!("scoring task: {e}")))??;
         let (served_score, schema) = served_score;
 
-        let mut reasons: Vec<Reason> = policy
-            .rule_reason(&served_score.rule)
-            .map(|r| Reason {
-                code: r.code.to_owned(),
-                feature: if r.code == "P01" {
-                    "loan_amount"
-                } else {
-                    "loan_term_months"
-                }
-                .to_owned(),
-                text: r.text,
-                contribution: 0.0,
-            })
-            .into_iter()
-            .collect();
-        reasons.extend(reasons::principal_reasons(&schema, &contributions, &input));
-        reasons.truncate(reasons::MAX_REASONS);
+        let reasons =
+            decision_reasons(&policy, &served_score.rule, &schema, &contributions, &input);
 
         let now = self.now();
         let application_id = uuid_v4();

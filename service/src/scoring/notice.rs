@@ -38,7 +38,7 @@ pub struct FinalDecision {
 }
 
 /// The notice of a stored decision; an officer's final decision replaces the recommendation.
-fn build(record: &Value, officer: Option<FinalDecision>) -> ServiceResult<Notice> {
+pub(crate) fn build(record: &Value, officer: Option<FinalDecision>) -> ServiceResult<Notice> {
     let text = |path: &str| {
         record
             .pointer(path)
