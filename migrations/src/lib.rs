@@ -10,6 +10,7 @@ mod m20261125_000004_reviews;
 mod m20261125_000005_queue_filters;
 mod m20261126_000006_registry;
 mod m20261129_000007_monitoring;
+mod m20261129_000008_retention;
 
 /// Column shapes shared by the migrations.
 pub(crate) mod columns {
@@ -70,6 +71,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000005_queue_filters::Migration),
             Box::new(m20261126_000006_registry::Migration),
             Box::new(m20261129_000007_monitoring::Migration),
+            Box::new(m20261129_000008_retention::Migration),
         ]
     }
 }
@@ -81,6 +83,7 @@ impl MigratorTrait for Migrator {
 pub const APPEND_ONLY_TABLES: &[&str] = &[
     "alias_history",
     "audit_log",
+    "chain_anchors",
     "decision_policies",
     "decisions",
     "model_status",
@@ -92,6 +95,16 @@ pub const APPEND_ONLY_TABLES: &[&str] = &[
     "routing_settings",
 ];
 
+/// The SQLite trigger that refuses `op` (UPDATE or DELETE) on `table`, named
+/// `{table}_no_{op}`. (The retention purge lifts and restores the DELETE one.)
+pub fn sqlite_append_only_trigger(table: &str, op: &str) -> String {
+    format!(
+        "CREATE TRIGGER {table}_no_{lower} BEFORE {op} ON {table} \
+         BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END;",
+        lower = op.to_lowercase()
+    )
+}
+
 /// Makes `table` append-only at the database level: UPDATE and DELETE are refused by a
 /// trigger on both backends (and TRUNCATE on PostgreSQL).
 pub async fn make_append_only(manager: &SchemaManager<'_>, table: &str) -> Result<(), DbErr> {
@@ -99,12 +112,8 @@ pub async fn make_append_only(manager: &SchemaManager<'_>, table: &str) -> Resul
     match manager.get_database_backend() {
         sea_orm::DatabaseBackend::Sqlite => {
             for op in ["UPDATE", "DELETE"] {
-                db.execute_unprepared(&format!(
-                    "CREATE TRIGGER {table}_no_{lower} BEFORE {op} ON {table} \
-                     BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END;",
-                    lower = op.to_lowercase()
-                ))
-                .await?;
+                db.execute_unprepared(&sqlite_append_only_trigger(table, op))
+                    .await?;
             }
         }
         sea_orm::DatabaseBackend::Postgres => {

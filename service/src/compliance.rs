@@ -120,7 +120,11 @@ impl Services {
                 s["probability_of_default"].as_f64().unwrap_or(f64::NAN)
             )
         });
-        let prev = if d.seq > 1 {
+        // The record before it, or the retention anchor when it is the first one kept.
+        let (first_seq, anchor_hash) = chain::chain_start(self.db()).await?;
+        let prev = if d.seq == first_seq {
+            (first_seq > 1).then_some(anchor_hash)
+        } else if d.seq > 1 {
             decision::Entity::find()
                 .filter(decision::Column::Seq.eq(d.seq - 1))
                 .one(self.db())

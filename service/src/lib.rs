@@ -16,6 +16,7 @@ pub mod governance;
 pub mod metrics;
 pub mod monitoring;
 pub mod password;
+pub mod retention;
 pub mod retrain;
 pub mod reviews;
 pub mod scoring;

@@ -53,3 +53,91 @@ async fn notices_regenerate_byte_identical_after_model_and_policy_changes(backen
     let missing = app.services.reproduce_decision("no-such-application").await;
     assert!(missing.is_err());
 }
+
+on_both_backends!(purges_refuse_the_retention_period_and_keep_the_chain_verifiable);
+
+async fn purges_refuse_the_retention_period_and_keep_the_chain_verifiable(backend: Backend) {
+    use chrono::Duration;
+    use lendscope_service::RequestMeta;
+    let app = spawn(backend).await;
+    let key = app.with_scoring(0).await;
+    let start = app.services.now();
+    let mut old = Vec::new();
+    for i in 0..5 {
+        let d = app
+            .decide(&key, &crate::helpers::application(&format!("OLD-{i}")))
+            .await;
+        old.push(d["application_id"].as_str().unwrap().to_owned());
+    }
+    app.services
+        .record_outcome(&old[0], "partner", "repaid", app.services.now())
+        .await
+        .unwrap();
+    app.clock.advance(Duration::days(60));
+    let mut kept = Vec::new();
+    for i in 0..3 {
+        let d = app
+            .decide(&key, &crate::helpers::application(&format!("KEPT-{i}")))
+            .await;
+        kept.push(d["application_id"].as_str().unwrap().to_owned());
+    }
+    // About 26.5 months after the old decisions; the kept ones are under 25 months old.
+    app.clock.advance(Duration::days(30 * 25));
+    let meta = RequestMeta::default();
+    let young = start + Duration::days(61);
+    let err = app
+        .services
+        .purge(young, "ops", &meta)
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("kept at least 25 months"), "{err}");
+    assert_eq!(app.services.verify_decisions().await.unwrap().records, 8);
+
+    let cutoff = start + Duration::days(30);
+    let plan = app.services.purge_plan(cutoff).await.unwrap();
+    assert_eq!((plan.links, plan.decisions), (Some((1, 5)), 5));
+    let done = app.services.purge(cutoff, "ops", &meta).await.unwrap();
+    assert_eq!(done.decisions, 5);
+    let report = app.services.verify_decisions().await.unwrap();
+    assert_eq!(report.records, 3);
+    assert!(report.broken.is_none(), "{report:?}");
+    for id in &old {
+        assert!(
+            app.services.reproduce_decision(id).await.is_err(),
+            "{id} purged"
+        );
+    }
+    for id in &kept {
+        assert!(app
+            .services
+            .reproduce_decision(id)
+            .await
+            .unwrap()
+            .identical());
+    }
+    // Still append-only afterwards; nothing left to purge; the chain goes on.
+    let db = app.services.db();
+    assert!(
+        sea_orm::ConnectionTrait::execute_unprepared(db, "DELETE FROM decisions")
+            .await
+            .is_err()
+    );
+    assert!(app
+        .services
+        .purge(cutoff, "ops", &meta)
+        .await
+        .unwrap()
+        .links
+        .is_none());
+    app.decide(&key, &crate::helpers::application("AFTER-PURGE"))
+        .await;
+    let report = app.services.verify_decisions().await.unwrap();
+    assert_eq!(report.records, 4);
+    assert!(report.broken.is_none());
+    assert!(app
+        .audit_actions()
+        .await
+        .iter()
+        .any(|(action, _)| action == "retention.purge"));
+}

@@ -4,6 +4,7 @@ pub mod alias_history;
 pub mod api_key;
 pub mod audit_log;
 pub mod case;
+pub mod chain_anchor;
 pub mod chain_head;
 pub mod decision;
 pub mod decision_policy;

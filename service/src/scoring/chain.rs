@@ -8,7 +8,7 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::entity::{chain_head, decision};
+use crate::entity::{chain_anchor, chain_head, decision};
 use crate::error::ServiceResult;
 
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -103,11 +103,21 @@ pub fn verify_record(row: &decision::Model, prev_hash: Option<&str>) -> Result<(
     columns_agree(row)
 }
 
+/// Where the chain starts: after the newest retention anchor, else at link 1 on the genesis
+/// hash. Returns (first sequence number, the hash it must chain to).
+pub async fn chain_start<C: ConnectionTrait>(db: &C) -> ServiceResult<(i64, String)> {
+    let anchor = chain_anchor::Entity::find()
+        .filter(chain_anchor::Column::Chain.eq(DECISIONS_CHAIN))
+        .order_by_desc(chain_anchor::Column::Seq)
+        .one(db)
+        .await?;
+    Ok(anchor.map_or((1, GENESIS.to_owned()), |a| (a.seq + 1, a.hash)))
+}
+
 /// Walks every decision in chain order and reports the first broken link.
 pub async fn verify<C: ConnectionTrait>(db: &C) -> ServiceResult<ChainReport> {
     const PAGE: u64 = 1000;
-    let mut expected_seq = 1i64;
-    let mut prev = GENESIS.to_owned();
+    let (mut expected_seq, mut prev) = chain_start(db).await?;
     let mut records = 0u64;
     let broken = |seq: i64, app: Option<&str>, problem: String| BrokenLink {
         seq,
