@@ -116,29 +116,6 @@ fn prepare_sqlite_url(url: &str) -> ServiceResult<String> {
     Ok(format!("sqlite://{path}?{query}"))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn sqlite_urls_get_create_mode() {
-        let dir = std::env::temp_dir().join(format!("lendscope-url-{}", std::process::id()));
-        let url = format!("sqlite://{}/x.db", dir.display());
-        let prepared = prepare_sqlite_url(&url).unwrap();
-        assert!(prepared.ends_with("x.db?mode=rwc"), "{prepared}");
-        assert!(dir.is_dir());
-        std::fs::remove_dir_all(dir).unwrap();
-        assert_eq!(
-            prepare_sqlite_url("postgres://u@h/db").unwrap(),
-            "postgres://u@h/db"
-        );
-        assert_eq!(
-            prepare_sqlite_url("sqlite::memory:").unwrap(),
-            "sqlite::memory:"
-        );
-    }
-}
-
 /// A PostgreSQL identifier that needs no quoting: lower-case letters, digits and `_`.
 fn plain_identifier(name: &str) -> bool {
     !name.is_empty()
@@ -219,4 +196,27 @@ pub async fn grant_app_role(
     }
     txn.commit().await?;
     Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_urls_get_create_mode() {
+        let dir = std::env::temp_dir().join(format!("lendscope-url-{}", std::process::id()));
+        let url = format!("sqlite://{}/x.db", dir.display());
+        let prepared = prepare_sqlite_url(&url).unwrap();
+        assert!(prepared.ends_with("x.db?mode=rwc"), "{prepared}");
+        assert!(dir.is_dir());
+        std::fs::remove_dir_all(dir).unwrap();
+        assert_eq!(
+            prepare_sqlite_url("postgres://u@h/db").unwrap(),
+            "postgres://u@h/db"
+        );
+        assert_eq!(
+            prepare_sqlite_url("sqlite::memory:").unwrap(),
+            "sqlite::memory:"
+        );
+    }
 }
