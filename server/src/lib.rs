@@ -6,6 +6,7 @@
 pub mod api;
 pub mod cli;
 pub mod config;
+mod drain;
 pub mod error;
 pub mod http;
 pub mod startup;

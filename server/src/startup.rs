@@ -99,13 +99,7 @@ impl Application {
         let monitor = self
             .monitoring_every
             .map(|every| tokio::spawn(monitoring(self.services.clone(), every)));
-        let result = axum::serve(
-            self.listener,
-            self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(stop)
-        .await;
+        let result = crate::drain::serve(self.listener, self.router, stop).await;
         housekeeping.abort();
         if let Some(m) = monitor {
             m.abort();

@@ -39,12 +39,31 @@ impl ServiceError {
         matches!(self, Self::Database(_) | Self::Internal(_))
     }
 
-    /// Whether the database could not be reached (as opposed to refusing a statement).
+    /// Whether the database could not be reached or is not serving right now (as opposed to
+    /// refusing a statement): no connection, a connection lost mid-statement, or PostgreSQL
+    /// shutting down, restarting or recovering (SQLSTATE classes 08 and 57P, too many
+    /// connections). Answered 503 with `Retry-After`.
     pub fn is_connection_failure(&self) -> bool {
-        matches!(
-            self,
-            Self::Database(sea_orm::DbErr::ConnectionAcquire(_) | sea_orm::DbErr::Conn(_))
-        )
+        use sea_orm::{sqlx, DbErr, RuntimeErr};
+        let Self::Database(e) = self else {
+            return false;
+        };
+        let sqlx_err = match e {
+            DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => return true,
+            DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => e,
+            _ => return false,
+        };
+        match sqlx_err {
+            sqlx::Error::Io(_)
+            | sqlx::Error::Protocol(_)
+            | sqlx::Error::PoolTimedOut
+            | sqlx::Error::PoolClosed
+            | sqlx::Error::WorkerCrashed => true,
+            sqlx::Error::Database(d) => d
+                .code()
+                .is_some_and(|c| c.starts_with("08") || c.starts_with("57P") || c == "53300"),
+            _ => false,
+        }
     }
 
     /// Whether a database error is a unique-constraint violation, on either backend.
