@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of Lendscope: formatting and lints (server and wasm builds), unit tests,
-# integration tests against SQLite and PostgreSQL, and the browser tests in Chromium.
+# integration tests against SQLite and PostgreSQL, API fuzzing with schemathesis, and the browser
+# tests in Chromium.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh
@@ -33,7 +34,10 @@ cargo clippy -p lendscope-frontend -p lendscope-app --target wasm32-unknown-unkn
 step "unit and integration tests (SQLite and PostgreSQL)"
 cargo test --workspace --exclude lendscope-frontend --locked
 
-step "browser tests (Chromium)"
+step "build with cargo-leptos (server and hydration bundle)"
 cargo leptos build
+step "API fuzzing (schemathesis against /api/openapi.json)"
+scripts/fuzz-api.sh "$target_dir/debug/lendscope" 60
+step "browser tests (Chromium)"
 end2end/run.sh "$target_dir/debug/lendscope" sqlite
 end2end/run.sh "$target_dir/debug/lendscope" postgres

@@ -91,15 +91,17 @@ fn application_schema() -> Value {
     let protected: Map<String, Value> = PROTECTED
         .iter()
         .map(|(name, values)| {
-            (
-                (*name).to_owned(),
-                json!({ "type": "string", "enum": values }),
-            )
+            ((*name).to_owned(), {
+                // `nullable` does not extend an `enum`: null is listed too.
+                let mut options: Vec<Value> = values.iter().map(|v| json!(v)).collect();
+                options.push(Value::Null);
+                json!({ "type": "string", "nullable": true, "enum": options })
+            })
         })
         .collect();
     schema["properties"]["protected"] = json!({
-        "type": "object", "additionalProperties": false, "properties": protected,
-        "description": "Protected attributes, kept for fairness monitoring only; never scored"
+        "type": "object", "nullable": true, "additionalProperties": false, "properties": protected,
+        "description": "Protected attributes, kept for fairness monitoring only; never scored (null or absent: none given)"
     });
     schema
 }

@@ -403,9 +403,42 @@ pub fn parse(bytes: &[u8]) -> ServiceResult<ApplicationInput> {
     validate(strict_json(text)?)
 }
 
+/// The path of the first JSON array in `v`, if any.
+fn first_array(v: &serde_json::Value, path: &str) -> Option<String> {
+    match v {
+        serde_json::Value::Array(_) => Some(if path.is_empty() {
+            "body".to_owned()
+        } else {
+            path.to_owned()
+        }),
+        serde_json::Value::Object(m) => m.iter().find_map(|(k, v)| {
+            first_array(
+                v,
+                &if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                },
+            )
+        }),
+        _ => None,
+    }
+}
+
 /// Deserialises a JSON text into `T`, naming the offending field of any error by its path
-/// (`loan.amount`, or `body` for the document as a whole).
+/// (`loan.amount`, or `body` for the document as a whole). The request bodies have no list
+/// anywhere, so an array is refused where serde would read it as a struct's fields in order.
 pub fn strict_json<T: serde::de::DeserializeOwned>(text: &str) -> ServiceResult<T> {
+    if text.contains('[') {
+        if let Ok(v) = serde_json::from_str::<serde_json::Value>(text) {
+            if let Some(path) = first_array(&v, "") {
+                return Err(invalid(
+                    &path,
+                    "must be a JSON object or value, not an array",
+                ));
+            }
+        }
+    }
     let de = &mut serde_json::Deserializer::from_str(text);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
@@ -622,6 +655,23 @@ mod tests {
             let (got, message) = field_of(parse_json(&with(pointer, value)));
             assert_eq!(got, field, "{pointer}: {message}");
         }
+    }
+
+    #[test]
+    fn arrays_are_refused_where_objects_belong() {
+        // serde would read `[null, null]` as the struct's fields in order.
+        let mut body = example();
+        body["protected"] = serde_json::json!([null, null]);
+        let err = parse(body.to_string().as_bytes()).unwrap_err().to_string();
+        assert!(err.contains("protected") && err.contains("array"), "{err}");
+        let mut body = example();
+        body["alternative_data"]["banking"] = serde_json::json!([60, 820.5]);
+        let err = parse(body.to_string().as_bytes()).unwrap_err().to_string();
+        assert!(err.contains("alternative_data.banking"), "{err}");
+        // A bracket inside a string is no array.
+        let mut body = example();
+        body["applicant"]["id"] = serde_json::json!("A[1]");
+        assert!(parse(body.to_string().as_bytes()).is_ok());
     }
 
     #[test]
