@@ -41,16 +41,6 @@ impl AuthContext {
         provide_context(ctx);
         ctx
     }
-
-    /// The current user, once loaded (tracks the resource).
-    pub fn current(&self) -> Option<CurrentUser> {
-        self.user.get().and_then(|r| r.ok()).flatten()
-    }
-
-    /// The anti-CSRF token of the current session, or empty when signed out.
-    pub fn csrf(&self) -> String {
-        self.current().map(|u| u.csrf).unwrap_or_default()
-    }
 }
 
 pub fn use_auth() -> AuthContext {

@@ -13,7 +13,10 @@ pub fn CsrfField() -> impl IntoView {
     let auth = use_auth();
     view! {
         <Suspense>
-            <input type="hidden" name="csrf" prop:value=move || auth.csrf() value=move || auth.csrf()/>
+            {move || Suspend::new(async move {
+                let csrf = auth.user.await.ok().flatten().map(|u| u.csrf).unwrap_or_default();
+                view! { <input type="hidden" name="csrf" prop:value=csrf.clone() value=csrf/> }
+            })}
         </Suspense>
     }
 }

@@ -14,12 +14,18 @@ pub fn Shell(children: Children) -> impl IntoView {
         <a class="skip-link" href="#main">"Skip to content"</a>
         <header class="topbar">
             <A href="/" attr:class="brand">"Lendscope"</A>
+            // The session is awaited inside `Suspend` rather than read with `.get()` in each of
+            // several `Suspense` boundaries: Leptos 0.8's SSR can lose the wake-up of a boundary
+            // that reads a resource another boundary reads too (leptos-rs/leptos#4851), which
+            // hung a page render until the request timeout, now and then.
             <Suspense fallback=|| ()>
-                {move || auth.current().map(|user| view! { <UserNav user/> })}
-                {move || {
-                    matches!(auth.user.get(), Some(Ok(None)))
-                        .then(|| view! { <A href="/login" attr:class="button button-small">"Sign in"</A> })
-                }}
+                {move || Suspend::new(async move {
+                    match auth.user.await {
+                        Ok(Some(user)) => view! { <UserNav user/> }.into_any(),
+                        Ok(None) => view! { <A href="/login" attr:class="button button-small">"Sign in"</A> }.into_any(),
+                        Err(_) => ().into_any(),
+                    }
+                })}
             </Suspense>
         </header>
         <main id="main" class="content">{children()}</main>
@@ -61,18 +67,16 @@ pub fn Protected(area: Area, children: ChildrenFn) -> impl IntoView {
     let children = StoredValue::new(children);
     view! {
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || {
-                auth.user
-                    .get()
-                    .map(|result| match result {
-                        Ok(Some(user)) if area.allows(user.role) => {
-                            children.with_value(|c| c()).into_any()
-                        }
-                        Ok(Some(_)) => view! { <Forbidden/> }.into_any(),
-                        Ok(None) => view! { <SignInPrompt/> }.into_any(),
-                        Err(error) => view! { <ErrorBox error/> }.into_any(),
-                    })
-            }}
+            {move || Suspend::new(async move {
+                match auth.user.await {
+                    Ok(Some(user)) if area.allows(user.role) => {
+                        children.with_value(|c| c()).into_any()
+                    }
+                    Ok(Some(_)) => view! { <Forbidden/> }.into_any(),
+                    Ok(None) => view! { <SignInPrompt/> }.into_any(),
+                    Err(error) => view! { <ErrorBox error/> }.into_any(),
+                }
+            })}
         </Suspense>
     }
 }

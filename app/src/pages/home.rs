@@ -17,7 +17,7 @@ pub fn HomePage() -> impl IntoView {
             </p>
         </section>
         <Suspense fallback=|| ()>
-            {move || match auth.current() {
+            {move || Suspend::new(async move { match auth.user.await.ok().flatten() {
                 Some(user) => {
                     let cards = user
                         .role
@@ -58,7 +58,7 @@ pub fn HomePage() -> impl IntoView {
                     }
                         .into_any()
                 }
-            }}
+            }})}
         </Suspense>
     }
 }
