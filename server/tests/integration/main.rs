@@ -10,6 +10,7 @@ mod app_role;
 mod bad_input;
 mod health;
 mod login;
+mod matrix;
 mod monitoring;
 mod officer_pages;
 mod outage;
