@@ -192,6 +192,34 @@ pub(crate) fn protected_value<'a>(input: &'a ApplicationInput, attribute: &str) 
     }
 }
 
+/// The members of each group of a protected attribute, with what goes with each application,
+/// keeping only groups of at least `min_members` (smaller groups' rates are too uncertain to
+/// judge); also "group (n)" for each group left out.
+pub(crate) fn judged_groups<'a, T>(
+    items: impl IntoIterator<Item = (&'a ApplicationInput, T)>,
+    attribute: &str,
+    min_members: usize,
+) -> (Vec<(&'a str, T)>, Vec<String>) {
+    let pairs: Vec<(&'a str, T)> = items
+        .into_iter()
+        .filter_map(|(i, t)| protected_value(i, attribute).map(|g| (g, t)))
+        .collect();
+    let mut sizes: BTreeMap<&str, usize> = BTreeMap::new();
+    for (g, _) in &pairs {
+        *sizes.entry(g).or_default() += 1;
+    }
+    let small = sizes
+        .iter()
+        .filter(|(_, &n)| n < min_members)
+        .map(|(g, n)| format!("{g} ({n})"))
+        .collect();
+    let judged = pairs
+        .into_iter()
+        .filter(|(g, _)| sizes.get(g).copied().unwrap_or(0) >= min_members)
+        .collect();
+    (judged, small)
+}
+
 /// Approval-rate parity per protected attribute of the recommendations `approved`.
 fn fairness(
     inputs: &[&ApplicationInput],
@@ -201,24 +229,12 @@ fn fairness(
     PROTECTED_ATTRIBUTES
         .iter()
         .map(|&attribute| {
-            let pairs: Vec<(&str, bool)> = inputs
-                .iter()
-                .zip(approved)
-                .filter_map(|(i, &a)| protected_value(i, attribute).map(|g| (g, a)))
-                .collect();
-            let mut sizes: BTreeMap<&str, usize> = BTreeMap::new();
-            for (g, _) in &pairs {
-                *sizes.entry(g).or_default() += 1;
-            }
-            let small: Vec<String> = sizes
-                .iter()
-                .filter(|(_, &n)| n < min_members)
-                .map(|(g, n)| format!("{g} ({n})"))
-                .collect();
-            let (groups, sel): (Vec<&str>, Vec<bool>) = pairs
-                .into_iter()
-                .filter(|(g, _)| sizes.get(g).copied().unwrap_or(0) >= min_members)
-                .unzip();
+            let (judged, small) = judged_groups(
+                inputs.iter().copied().zip(approved.iter().copied()),
+                attribute,
+                min_members,
+            );
+            let (groups, sel): (Vec<&str>, Vec<bool>) = judged.into_iter().unzip();
             let small_note = (!small.is_empty()).then(|| {
                 format!(
                     "groups with fewer than {min_members} applications are not judged (their approval rate is too uncertain): {}",

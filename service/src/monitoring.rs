@@ -30,7 +30,7 @@ use lendscope_domain::monitoring::{
 
 use crate::entity::{decision, monitoring_run, outcome};
 use crate::error::{ServiceError, ServiceResult};
-use crate::governance::{protected_value, stored, Stored, PROTECTED_ATTRIBUTES};
+use crate::governance::{judged_groups, stored, Stored, PROTECTED_ATTRIBUTES};
 use crate::scoring::registry::Role;
 use crate::scoring::request::InputValue;
 use crate::Services;
@@ -247,19 +247,11 @@ fn attribute_fairness(
         .iter()
         .map(|&attribute| {
             let mut notes = Vec::new();
-            let members: Vec<(&str, &Row)> = current
-                .iter()
-                .filter_map(|r| protected_value(&r.stored.input, attribute).map(|g| (g, r)))
-                .collect();
-            let mut sizes: BTreeMap<&str, usize> = BTreeMap::new();
-            for (g, _) in &members {
-                *sizes.entry(g).or_default() += 1;
-            }
-            let small: Vec<String> = sizes
-                .iter()
-                .filter(|(_, &n)| n < s.min_group_members)
-                .map(|(g, n)| format!("{g} ({n})"))
-                .collect();
+            let (judged, small) = judged_groups(
+                current.iter().map(|r| (&r.stored.input, r)),
+                attribute,
+                s.min_group_members,
+            );
             if !small.is_empty() {
                 notes.push(format!(
                     "groups with fewer than {} applications in the window are left out: {}",
@@ -267,10 +259,6 @@ fn attribute_fairness(
                     small.join(", ")
                 ));
             }
-            let judged: Vec<(&str, &Row)> = members
-                .into_iter()
-                .filter(|(g, _)| sizes[g] >= s.min_group_members)
-                .collect();
             let groups: Vec<&str> = judged.iter().map(|(g, _)| *g).collect();
             let selected: Vec<bool> = judged.iter().map(|(_, r)| r.approved).collect();
             let report = match fairness::report(&groups, &selected, None) {
