@@ -52,3 +52,12 @@ export async function signIn(page, username, password, { js = true } = {}) {
   await page.getByLabel('Password').fill(password);
   await page.getByRole('button', { name: 'Sign in' }).click();
 }
+
+/** A new page (in its own context) signed in as `username`; resolves once past the login
+ *  page. `options` are the context options of `newPage` (e.g. `javaScriptEnabled: false`). */
+export async function signedInPage(browser, username, password, options = {}) {
+  const session = await newPage(browser, options);
+  await signIn(session.page, username, password, { js: options.javaScriptEnabled !== false });
+  await session.page.waitForURL((url) => !url.pathname.startsWith('/login'));
+  return session;
+}

@@ -3,7 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
-import { BASE, launch, newPage, hydrated, signIn } from '../lib/browser.mjs';
+import { BASE, launch, hydrated, signedInPage } from '../lib/browser.mjs';
 
 const PASSWORD = process.env.E2E_PASSWORD;
 assert.ok(PASSWORD, 'E2E_PASSWORD must be set by end2end/run.sh');
@@ -16,12 +16,7 @@ before(async () => {
 });
 after(async () => { await browser?.close(); });
 
-async function signedIn(name) {
-  const session = await newPage(browser);
-  await signIn(session.page, name, PASSWORD);
-  await session.page.waitForURL((url) => !url.pathname.startsWith('/login'));
-  return session;
-}
+const signedIn = (name) => signedInPage(browser, name, PASSWORD);
 
 test('an admin reads the demo run, starts a run from the page; compliance reads it', { timeout: 120000 }, async () => {
   const { context, page } = await signedIn('admin');

@@ -3,7 +3,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, readFile } from 'node:fs/promises';
-import { BASE, launch, newPage, hydrated, signIn } from '../lib/browser.mjs';
+import { BASE, launch, newPage, hydrated, signedInPage } from '../lib/browser.mjs';
 
 const PASSWORD = process.env.E2E_PASSWORD;
 const KEY = process.env.E2E_API_KEY;
@@ -32,12 +32,7 @@ async function score(change) {
 }
 
 /** An officer's signed-in page. */
-async function officer(name = 'officer', options = {}) {
-  const session = await newPage(browser, options);
-  await signIn(session.page, name, PASSWORD, { js: options.javaScriptEnabled !== false });
-  await session.page.waitForURL((url) => !url.pathname.startsWith('/login'));
-  return session;
-}
+const officer = (name = 'officer', options = {}) => signedInPage(browser, name, PASSWORD, options);
 
 const openCount = async (page) => Number(await page.getByTestId('open-count').innerText());
 

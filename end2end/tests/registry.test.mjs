@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir, readFile } from 'node:fs/promises';
-import { BASE, launch, newPage, hydrated, signIn } from '../lib/browser.mjs';
+import { BASE, launch, hydrated, signedInPage } from '../lib/browser.mjs';
 
 const PASSWORD = process.env.E2E_PASSWORD;
 const KEY = process.env.E2E_API_KEY;
@@ -18,12 +18,7 @@ before(async () => {
 });
 after(async () => { await browser?.close(); });
 
-async function signedIn(name) {
-  const session = await newPage(browser);
-  await signIn(session.page, name, PASSWORD);
-  await session.page.waitForURL((url) => !url.pathname.startsWith('/login'));
-  return session;
-}
+const signedIn = (name) => signedInPage(browser, name, PASSWORD);
 
 /** Scores the example application through the API; returns the decision. */
 async function score() {
