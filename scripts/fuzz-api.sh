@@ -18,7 +18,7 @@ server=$!
 cleanup() { kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 for _ in $(seq 1 100); do curl -fsS "http://127.0.0.1:$port/health/ready" >/dev/null 2>&1 && break; sleep 0.1; done
-cd "$root/scripts"
+cd "$work" # schemathesis keeps its cache in the working folder
 export LENDSCOPE_FUZZ_KEY="$key"
 if ! PYTHONPATH="$root/scripts" SCHEMATHESIS_HOOKS=schemathesis_hooks \
   schemathesis --config-file "$root/scripts/schemathesis.toml" run "http://127.0.0.1:$port/api/openapi.json" \
