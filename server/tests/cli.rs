@@ -34,6 +34,16 @@ fn fails(args: &[&str], dir: &Path) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
+/// A JSON file the command wrote.
+fn read_json(path: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap()
+}
+
+/// The Python with the reference packages (`LENDSCOPE_PYTHON`, default `python3`).
+fn python() -> Command {
+    Command::new(std::env::var("LENDSCOPE_PYTHON").unwrap_or_else(|_| "python3".to_owned()))
+}
+
 fn temp(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("lendscope-cli-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -104,8 +114,7 @@ fn generate_train_encode_explain_round_trip() {
     for f in ["model.json", "schema.json", "card.json"] {
         assert!(dir.join("model").join(f).is_file(), "{f}");
     }
-    let card: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.join("model/card.json")).unwrap()).unwrap();
+    let card: serde_json::Value = read_json(&dir.join("model/card.json"));
     assert_eq!(card["data"]["rows"], 4000);
     assert_eq!(card["data"]["sha256"].as_str().unwrap().len(), 64);
     assert!(card["metrics"]["test"]["auc"].as_f64().unwrap() > 0.7);
@@ -124,8 +133,7 @@ fn generate_train_encode_explain_round_trip() {
         &dir,
     );
     let (header, rows) = read_csv(&dir.join("matrix.csv"));
-    let schema: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.join("model/schema.json")).unwrap()).unwrap();
+    let schema: serde_json::Value = read_json(&dir.join("model/schema.json"));
     let features: Vec<String> = schema["features"]
         .as_array()
         .unwrap()
@@ -548,10 +556,8 @@ fn fairness_matches_fairlearn() {
         &dir,
     );
     assert!(out.contains("rows without a group left out"), "{out}");
-    let ours: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.join("fair.json")).unwrap()).unwrap();
-    let python = std::env::var("LENDSCOPE_PYTHON").unwrap_or_else(|_| "python3".to_owned());
-    let reference = Command::new(python)
+    let ours: serde_json::Value = read_json(&dir.join("fair.json"));
+    let reference = python()
         .args(["-c", FAIRLEARN])
         .arg(dir.join("decisions.csv"))
         .output()
@@ -690,9 +696,8 @@ fn drift_rows(rng: &mut Uniform, rows: usize, shift: f64) -> String {
 }
 
 fn evidently(dir: &Path, reference: &str, current: &str, extra: &[&str]) -> serde_json::Value {
-    let python = std::env::var("LENDSCOPE_PYTHON").unwrap_or_else(|_| "python3".to_owned());
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scripts/evidently_drift.py");
-    let out = Command::new(python)
+    let out = python()
         .arg(script)
         .args([reference, current])
         .args([
@@ -757,8 +762,7 @@ fn drift_matches_evidently() {
             &dir,
         );
         assert!(out.contains("dataset drift:"), "{out}");
-        let ours: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(dir.join("drift.json")).unwrap()).unwrap();
+        let ours: serde_json::Value = read_json(&dir.join("drift.json"));
         let report = &ours["report"];
         let theirs = evidently(&dir, &r, &c, &[]);
         let psi = evidently(&dir, &r, &c, &["--stattest", "psi"]);
@@ -841,8 +845,7 @@ fn drift_matches_evidently() {
         &dir,
     );
     assert!(out.contains("not computable"), "{out}");
-    let bad: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.join("bad.json")).unwrap()).unwrap();
+    let bad: serde_json::Value = read_json(&dir.join("bad.json"));
     let cols = bad["report"]["columns"].as_array().unwrap();
     let reason = cols[0]["not_computable"].as_str().unwrap();
     assert!(
@@ -896,8 +899,7 @@ fn drift_matches_evidently() {
         &dir,
     );
     assert!(out.contains("no values in the current window"), "{out}");
-    let blank: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.join("blank.json")).unwrap()).unwrap();
+    let blank: serde_json::Value = read_json(&dir.join("blank.json"));
     assert_eq!(blank["report"]["dataset_drift"], false);
     assert_eq!(blank["report"]["drift_share"], serde_json::Value::Null);
     assert_eq!(blank["report"]["columns"][0]["current_missing"], 2);
