@@ -860,13 +860,7 @@ impl Services {
             }
             if let (Some(s), Some(t)) = (c.statistic, c.test) {
                 let mut l = labels.clone();
-                l.push((
-                    "test",
-                    serde_json::to_value(t)
-                        .ok()
-                        .and_then(|v| v.as_str().map(str::to_owned))
-                        .unwrap_or_default(),
-                ));
+                l.push(("test", enum_name(&t)));
                 score.push((l, s));
             }
             if let Some(p) = c.psi {
