@@ -52,7 +52,8 @@ pub struct Config {
     pub request_timeout_secs: u64,
     /// Largest accepted request body, in bytes.
     pub max_body_bytes: usize,
-    /// Use the first `X-Forwarded-For` address as the client address (behind a trusted proxy).
+    /// Use the last `X-Forwarded-For` address (the one the trusted proxy appended) as the client
+    /// address.
     pub trust_forwarded_for: bool,
     pub session: SessionConfig,
     /// The base training data for retraining (a CSV with the Lendscope inputs and the

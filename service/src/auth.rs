@@ -99,13 +99,6 @@ fn sha256_hex(value: &str) -> String {
     hex::encode(Sha256::digest(value.as_bytes()))
 }
 
-/// Runs CPU-heavy password work off the async runtime.
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> ServiceResult<T> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| ServiceError::Internal(format!("blocking task failed: {e}")))
-}
-
 impl Services {
     /// Signs a staff member in. Unknown users, disabled users and wrong passwords get the same
     /// answer after the same work. Failed attempts are throttled per account and per client
@@ -130,7 +123,15 @@ impl Services {
             .unwrap_or_else(|| "unknown".to_owned());
         let now = self.now();
 
-        if let Some(retry_after_secs) = self.throttled(&key, &client, now).await? {
+        // The attempt is recorded as a failure before the limits are checked, so that
+        // concurrent attempts count each other: however many arrive at once, at most the limit
+        // of failures per hour is ever evaluated. A refused attempt takes its record back; a
+        // successful one marks it succeeded.
+        let attempt = self.record_failed_attempt(&key, &client, now).await?;
+        if let Some(retry_after_secs) = self.throttled(&key, &client, attempt, now).await? {
+            login_attempt::Entity::delete_by_id(attempt)
+                .exec(self.db())
+                .await?;
             self.audit(
                 meta,
                 AuditEvent::new(Actor::Anonymous, "login", Outcome::Denied)
@@ -154,12 +155,17 @@ impl Services {
             Some(found) => {
                 let stored = found.password_hash.clone();
                 let pw = password.clone();
-                let v = blocking(move || password::verify(&stored, &pw)).await?;
+                let v = self
+                    .passwords()
+                    .run(move || password::verify(&stored, &pw))
+                    .await?;
                 (Some(found), v)
             }
             None => {
                 let pw = password.clone();
-                blocking(move || password::verify_dummy(&pw)).await?;
+                self.passwords()
+                    .run(move || password::verify_dummy(&pw))
+                    .await?;
                 (None, Verification::Mismatch)
             }
         };
@@ -167,7 +173,6 @@ impl Services {
         let (found, needs_rehash) = match (found, verification) {
             (Some(found), Verification::Match { needs_rehash }) => (found, needs_rehash),
             (found, _) => {
-                self.record_attempt(&key, &client, false, now).await?;
                 let reason = if found.is_some() {
                     "wrong_password"
                 } else {
@@ -189,14 +194,21 @@ impl Services {
             .parse()
             .map_err(|e| ServiceError::Internal(format!("user {} has bad role: {e}", found.id)))?;
         if needs_rehash {
-            let fresh = blocking(move || password::hash(&password)).await??;
+            let fresh = self
+                .passwords()
+                .run(move || password::hash(&password))
+                .await??;
             let mut active: user::ActiveModel = found.clone().into();
             active.password_hash = Set(fresh);
             active.updated_at = Set(now);
             active.update(self.db()).await?;
             tracing::info!(user = %found.username, "password re-hashed with current parameters");
         }
-        self.record_attempt(&key, &client, true, now).await?;
+        login_attempt::Entity::update_many()
+            .col_expr(login_attempt::Column::Succeeded, true.into())
+            .filter(login_attempt::Column::Id.eq(attempt))
+            .exec(self.db())
+            .await?;
         if let Some(previous) = previous_session {
             session::Entity::delete_by_id(sha256_hex(previous))
                 .exec(self.db())
@@ -243,11 +255,13 @@ impl Services {
     }
 
     /// Seconds until the next attempt may be made, when the account or the client has used up
-    /// its failures for the sliding hour.
+    /// its failures for the sliding hour (counting every other attempt than `attempt`,
+    /// including those still being checked).
     async fn throttled(
         &self,
         key: &str,
         client: &str,
+        attempt: i64,
         now: DateTime<Utc>,
     ) -> ServiceResult<Option<u64>> {
         let since = now - Duration::hours(THROTTLE_WINDOW_HOURS);
@@ -258,6 +272,7 @@ impl Services {
         ] {
             let failures = login_attempt::Entity::find()
                 .filter(filter.clone())
+                .filter(login_attempt::Column::Id.ne(attempt))
                 .filter(login_attempt::Column::Succeeded.eq(false))
                 .filter(login_attempt::Column::AttemptedAt.gt(since));
             if failures.clone().count(self.db()).await? >= limit {
@@ -278,23 +293,23 @@ impl Services {
         Ok(None)
     }
 
-    async fn record_attempt(
+    /// Records a failed attempt (or one not yet decided) and returns its id.
+    async fn record_failed_attempt(
         &self,
         key: &str,
         client: &str,
-        succeeded: bool,
         at: DateTime<Utc>,
-    ) -> ServiceResult<()> {
-        login_attempt::ActiveModel {
+    ) -> ServiceResult<i64> {
+        let row = login_attempt::ActiveModel {
             id: NotSet,
             username: Set(key.to_owned()),
             client_ip: Set(client.to_owned()),
-            succeeded: Set(succeeded),
+            succeeded: Set(false),
             attempted_at: Set(at),
         }
         .insert(self.db())
         .await?;
-        Ok(())
+        Ok(row.id)
     }
 
     /// Resolves a session cookie to its user. Sessions past their idle or absolute timeout, and

@@ -42,6 +42,7 @@ struct Inner {
     db: DatabaseConnection,
     clock: Arc<dyn Clock>,
     auth: AuthSettings,
+    passwords: password::PasswordPool,
     registry: scoring::registry::RegistryCache,
     policy: PolicyCache,
     writer: scoring::DecisionWriter,
@@ -64,6 +65,7 @@ impl Services {
                 db,
                 clock,
                 auth,
+                passwords: password::PasswordPool::per_core(),
                 registry: scoring::registry::RegistryCache::default(),
                 policy: PolicyCache::default(),
                 writer,
@@ -78,6 +80,10 @@ impl Services {
 
     pub fn metrics(&self) -> &metrics::Metrics {
         &self.inner.metrics
+    }
+
+    pub(crate) fn passwords(&self) -> &password::PasswordPool {
+        &self.inner.passwords
     }
 
     pub(crate) fn registry(&self) -> &scoring::registry::RegistryCache {

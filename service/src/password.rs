@@ -2,7 +2,7 @@
 //! Hashes are PHC strings, so each records its own parameters; weaker ones are re-hashed at the
 //! next successful sign-in.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use argon2::password_hash::{rand_core::OsRng, SaltString};
 use argon2::{Algorithm, Argon2, Params, PasswordHash, PasswordHasher, PasswordVerifier, Version};
@@ -64,6 +64,49 @@ pub fn verify_dummy(password: &str) {
     }
 }
 
+/// Runs password work (hashing, verification) on blocking threads, at most `slots` at once.
+/// Each Argon2id check takes 19 MiB and a core for tens of milliseconds by design; without a
+/// bound, a burst of sign-in attempts would allocate memory without limit and starve the rest
+/// of the server. Callers past the bound wait (their request's time-out still applies).
+#[derive(Debug, Clone)]
+pub struct PasswordPool {
+    slots: Arc<tokio::sync::Semaphore>,
+}
+
+impl PasswordPool {
+    pub fn new(slots: usize) -> Self {
+        Self {
+            slots: Arc::new(tokio::sync::Semaphore::new(slots.max(1))),
+        }
+    }
+
+    /// One slot per core.
+    pub fn per_core() -> Self {
+        Self::new(std::thread::available_parallelism().map_or(2, std::num::NonZeroUsize::get))
+    }
+
+    /// Runs `f` on a blocking thread once a slot is free. The slot is held by the work itself,
+    /// so a caller that gives up early does not free it while the work still runs.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        f: impl FnOnce() -> T + Send + 'static,
+    ) -> ServiceResult<T> {
+        let permit = self
+            .slots
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| ServiceError::Internal(format!("password pool closed: {e}")))?;
+        tokio::task::spawn_blocking(move || {
+            let result = f();
+            drop(permit);
+            result
+        })
+        .await
+        .map_err(|e| ServiceError::Internal(format!("password task failed: {e}")))
+    }
+}
+
 fn is_weaker_than_policy(parsed: &PasswordHash<'_>) -> bool {
     if parsed.algorithm.as_str() != "argon2id" {
         return true;
@@ -84,6 +127,66 @@ pub fn parameters(stored: &str) -> Option<(String, u32, u32, u32)> {
         params.t_cost(),
         params.p_cost(),
     ))
+}
+
+#[cfg(test)]
+mod pool_tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    use super::PasswordPool;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn no_more_than_the_slots_run_at_once() {
+        let pool = PasswordPool::new(3);
+        let running = Arc::new(AtomicUsize::new(0));
+        let most = Arc::new(AtomicUsize::new(0));
+        let tasks: Vec<_> = (0..40)
+            .map(|i| {
+                let (pool, running, most) = (pool.clone(), running.clone(), most.clone());
+                tokio::spawn(async move {
+                    pool.run(move || {
+                        let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                        most.fetch_max(now, Ordering::SeqCst);
+                        std::thread::sleep(std::time::Duration::from_millis(5));
+                        running.fetch_sub(1, Ordering::SeqCst);
+                        i
+                    })
+                    .await
+                })
+            })
+            .collect();
+        let mut sum = 0;
+        for t in tasks {
+            sum += t.await.unwrap().unwrap();
+        }
+        assert_eq!(sum, (0..40).sum::<i32>(), "every task ran once");
+        assert_eq!(
+            most.load(Ordering::SeqCst),
+            3,
+            "bounded, and the bound was used"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_caller_that_gives_up_does_not_free_the_slot_early() {
+        let pool = PasswordPool::new(1);
+        let running = Arc::new(AtomicUsize::new(0));
+        let r = running.clone();
+        let slow = pool.run(move || {
+            r.fetch_add(1, Ordering::SeqCst);
+            std::thread::sleep(std::time::Duration::from_millis(200));
+            r.fetch_sub(1, Ordering::SeqCst);
+        });
+        // The first caller times out while its work still runs.
+        let _ = tokio::time::timeout(std::time::Duration::from_millis(50), slow).await;
+        let r = running.clone();
+        let seen = pool.run(move || r.load(Ordering::SeqCst)).await.unwrap();
+        assert_eq!(
+            seen, 0,
+            "the second check started only after the first finished"
+        );
+    }
 }
 
 #[cfg(test)]

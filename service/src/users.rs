@@ -48,9 +48,10 @@ impl Services {
         actor: Actor,
         meta: &RequestMeta,
     ) -> ServiceResult<UserSummary> {
-        let hashed = tokio::task::spawn_blocking(move || password::hash(password.expose()))
-            .await
-            .map_err(|e| ServiceError::Internal(format!("hashing task failed: {e}")))??;
+        let hashed = self
+            .passwords()
+            .run(move || password::hash(password.expose()))
+            .await??;
         let now = self.now();
         let created_by = crate::audit::actor_label(&actor);
         let row = user::ActiveModel {

@@ -43,6 +43,17 @@ pub async fn resolve_session(
     res
 }
 
+/// The client address our proxy saw: the *last* `X-Forwarded-For` entry, the one the trusted
+/// proxy appended. Earlier entries are whatever the client sent and could be made up to dodge
+/// the per-client sign-in throttle. Anything but an IP address there is ignored.
+fn forwarded_client(headers: &http::HeaderMap) -> Option<String> {
+    let last_header = headers.get_all("x-forwarded-for").iter().next_back()?;
+    let last = last_header.to_str().ok()?.rsplit(',').next()?.trim();
+    last.parse::<std::net::IpAddr>()
+        .ok()
+        .map(|ip| ip.to_string())
+}
+
 fn request_meta(req: &Request, trust_forwarded_for: bool) -> RequestMeta {
     let header = |name: &str| {
         req.headers()
@@ -51,10 +62,8 @@ fn request_meta(req: &Request, trust_forwarded_for: bool) -> RequestMeta {
             .map(str::to_owned)
     };
     let forwarded = trust_forwarded_for
-        .then(|| header("x-forwarded-for"))
-        .flatten()
-        .and_then(|v| v.split(',').next().map(|s| s.trim().to_owned()))
-        .filter(|s| !s.is_empty());
+        .then(|| forwarded_client(req.headers()))
+        .flatten();
     let peer = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
@@ -67,5 +76,44 @@ fn request_meta(req: &Request, trust_forwarded_for: bool) -> RequestMeta {
             .get(USER_AGENT)
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::forwarded_client;
+    use http::{HeaderMap, HeaderValue};
+
+    fn client(values: &[&'static str]) -> Option<String> {
+        let mut h = HeaderMap::new();
+        for v in values {
+            h.append("x-forwarded-for", HeaderValue::from_static(v));
+        }
+        forwarded_client(&h)
+    }
+
+    #[test]
+    fn the_address_the_proxy_appended_is_the_client() {
+        assert_eq!(client(&["203.0.113.7"]).as_deref(), Some("203.0.113.7"));
+        // The client made up the first entries; the proxy appended the last one.
+        assert_eq!(
+            client(&["1.2.3.4, 5.6.7.8, 203.0.113.7"]).as_deref(),
+            Some("203.0.113.7")
+        );
+        assert_eq!(
+            client(&["1.2.3.4", "203.0.113.7"]).as_deref(),
+            Some("203.0.113.7")
+        );
+        assert_eq!(
+            client(&["1.2.3.4, 2001:db8::1 "]).as_deref(),
+            Some("2001:db8::1")
+        );
+    }
+
+    #[test]
+    fn anything_but_an_address_is_ignored() {
+        assert_eq!(client(&[]), None);
+        assert_eq!(client(&["not-an-ip"]), None);
+        assert_eq!(client(&["203.0.113.7, "]), None);
     }
 }

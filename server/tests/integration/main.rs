@@ -7,6 +7,7 @@ mod helpers;
 mod access;
 mod api_keys;
 mod app_role;
+mod asvs;
 mod bad_input;
 mod health;
 mod login;

@@ -124,6 +124,7 @@ async fn outage(app: &crate::helpers::TestApp, key: &str, prefix: &str) -> Durat
         worst = worst.max(took);
         assert_eq!(res.status(), 503, "request {i}");
         assert!(res.headers().contains_key("retry-after"), "request {i}");
+        crate::security_headers::assert_security_header_map(res.headers(), "503 in an outage");
         let body: serde_json::Value = res.json().await.unwrap();
         assert_eq!(body["error"]["code"], "unavailable", "{body}");
         let started = Instant::now();
@@ -169,6 +170,9 @@ async fn scoring_beyond_capacity_is_shed_with_retry_after(backend: Backend) {
             let res = app
                 .post_application(&key, &application(&format!("SHED-{i}")), None)
                 .await;
+            if res.status() == 503 {
+                crate::security_headers::assert_security_header_map(res.headers(), "shed");
+            }
             let retry = res.headers().get("retry-after").cloned();
             (res.status().as_u16(), retry)
         }));

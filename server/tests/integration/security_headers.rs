@@ -1,12 +1,14 @@
 use reqwest::Response;
 
-use crate::helpers::{spawn, Backend};
+use lendscope_domain::Role;
+
+use crate::helpers::{application, spawn, spawn_with, Backend};
 
 fn assert_security_headers(res: &Response, what: &str) {
     assert_security_header_map(res.headers(), what);
 }
 
-fn assert_security_header_map(h: &reqwest::header::HeaderMap, what: &str) {
+pub fn assert_security_header_map(h: &reqwest::header::HeaderMap, what: &str) {
     let get = |name: &str| {
         h.get(name)
             .unwrap_or_else(|| panic!("{what}: missing {name}"))
@@ -36,21 +38,146 @@ fn assert_security_header_map(h: &reqwest::header::HeaderMap, what: &str) {
     assert_eq!(get("cross-origin-opener-policy"), "same-origin", "{what}");
 }
 
+/// Every page as every role (admitted or refused), every kind of error, the JSON API, the
+/// metrics and health endpoints, HEAD and OPTIONS: each answer carries the security headers,
+/// is marked `no-store`, and grants no cross-origin access even when another site asks.
 async fn every_kind_of_response_carries_security_headers(backend: Backend) {
-    let app = spawn(backend).await;
-    for (path, status) in [
-        ("/", 200),
-        ("/login", 200),
-        ("/no/such/page", 404),
-        ("/api/v1/no-such-endpoint", 404),
-        ("/api/v1/whoami", 401),
-        ("/health/live", 200),
-        ("/queue", 303),
-    ] {
-        let res = app.get(path, None).await;
-        assert_eq!(res.status(), status, "{path}");
-        assert_security_headers(&res, path);
+    let app = spawn_with(backend, |c| c.session.max_failed_logins_per_hour = 1).await;
+    let key = app.with_scoring(0).await;
+    let decision = app.decide(&key, &application("HEADERS-0001")).await;
+    let app_id = decision["application_id"].as_str().unwrap().to_owned();
+    let notice = decision["notice_url"].as_str().unwrap().to_owned();
+    let mut sessions = vec![(None, "anonymous".to_owned())];
+    for role in Role::ALL {
+        app.add_user(role.as_str(), role).await;
+        sessions.push((
+            Some(app.login_as(role.as_str()).await),
+            role.as_str().to_owned(),
+        ));
     }
+    let pages = [
+        "/".to_owned(),
+        "/login".into(),
+        "/apply".into(),
+        notice,
+        "/queue".into(),
+        format!("/queue/{app_id}"),
+        "/statistics".into(),
+        "/models".into(),
+        "/models/compare".into(),
+        "/models/1".into(),
+        "/monitoring".into(),
+        "/admin/users".into(),
+        "/audit".into(),
+        "/audit/decisions".into(),
+        format!("/audit/decisions/{app_id}"),
+        "/no/such/page".into(),
+        "/rpc/session".into(),
+        "/rpc/queue".into(),
+        "/rpc/no-such-function".into(),
+        "/health/live".into(),
+        "/health/ready".into(),
+        "/metrics".into(),
+        "/api/openapi.json".into(),
+        "/api/v1/whoami".into(),
+        "/api/v1/no-such-endpoint".into(),
+    ];
+    let mut statuses = std::collections::BTreeMap::<u16, u32>::new();
+    let mut check = |res: &Response, what: &str| {
+        assert_security_headers(res, what);
+        assert_eq!(res.headers()["cache-control"], "no-store", "{what}");
+        for grant in [
+            "access-control-allow-origin",
+            "access-control-allow-credentials",
+        ] {
+            assert!(!res.headers().contains_key(grant), "{what}: {grant}");
+        }
+        *statuses.entry(res.status().as_u16()).or_default() += 1;
+    };
+    for (session, who) in &sessions {
+        for path in &pages {
+            let mut req = app
+                .client
+                .get(app.url(path))
+                .header("accept", "text/html")
+                .header("origin", "https://evil.example");
+            if let Some(s) = session {
+                req = req.header("cookie", &s.cookie);
+            }
+            let res = req.send().await.unwrap();
+            check(&res, &format!("{who} GET {path}"));
+        }
+    }
+    // The API's answers: found, refused, invalid, wrong method, wrong media type.
+    let api = |method: reqwest::Method, path: &str| {
+        app.client
+            .request(method, app.url(path))
+            .bearer_auth(&key)
+            .header("origin", "https://evil.example")
+    };
+    let answers = [
+        (
+            "API found",
+            api(
+                reqwest::Method::GET,
+                &format!("/api/v1/applications/{app_id}"),
+            ),
+        ),
+        (
+            "API unknown",
+            api(reqwest::Method::GET, "/api/v1/applications/nope"),
+        ),
+        (
+            "API invalid",
+            api(reqwest::Method::POST, "/api/v1/applications").json(&serde_json::json!({"x": 1})),
+        ),
+        (
+            "API bad JSON",
+            api(reqwest::Method::POST, "/api/v1/applications")
+                .header("content-type", "application/json")
+                .body("{"),
+        ),
+        (
+            "API media type",
+            api(reqwest::Method::POST, "/api/v1/applications")
+                .header("content-type", "text/plain")
+                .body("x"),
+        ),
+        (
+            "API method",
+            api(
+                reqwest::Method::DELETE,
+                &format!("/api/v1/applications/{app_id}"),
+            ),
+        ),
+        (
+            "API preflight",
+            api(reqwest::Method::OPTIONS, "/api/v1/applications")
+                .header("access-control-request-method", "POST"),
+        ),
+        ("HEAD page", api(reqwest::Method::HEAD, "/login")),
+    ];
+    for (what, req) in answers {
+        let res = req.send().await.unwrap();
+        check(&res, what);
+    }
+    // Refusals: cross-site form post (403), throttled sign-in (429).
+    let s = sessions[1].0.clone().unwrap();
+    let res = app
+        .client
+        .post(app.url("/rpc/logout"))
+        .header("cookie", &s.cookie)
+        .header("origin", "https://evil.example")
+        .form(&[("csrf", s.csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 403);
+    check(&res, "cross-site post");
+    let _ = app.login("admin", "wrong password!", None).await;
+    let res = app.login("admin", "wrong password!", None).await;
+    assert_eq!(res.status(), 429);
+    check(&res, "throttled sign-in");
     // An error produced by the body-size limit, outside any handler. The request announces a
     // 2 MiB body and sends none: the server answers from the header alone (a client still
     // writing the body would race the server closing the connection).
@@ -62,6 +189,22 @@ async fn every_kind_of_response_carries_security_headers(backend: Backend) {
     .await;
     assert_eq!(status, 413);
     assert_security_header_map(&headers, "413");
+    *statuses.entry(status).or_default() += 1;
+    let total: u32 = statuses.values().sum();
+    for expected in [200, 303, 401, 403, 404, 405, 413, 415, 422, 429] {
+        assert!(
+            statuses.contains_key(&expected),
+            "no {expected} among {statuses:?}"
+        );
+    }
+    println!(
+        "security headers: {total} responses ({} pages × {} callers and {} others), statuses \
+         {statuses:?}: every one with CSP, nosniff, Referrer-Policy, X-Frame-Options, COOP, \
+         no-store, and no CORS grant to another origin",
+        pages.len(),
+        sessions.len(),
+        total - u32::try_from(pages.len() * sessions.len()).unwrap()
+    );
 }
 
 /// Sends raw bytes and parses the status line and headers of the answer.
