@@ -31,6 +31,7 @@ for role in officer admin compliance; do
 done
 printf '%s\n' "$E2E_PASSWORD" | "$bin" user add officer2 --role officer >/dev/null
 printf '%s\n' "$E2E_PASSWORD" | "$bin" user add admin2 --role admin >/dev/null
+printf '%s\n' "$E2E_PASSWORD" | "$bin" user add officer3 --role officer >/dev/null
 # Models, an API key and sample decisions (the users above are kept).
 "$bin" demo >"$work/demo.txt"
 export E2E_API_KEY="$(grep -o 'lsk_[A-Za-z0-9_-]*' "$work/demo.txt" | head -n1)"

@@ -20,6 +20,7 @@ pub use error::AppError;
 
 use components::Shell;
 use pages::{
+    account::AccountPage,
     apply::ApplyPage,
     audit::AuditPage,
     case::CasePage,
@@ -103,6 +104,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/audit/decisions") view=DecisionSearchPage ssr=SsrMode::Async/>
                     <Route path=path!("/audit/decisions/:id") view=DecisionTracePage ssr=SsrMode::Async/>
                     <Route path=path!("/notice/:token") view=NoticePage ssr=SsrMode::Async/>
+                    <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async/>
                 </Routes>
             </Shell>
         </Router>

@@ -77,16 +77,19 @@ pub enum Area {
     Monitoring,
     Users,
     Audit,
+    /// The signed-in user's own account: sessions and password. Every role has one.
+    Account,
 }
 
 impl Area {
-    pub const ALL: [Area; 6] = [
+    pub const ALL: [Area; 7] = [
         Area::Queue,
         Area::Statistics,
         Area::Models,
         Area::Monitoring,
         Area::Users,
         Area::Audit,
+        Area::Account,
     ];
 
     /// The URL prefix of the area's pages.
@@ -98,6 +101,7 @@ impl Area {
             Area::Monitoring => "/monitoring",
             Area::Users => "/admin/users",
             Area::Audit => "/audit",
+            Area::Account => "/account",
         }
     }
 
@@ -109,6 +113,7 @@ impl Area {
             Area::Monitoring => "Monitoring",
             Area::Users => "Users",
             Area::Audit => "Audit",
+            Area::Account => "My account",
         }
     }
 
@@ -122,6 +127,7 @@ impl Area {
                 | (Area::Monitoring, Role::Admin | Role::Compliance)
                 | (Area::Users, Role::Admin)
                 | (Area::Audit, Role::Compliance)
+                | (Area::Account, _)
         )
     }
 
@@ -162,9 +168,9 @@ mod tests {
     }
 
     #[test]
-    fn officers_reach_only_the_queue() {
+    fn officers_reach_only_the_queue_and_their_account() {
         let areas: Vec<_> = Role::Officer.areas().collect();
-        assert_eq!(areas, vec![Area::Queue]);
+        assert_eq!(areas, vec![Area::Queue, Area::Account]);
     }
 
     #[test]
@@ -175,6 +181,7 @@ mod tests {
         assert_eq!(Area::for_path("/admin/users"), Some(Area::Users));
         assert_eq!(Area::for_path("/admin/users/new"), Some(Area::Users));
         assert_eq!(Area::for_path("/audit"), Some(Area::Audit));
+        assert_eq!(Area::for_path("/account"), Some(Area::Account));
         assert_eq!(Area::for_path("/"), None);
         assert_eq!(Area::for_path("/login"), None);
     }

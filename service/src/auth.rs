@@ -95,7 +95,7 @@ fn random_token() -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
-fn sha256_hex(value: &str) -> String {
+pub(crate) fn sha256_hex(value: &str) -> String {
     hex::encode(Sha256::digest(value.as_bytes()))
 }
 
@@ -123,24 +123,9 @@ impl Services {
             .unwrap_or_else(|| "unknown".to_owned());
         let now = self.now();
 
-        // The attempt is recorded as a failure before the limits are checked, so that
-        // concurrent attempts count each other: however many arrive at once, at most the limit
-        // of failures per hour is ever evaluated. A refused attempt takes its record back; a
-        // successful one marks it succeeded.
-        let attempt = self.record_failed_attempt(&key, &client, now).await?;
-        if let Some(retry_after_secs) = self.throttled(&key, &client, attempt, now).await? {
-            login_attempt::Entity::delete_by_id(attempt)
-                .exec(self.db())
-                .await?;
-            self.audit(
-                meta,
-                AuditEvent::new(Actor::Anonymous, "login", Outcome::Denied)
-                    .target(key.clone())
-                    .detail(json!({ "reason": "throttled", "retry_after_secs": retry_after_secs })),
-            )
+        let attempt = self
+            .admit_attempt(&key, &client, now, meta, (Actor::Anonymous, "login"))
             .await?;
-            return Err(ServiceError::Throttled { retry_after_secs });
-        }
 
         let candidate = match Username::parse(&key) {
             Ok(name) => user::Entity::find()
@@ -204,23 +189,82 @@ impl Services {
             active.update(self.db()).await?;
             tracing::info!(user = %found.username, "password re-hashed with current parameters");
         }
-        login_attempt::Entity::update_many()
-            .col_expr(login_attempt::Column::Succeeded, true.into())
-            .filter(login_attempt::Column::Id.eq(attempt))
-            .exec(self.db())
-            .await?;
+        self.attempt_succeeded(attempt).await?;
         if let Some(previous) = previous_session {
             session::Entity::delete_by_id(sha256_hex(previous))
                 .exec(self.db())
                 .await?;
         }
+        let outcome = self
+            .open_session(self.db(), &found, role, meta, now)
+            .await?;
+        self.audit(
+            meta,
+            AuditEvent::new(outcome.user.actor(), "login", Outcome::Success)
+                .target(found.username)
+                .detail(json!({ "role": role.as_str(), "rehashed": needs_rehash })),
+        )
+        .await?;
+        Ok(outcome)
+    }
 
+    /// Admits a password attempt (sign-in, or a password change) for the account `key` from
+    /// `client`, or refuses it when either has used up its failures for the hour. The attempt
+    /// is recorded as a failure before the limits are checked, so that concurrent attempts
+    /// count each other: however many arrive at once, at most the limit of failures per hour is
+    /// ever checked. A refused attempt takes its record back (and is audited as the actor's
+    /// `action`, denied); a successful one is marked by [`Self::attempt_succeeded`].
+    pub(crate) async fn admit_attempt(
+        &self,
+        key: &str,
+        client: &str,
+        now: DateTime<Utc>,
+        meta: &RequestMeta,
+        (actor, action): (Actor, &'static str),
+    ) -> ServiceResult<i64> {
+        let attempt = self.record_failed_attempt(key, client, now).await?;
+        let Some(retry_after_secs) = self.throttled(key, client, attempt, now).await? else {
+            return Ok(attempt);
+        };
+        login_attempt::Entity::delete_by_id(attempt)
+            .exec(self.db())
+            .await?;
+        self.audit(
+            meta,
+            AuditEvent::new(actor, action, Outcome::Denied)
+                .target(key.to_owned())
+                .detail(json!({ "reason": "throttled", "retry_after_secs": retry_after_secs })),
+        )
+        .await?;
+        Err(ServiceError::Throttled { retry_after_secs })
+    }
+
+    /// Marks an admitted attempt as successful: it no longer counts against the limits.
+    pub(crate) async fn attempt_succeeded(&self, attempt: i64) -> ServiceResult<()> {
+        login_attempt::Entity::update_many()
+            .col_expr(login_attempt::Column::Succeeded, true.into())
+            .filter(login_attempt::Column::Id.eq(attempt))
+            .exec(self.db())
+            .await?;
+        Ok(())
+    }
+
+    /// Opens a new session for `owner` (a fresh 256-bit id and anti-CSRF token); only the id's
+    /// SHA-256 is stored.
+    pub(crate) async fn open_session(
+        &self,
+        conn: &impl sea_orm::ConnectionTrait,
+        owner: &user::Model,
+        role: Role,
+        meta: &RequestMeta,
+        now: DateTime<Utc>,
+    ) -> ServiceResult<LoginOutcome> {
         let token = random_token();
         let csrf = random_token();
         let id_hash = sha256_hex(&token);
         session::ActiveModel {
             id_hash: Set(id_hash.clone()),
-            user_id: Set(found.id),
+            user_id: Set(owner.id),
             csrf_token: Set(csrf.clone()),
             created_at: Set(now),
             last_seen_at: Set(now),
@@ -231,26 +275,17 @@ impl Services {
                 .as_ref()
                 .map(|ua| ua.chars().take(512).collect())),
         }
-        .insert(self.db())
-        .await?;
-
-        let user = SessionUser {
-            user_id: found.id,
-            username: found.username.clone(),
-            role,
-            csrf_token: csrf,
-            session_hash: id_hash,
-        };
-        self.audit(
-            meta,
-            AuditEvent::new(user.actor(), "login", Outcome::Success)
-                .target(found.username)
-                .detail(json!({ "role": role.as_str(), "rehashed": needs_rehash })),
-        )
+        .insert(conn)
         .await?;
         Ok(LoginOutcome {
             session_token: token,
-            user,
+            user: SessionUser {
+                user_id: owner.id,
+                username: owner.username.clone(),
+                role,
+                csrf_token: csrf,
+                session_hash: id_hash,
+            },
         })
     }
 

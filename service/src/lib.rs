@@ -3,6 +3,7 @@
 //! Everything that reads or writes state goes through [`Services`]: the JSON API handlers, the
 //! Leptos server functions and the CLI are thin adapters over it. It knows nothing of HTTP.
 
+pub mod account;
 pub mod audit;
 pub mod auth;
 pub mod casefile;

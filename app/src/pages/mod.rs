@@ -1,5 +1,6 @@
 //! One module per page.
 
+pub mod account;
 pub mod apply;
 pub mod audit;
 pub mod case;

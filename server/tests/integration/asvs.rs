@@ -103,7 +103,7 @@ async fn session_ids_cannot_be_planted_guessed_or_leaked(backend: Backend) {
         .iter()
         .map(|l| ("redirect".to_owned(), l.clone()))
         .collect();
-    for path in ["/", "/queue", "/statistics"] {
+    for path in ["/", "/queue", "/statistics", "/account", "/rpc/account"] {
         let html = app.get(path, Some(&last)).await.text().await.unwrap();
         surfaces.push((path.to_owned(), html));
     }
@@ -351,6 +351,22 @@ async fn cross_site_writes_are_refused_on_every_state_changing_endpoint(backend:
         Endpoint {
             path: "/rpc/monitoring/run",
             fields: vec![],
+            session: Some(admin.clone()),
+            multipart: false,
+        },
+        Endpoint {
+            path: "/rpc/account/password",
+            fields: vec![
+                ("current_password", s(PASSWORD)),
+                ("new_password", s("a password chosen by the attacker")),
+                ("repeat_password", s("a password chosen by the attacker")),
+            ],
+            session: Some(admin.clone()),
+            multipart: false,
+        },
+        Endpoint {
+            path: "/rpc/account/sessions/end",
+            fields: vec![("session", s("others"))],
             session: Some(admin.clone()),
             multipart: false,
         },

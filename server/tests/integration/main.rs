@@ -5,6 +5,7 @@
 mod helpers;
 
 mod access;
+mod account;
 mod api_keys;
 mod app_role;
 mod asvs;

@@ -26,6 +26,7 @@ fn reads(app_id: &str) -> Vec<(String, Area)> {
         ("/rpc/models/version?id=1".into(), Area::Models),
         ("/rpc/models/compare".into(), Area::Models),
         ("/rpc/monitoring".into(), Area::Monitoring),
+        ("/rpc/account".into(), Area::Account),
     ]
 }
 
@@ -51,6 +52,20 @@ fn writes() -> Vec<(&'static str, Form, Area)> {
             Area::Models,
         ),
         ("/rpc/monitoring/run", vec![], Area::Monitoring),
+        (
+            "/rpc/account/password",
+            vec![
+                ("current_password", "x"),
+                ("new_password", "a very long password"),
+                ("repeat_password", "a very long password"),
+            ],
+            Area::Account,
+        ),
+        (
+            "/rpc/account/sessions/end",
+            vec![("session", "others")],
+            Area::Account,
+        ),
         (
             "/rpc/case/review",
             vec![

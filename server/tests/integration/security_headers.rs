@@ -71,6 +71,7 @@ async fn every_kind_of_response_carries_security_headers(backend: Backend) {
         "/audit".into(),
         "/audit/decisions".into(),
         format!("/audit/decisions/{app_id}"),
+        "/account".into(),
         "/no/such/page".into(),
         "/rpc/session".into(),
         "/rpc/queue".into(),
