@@ -16,14 +16,8 @@ crate::on_both_backends!(
 /// Signs in with a given browser name, as a second device would.
 async fn login_from(app: &TestApp, name: &str, password: &str, browser: &str) -> Session {
     let res = app
-        .client
-        .post(app.url("/rpc/login"))
-        .headers(app.browser_post_headers(false))
-        .header("user-agent", browser)
-        .form(&[("username", name), ("password", password)])
-        .send()
-        .await
-        .unwrap();
+        .login_with_headers(name, password, &[("user-agent", browser)])
+        .await;
     let cookie = session_cookie(&res).expect("signed in");
     let csrf = app.csrf_of(&cookie).await;
     Session { cookie, csrf }

@@ -463,14 +463,8 @@ async fn login_via_proxy(
     password: &str,
     forwarded: &str,
 ) -> reqwest::Response {
-    app.client
-        .post(app.url("/rpc/login"))
-        .headers(app.browser_post_headers(false))
-        .header("x-forwarded-for", forwarded)
-        .form(&[("username", user), ("password", password)])
-        .send()
+    app.login_with_headers(user, password, &[("x-forwarded-for", forwarded)])
         .await
-        .unwrap()
 }
 
 fn retry_after(res: &reqwest::Response) -> u64 {

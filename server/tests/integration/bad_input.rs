@@ -19,14 +19,8 @@ async fn state_changes_without_a_valid_csrf_token_are_refused(backend: Backend) 
     }
     // A cross-site post with the right token (a stolen token cannot be used from elsewhere).
     let res = app
-        .client
-        .post(app.url("/rpc/logout"))
-        .header("cookie", &s.cookie)
-        .header("origin", "https://evil.example")
-        .form(&[("csrf", s.csrf.as_str())])
-        .send()
-        .await
-        .unwrap();
+        .post_cross_site("/rpc/logout", &[("csrf", &s.csrf)], &s.cookie)
+        .await;
     assert_eq!(res.status(), 403);
     let res = app
         .client

@@ -223,6 +223,42 @@ impl TestApp {
         .await
     }
 
+    /// Signs in with extra request headers: another browser's `User-Agent`, the
+    /// `X-Forwarded-For` a proxy passes on.
+    pub async fn login_with_headers(
+        &self,
+        name: &str,
+        password: &str,
+        extra: &[(&'static str, &str)],
+    ) -> Response {
+        let mut req = self
+            .client
+            .post(self.url("/rpc/login"))
+            .headers(self.browser_post_headers(false))
+            .form(&[("username", name), ("password", password)]);
+        for (k, v) in extra {
+            req = req.header(*k, *v);
+        }
+        req.send().await.unwrap()
+    }
+
+    /// A form post with a session, sent from another site (`Origin: https://evil.example`).
+    pub async fn post_cross_site(
+        &self,
+        path: &str,
+        form: &[(&str, &str)],
+        cookie: &str,
+    ) -> Response {
+        self.client
+            .post(self.url(path))
+            .header("cookie", cookie)
+            .header("origin", "https://evil.example")
+            .form(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
     /// The anti-CSRF token of a session, as the page would receive it.
     pub async fn csrf_of(&self, cookie: &str) -> String {
         let me = self.whoami(Some(cookie)).await;

@@ -165,14 +165,8 @@ async fn every_kind_of_response_carries_security_headers(backend: Backend) {
     // Refusals: cross-site form post (403), throttled sign-in (429).
     let s = sessions[1].0.clone().unwrap();
     let res = app
-        .client
-        .post(app.url("/rpc/logout"))
-        .header("cookie", &s.cookie)
-        .header("origin", "https://evil.example")
-        .form(&[("csrf", s.csrf.as_str())])
-        .send()
-        .await
-        .unwrap();
+        .post_cross_site("/rpc/logout", &[("csrf", &s.csrf)], &s.cookie)
+        .await;
     assert_eq!(res.status(), 403);
     check(&res, "cross-site post");
     let _ = app.login("admin", "wrong password!", None).await;
