@@ -25,7 +25,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::config::Config;
 use crate::error::ServerError;
-use crate::http::{csrf, gate, headers, metrics, rpc, session, upload, AppState};
+use crate::http::{csrf, gate, headers, metrics, rpc, session, shed, upload, AppState};
 
 pub struct Application {
     listener: TcpListener,
@@ -152,10 +152,7 @@ fn router(config: &Config, services: Services, addr: SocketAddr) -> Router {
         .route("/metrics", get(metrics::export))
         .route("/api/openapi.json", get(crate::api::openapi::document))
         .route(upload::UPLOAD_PATH, axum::routing::post(upload::upload))
-        .merge(crate::api::router(crate::http::shed::Shedder {
-            permits: Arc::new(tokio::sync::Semaphore::new(config.max_concurrent_scoring)),
-            state: state.clone(),
-        }))
+        .merge(crate::api::router())
         .with_state(state.clone())
         .merge(pages)
         .layer(middleware::from_fn(rpc::error_status))
@@ -169,12 +166,12 @@ fn router(config: &Config, services: Services, addr: SocketAddr) -> Router {
             session::resolve_session,
         ))
         .layer(middleware::from_fn(headers::cache_control))
-        .layer(middleware::from_fn_with_state(state, metrics::record))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            metrics::record,
+        ))
         .layer(
             ServiceBuilder::new()
-                .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
-                .layer(TraceLayer::new_for_http().make_span_with(make_span))
-                .layer(PropagateRequestIdLayer::x_request_id())
                 .layer(headers::default_csp())
                 .layer(headers::fixed(0))
                 .layer(headers::fixed(1))
@@ -183,6 +180,19 @@ fn router(config: &Config, services: Services, addr: SocketAddr) -> Router {
                 .layer(headers::fixed(4))
                 .layer(headers::fixed(5))
                 .option_layer(hsts.then(headers::hsts))
+                // Refusals beyond the scoring capacity cost nothing of what follows.
+                .layer(middleware::from_fn_with_state(
+                    shed::Shedder {
+                        permits: Arc::new(tokio::sync::Semaphore::new(
+                            config.max_concurrent_scoring,
+                        )),
+                        state,
+                    },
+                    shed::limit,
+                ))
+                .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+                .layer(TraceLayer::new_for_http().make_span_with(make_span))
+                .layer(PropagateRequestIdLayer::x_request_id())
                 .layer(CompressionLayer::new())
                 .layer(RequestBodyLimitLayer::new(config.max_body_bytes))
                 .layer(TimeoutLayer::with_status_code(

@@ -9,21 +9,19 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::{json, Value};
 
-use crate::http::shed::{self, Shedder};
 use crate::http::{ApiError, AppState};
 pub use auth::ApiKey;
 
-/// The API routes; scoring is limited by `shed` (see [`shed`]).
-pub fn router(shed: Shedder) -> Router<AppState> {
+/// The API routes. Scoring is limited by the load-shedding layer around the whole server
+/// (`crate::http::shed`).
+pub fn router() -> Router<AppState> {
     Router::new()
         .route("/api/v1/whoami", get(whoami))
         .route(
             "/api/v1/applications",
-            post(applications::create)
-                .layer(DefaultBodyLimit::max(
-                    lendscope_service::scoring::request::MAX_BODY_BYTES,
-                ))
-                .layer(axum::middleware::from_fn_with_state(shed, shed::limit)),
+            post(applications::create).layer(DefaultBodyLimit::max(
+                lendscope_service::scoring::request::MAX_BODY_BYTES,
+            )),
         )
         .route("/api/v1/applications/{id}", get(applications::get))
         .route(
