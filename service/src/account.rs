@@ -112,19 +112,8 @@ impl Services {
                 "must differ from the current password",
             ));
         }
-        let now = self.now();
-        let client = meta
-            .client_ip
-            .clone()
-            .unwrap_or_else(|| "unknown".to_owned());
         let attempt = self
-            .admit_attempt(
-                &me.username,
-                &client,
-                now,
-                meta,
-                (me.actor(), "password.change"),
-            )
+            .admit_attempt(&me.username, meta, (me.actor(), "password.change"))
             .await?;
         let owner = user::Entity::find_by_id(me.user_id)
             .one(self.db())
@@ -156,6 +145,7 @@ impl Services {
             .run(move || password::hash(new.expose()))
             .await??;
 
+        let now = self.now();
         let txn = self.db().begin().await?;
         let mut changed: user::ActiveModel = owner.clone().into();
         changed.password_hash = Set(fresh);

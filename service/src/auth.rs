@@ -95,7 +95,7 @@ fn random_token() -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
-pub(crate) fn sha256_hex(value: &str) -> String {
+fn sha256_hex(value: &str) -> String {
     hex::encode(Sha256::digest(value.as_bytes()))
 }
 
@@ -117,14 +117,9 @@ impl Services {
             .chars()
             .take(256)
             .collect();
-        let client = meta
-            .client_ip
-            .clone()
-            .unwrap_or_else(|| "unknown".to_owned());
         let now = self.now();
-
         let attempt = self
-            .admit_attempt(&key, &client, now, meta, (Actor::Anonymous, "login"))
+            .admit_attempt(&key, meta, (Actor::Anonymous, "login"))
             .await?;
 
         let candidate = match Username::parse(&key) {
@@ -209,7 +204,8 @@ impl Services {
     }
 
     /// Admits a password attempt (sign-in, or a password change) for the account `key` from
-    /// `client`, or refuses it when either has used up its failures for the hour. The attempt
+    /// the request's client address, or refuses it when either has used up its failures for
+    /// the hour. The attempt
     /// is recorded as a failure before the limits are checked, so that concurrent attempts
     /// count each other: however many arrive at once, at most the limit of failures per hour is
     /// ever checked. A refused attempt takes its record back (and is audited as the actor's
@@ -217,11 +213,11 @@ impl Services {
     pub(crate) async fn admit_attempt(
         &self,
         key: &str,
-        client: &str,
-        now: DateTime<Utc>,
         meta: &RequestMeta,
         (actor, action): (Actor, &'static str),
     ) -> ServiceResult<i64> {
+        let client = meta.client_ip.as_deref().unwrap_or("unknown");
+        let now = self.now();
         let attempt = self.record_failed_attempt(key, client, now).await?;
         let Some(retry_after_secs) = self.throttled(key, client, attempt, now).await? else {
             return Ok(attempt);
