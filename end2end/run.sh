@@ -7,10 +7,11 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/.." && pwd)"
+source "$root/scripts/lib.sh"
 bin="${1:?usage: end2end/run.sh PATH_TO_LENDSCOPE_BINARY [sqlite|postgres]}"
 backend="${2:-sqlite}"
 work="$(mktemp -d)"
-port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+port="$(free_port)"
 case "$backend" in
   sqlite) export DATABASE_URL="sqlite://$work/e2e.db" ;;
   postgres)
@@ -33,19 +34,14 @@ printf '%s\n' "$E2E_PASSWORD" | "$bin" user add officer2 --role officer >/dev/nu
 printf '%s\n' "$E2E_PASSWORD" | "$bin" user add admin2 --role admin >/dev/null
 printf '%s\n' "$E2E_PASSWORD" | "$bin" user add officer3 --role officer >/dev/null
 # Models, an API key and sample decisions (the users above are kept).
-"$bin" demo >"$work/demo.txt"
-export E2E_API_KEY="$(grep -o 'lsk_[A-Za-z0-9_-]*' "$work/demo.txt" | head -n1)"
-"$bin" serve >"$work/server.log" 2>&1 &
-server=$!
+E2E_API_KEY="$(demo_key "$bin" "$work")"
+export E2E_API_KEY
 cleanup() {
-  kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -rf "$work"
+  stop_server; rm -rf "$work"
   if [ -n "${pgdb:-}" ]; then dropdb -h 127.0.0.1 -U postgres --if-exists "$pgdb" || true; fi
 }
 trap cleanup EXIT
-for _ in $(seq 1 100); do
-  curl -fsS "$LENDSCOPE_BASE_URL/health/ready" >/dev/null 2>&1 && break
-  sleep 0.1
-done
+serve_in_background "$bin" "$work" "$LENDSCOPE_BASE_URL"
 cd "$here"
 export E2E_ARTIFACTS="$here/artifacts/$backend"
 if ! node --test --test-concurrency=1 ${E2E_TESTS:-tests/}; then

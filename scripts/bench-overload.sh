@@ -7,6 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
+source scripts/lib.sh
 seconds="${1:-15}"
 pg_admin="${LENDSCOPE_BENCH_POSTGRES:-postgres://postgres@127.0.0.1:5432}"
 db="lendscope_overload_$$"
@@ -15,23 +16,20 @@ bin="$target_dir/release/lendscope"
 loadgen="$target_dir/release/examples/loadgen"
 psql "$pg_admin/test" -qc "CREATE DATABASE $db"
 export DATABASE_URL="$pg_admin/$db"
-port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+port="$(free_port)"
 export LENDSCOPE_LISTEN="127.0.0.1:$port" LENDSCOPE_LOG_FORMAT=json RUST_LOG=warn
 export LENDSCOPE_MONITORING_INTERVAL_SECS=0
 capacity="${LENDSCOPE_MAX_CONCURRENT_SCORING:-64}"
 export LENDSCOPE_MAX_CONCURRENT_SCORING="$capacity"
 work="$(mktemp -d)"
-"$bin" demo >"$work/demo.txt"
-key="$(grep -o 'lsk_[A-Za-z0-9_-]*' "$work/demo.txt" | head -n1)"
-"$bin" serve >"$work/server.log" 2>&1 &
-server=$!
+key="$(demo_key "$bin" "$work")"
 cleanup() {
-  kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true
+  stop_server
   psql "$pg_admin/test" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" || true
   rm -rf "$work"
 }
 trap cleanup EXIT
-for _ in $(seq 1 100); do curl -fsS "http://127.0.0.1:$port/health/ready" >/dev/null 2>&1 && break; sleep 0.1; done
+serve_in_background "$bin" "$work" "http://127.0.0.1:$port"
 rss() { awk '/^VmRSS/{print $2}' "/proc/$server/status"; }
 hwm() { awk '/^VmHWM/{print $2}' "/proc/$server/status"; }
 echo "machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'); capacity $capacity applications at a time"

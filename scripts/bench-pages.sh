@@ -7,6 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
+source scripts/lib.sh
 want="${1:-100000}"
 pg_admin="${LENDSCOPE_BENCH_POSTGRES:-postgres://postgres@127.0.0.1:5432}"
 db="lendscope_bench_pages_$$"
@@ -16,7 +17,7 @@ bin="$target_dir/release/lendscope"
 
 psql "$pg_admin/test" -qc "CREATE DATABASE $db"
 export DATABASE_URL="$pg_admin/$db"
-port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+port="$(free_port)"
 base="http://127.0.0.1:$port"
 export LENDSCOPE_LISTEN="127.0.0.1:$port"
 export LENDSCOPE_LOG_FORMAT=json RUST_LOG=warn
@@ -24,18 +25,14 @@ export LENDSCOPE_SITE_ROOT="$root/target/site"
 work="$(mktemp -d)"
 password="bench-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 printf '%s\n' "$password" | "$bin" user add benchofficer --role officer >/dev/null
-"$bin" demo >"$work/demo.txt"
-key="$(grep -o 'lsk_[A-Za-z0-9_-]*' "$work/demo.txt" | head -n1)"
-"$bin" serve >"$work/server.log" 2>&1 &
-server=$!
+key="$(demo_key "$bin" "$work")"
 cleanup() {
-  kill "$server" 2>/dev/null || true
-  wait "$server" 2>/dev/null || true
+  stop_server
   psql "$pg_admin/test" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" || true
   rm -rf "$work"
 }
 trap cleanup EXIT
-for _ in $(seq 1 100); do curl -fsS "$base/health/ready" >/dev/null 2>&1 && break; sleep 0.1; done
+serve_in_background "$bin" "$work" "$base"
 
 echo "machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'), $(free -g | awk '/Mem:/{print $2}') GiB; PostgreSQL $(psql "$pg_admin/test" -Atc 'show server_version')"
 count() { psql "$DATABASE_URL" -Atc "select count(*) from decisions"; }

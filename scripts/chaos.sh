@@ -11,12 +11,12 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 source "$root/scripts/env.sh"
+source "$root/scripts/lib.sh"
 bin="${1:-$target_dir/debug/lendscope}"
 rounds="${2:-10}"
 [ -x "$bin" ] || { echo "no binary at $bin (cargo build -p lendscope-server)" >&2; exit 2; }
 pgbin="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n1)"
 work="$(mktemp -d)"; chmod 755 "$work"
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 pgport="$(free_port)"; port="$(free_port)"
 as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
 mkdir -p "$work/pg"; [ "$(id -u)" -eq 0 ] && chown postgres "$work/pg"
@@ -33,8 +33,7 @@ pg_start
 export DATABASE_URL="postgres://postgres@127.0.0.1:$pgport/lendscope"
 export LENDSCOPE_LISTEN="127.0.0.1:$port" LENDSCOPE_SITE_ROOT="$root/target/site"
 export LENDSCOPE_MONITORING_INTERVAL_SECS=0
-"$bin" demo >"$work/demo.txt"
-key="$(grep -o 'lsk_[A-Za-z0-9_-]*' "$work/demo.txt" | head -n1)"
+key="$(demo_key "$bin" "$work")"
 server=""
 start_server() {
   "$bin" serve >>"$work/server.log" 2>&1 & server=$!

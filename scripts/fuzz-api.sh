@@ -5,19 +5,17 @@
 # accepted. Fails on any finding. Usage: scripts/fuzz-api.sh BINARY [MAX_EXAMPLES]
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
+source "$root/scripts/lib.sh"
 bin="${1:?usage: scripts/fuzz-api.sh BINARY [MAX_EXAMPLES]}"
 examples="${2:-60}"
 work="$(mktemp -d)"
-port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+port="$(free_port)"
 export DATABASE_URL="sqlite://$work/fuzz.db" LENDSCOPE_LISTEN="127.0.0.1:$port"
 export LENDSCOPE_SITE_ROOT="$root/target/site" LENDSCOPE_MONITORING_INTERVAL_SECS=0 RUST_LOG=warn
-"$bin" demo >"$work/demo.txt"
-key="$(grep -o 'lsk_[A-Za-z0-9_-]*' "$work/demo.txt" | head -n1)"
-"$bin" serve >"$work/server.log" 2>&1 &
-server=$!
-cleanup() { kill "$server" 2>/dev/null || true; wait "$server" 2>/dev/null || true; rm -rf "$work"; }
+key="$(demo_key "$bin" "$work")"
+cleanup() { stop_server; rm -rf "$work"; }
 trap cleanup EXIT
-for _ in $(seq 1 100); do curl -fsS "http://127.0.0.1:$port/health/ready" >/dev/null 2>&1 && break; sleep 0.1; done
+serve_in_background "$bin" "$work" "http://127.0.0.1:$port"
 cd "$work" # schemathesis keeps its cache in the working folder
 export LENDSCOPE_FUZZ_KEY="$key"
 if ! PYTHONPATH="$root/scripts" SCHEMATHESIS_HOOKS=schemathesis_hooks \

@@ -84,6 +84,12 @@ async fn connection(
     router: Router,
     mut stop: watch::Receiver<bool>,
 ) {
+    // Pages are streamed in several writes: without TCP_NODELAY, Nagle's algorithm holds each
+    // small write back until the previous one is acknowledged, and the client's delayed ACK
+    // makes that a 40 ms stall.
+    if let Err(e) = stream.set_nodelay(true) {
+        tracing::debug!(error = %e, "could not set TCP_NODELAY");
+    }
     let served = Arc::new(AtomicBool::new(false));
     let seen = served.clone();
     let service = router.map_request(move |req: http::Request<hyper::body::Incoming>| {
