@@ -17,7 +17,9 @@ pub fn Shell(children: Children) -> impl IntoView {
             // The session is awaited inside `Suspend` rather than read with `.get()` in each of
             // several `Suspense` boundaries: Leptos 0.8's SSR can lose the wake-up of a boundary
             // that reads a resource another boundary reads too (leptos-rs/leptos#4851), which
-            // hung a page render until the request timeout, now and then.
+            // hung a page render until the request timeout, now and then. Every page reads its
+            // data the same way: a `.get()` inside `Suspense` hung the notice page once more
+            // (the lost wake-up of leptos-rs/leptos#4698 and #4578).
             <Suspense fallback=|| ()>
                 {move || Suspend::new(async move {
                     match auth.user.await {

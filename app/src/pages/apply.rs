@@ -67,10 +67,10 @@ pub fn ApplyPage() -> impl IntoView {
             "credit file. You get an answer at once, with the reasons."
         </p>
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || form.get().map(|r| match r {
+            {move || Suspend::new(async move { match form.await {
                 Ok(form) => view! { <Apply form/> }.into_any(),
                 Err(error) => view! { <ErrorBox error/> }.into_any(),
-            })}
+            } })}
         </Suspense>
     }
 }

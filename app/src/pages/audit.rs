@@ -97,10 +97,10 @@ fn AuditLog() -> impl IntoView {
             <button type="submit" class="button button-small">"Filter"</button>
         </Form>
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || rows.get().map(|r| match r {
+            {move || Suspend::new(async move { match rows.await {
                 Ok(rows) => view! { <AuditTable rows/> }.into_any(),
                 Err(error) => view! { <ErrorBox error/> }.into_any(),
-            })}
+            } })}
         </Suspense>
     }
 }

@@ -98,7 +98,7 @@ fn Case() -> impl IntoView {
     view! {
         <p><A href="/queue">"← Review queue"</A></p>
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || case.get().map(|r| match r {
+            {move || Suspend::new(async move { match case.await {
                 Ok(file) => view! { <CaseView file review claim error/> }.into_any(),
                 Err(AppError::NotFound) => view! {
                     <NotFoundCard
@@ -108,7 +108,7 @@ fn Case() -> impl IntoView {
                 }
                 .into_any(),
                 Err(error) => view! { <ErrorBox error/> }.into_any(),
-            })}
+            } })}
         </Suspense>
     }
 }

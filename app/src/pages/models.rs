@@ -160,10 +160,10 @@ fn Registry() -> impl IntoView {
         <FormAlert error/>
         {move || done().map(|t| view! { <p class="alert alert-success" role="status">{t}</p> })}
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || view.get().map(|r| match r {
+            {move || Suspend::new(async move { match view.await {
                 Ok(v) => view! { <RegistryBody v act/> }.into_any(),
                 Err(error) => view! { <ErrorBox error/> }.into_any(),
-            })}
+            } })}
         </Suspense>
     }
 }
@@ -484,14 +484,14 @@ pub fn ModelVersionPage() -> impl IntoView {
                 <p class="alert alert-success" role="status">"Registered. Make it the challenger from the model list to compare it with the champion."</p>
             </Show>
             <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
-                {move || detail.get().map(|r| match r {
+                {move || Suspend::new(async move { match detail.await {
                     Ok(d) => view! { <VersionBody d/> }.into_any(),
                     Err(AppError::NotFound) => view! {
                         <NotFoundCard title="No such model version"
                             text="There is no registered model version with this id."/>
                     }.into_any(),
                     Err(error) => view! { <ErrorBox error/> }.into_any(),
-                })}
+                } })}
             </Suspense>
         </Protected>
     }
@@ -608,10 +608,10 @@ pub fn ComparePage() -> impl IntoView {
             <h1>"Champion and challenger"</h1>
             <FormAlert error/>
             <Suspense fallback=|| view! { <p class="muted">"Comparing (re-scoring recent and labelled applications)…"</p> }>
-                {move || cmp.get().map(|r| match r {
+                {move || Suspend::new(async move { match cmp.await {
                     Ok(c) => view! { <CompareBody c act/> }.into_any(),
                     Err(error) => view! { <ErrorBox error/> }.into_any(),
-                })}
+                } })}
             </Suspense>
         </Protected>
     }

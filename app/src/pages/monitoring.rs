@@ -88,10 +88,10 @@ fn Monitoring() -> impl IntoView {
             <button type="submit" class="button">"Run monitoring now"</button>
         </ActionForm>
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || data.get().map(|r| match r {
+            {move || Suspend::new(async move { match data.await {
                 Ok(v) => view! { <MonitoringBody v/> }.into_any(),
                 Err(error) => view! { <ErrorBox error/> }.into_any(),
-            })}
+            } })}
         </Suspense>
     }
 }

@@ -28,7 +28,7 @@ pub fn NoticePage() -> impl IntoView {
     view! {
         <Title text="Your application"/>
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || notice.get().map(|r| match r {
+            {move || Suspend::new(async move { match notice.await {
                 Ok(n) => view! { <NoticeView notice=n/> }.into_any(),
                 Err(AppError::NotFound) => view! {
                     <NotFoundCard
@@ -38,7 +38,7 @@ pub fn NoticePage() -> impl IntoView {
                 }
                 .into_any(),
                 Err(error) => view! { <ErrorBox error/> }.into_any(),
-            })}
+            } })}
         </Suspense>
     }
 }

@@ -101,10 +101,10 @@ fn Queue() -> impl IntoView {
         {done}
         <Filters/>
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || page.get().map(|r| match r {
+            {move || Suspend::new(async move { match page.await {
                 Ok(view) => view! { <QueueBody view/> }.into_any(),
                 Err(error) => view! { <ErrorBox error/> }.into_any(),
-            })}
+            } })}
         </Suspense>
     }
 }

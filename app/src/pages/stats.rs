@@ -36,10 +36,10 @@ fn Statistics() -> impl IntoView {
     view! {
         <h1>"Officer statistics"</h1>
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || stats.get().map(|r| match r {
+            {move || Suspend::new(async move { match stats.await {
                 Ok(rows) => view! { <StatsTable rows/> }.into_any(),
                 Err(error) => view! { <ErrorBox error/> }.into_any(),
-            })}
+            } })}
         </Suspense>
     }
 }

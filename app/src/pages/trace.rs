@@ -55,11 +55,11 @@ pub fn DecisionSearchPage() -> impl IntoView {
                 <button type="submit" class="button button-small">"Find"</button>
             </Form>
             <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
-                {move || rows.get().map(|r| match r {
+                {move || Suspend::new(async move { match rows.await {
                     Ok(rows) if rows.is_empty() && !q().is_empty() => view! { <p class="muted">"No decision matches."</p> }.into_any(),
                     Ok(rows) => view! { <TraceTable rows/> }.into_any(),
                     Err(error) => view! { <ErrorBox error/> }.into_any(),
-                })}
+                } })}
             </Suspense>
         </Protected>
     }
@@ -108,13 +108,13 @@ pub fn DecisionTracePage() -> impl IntoView {
         <Protected area=Area::Audit>
             <p><A href="/audit/decisions">"← Decision lookup"</A></p>
             <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
-                {move || trace.get().map(|r| match r {
+                {move || Suspend::new(async move { match trace.await {
                     Ok(t) => view! { <TraceBody t/> }.into_any(),
                     Err(AppError::NotFound) => view! {
                         <NotFoundCard title="No such decision" text="No decision has this application id."/>
                     }.into_any(),
                     Err(error) => view! { <ErrorBox error/> }.into_any(),
-                })}
+                } })}
             </Suspense>
         </Protected>
     }

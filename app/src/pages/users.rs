@@ -92,10 +92,10 @@ fn UsersAdmin() -> impl IntoView {
             <section class="card">
                 <h2>"Staff accounts"</h2>
                 <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
-                    {move || users.get().map(|r| match r {
+                    {move || Suspend::new(async move { match users.await {
                         Ok(rows) => view! { <UserTable rows/> }.into_any(),
                         Err(error) => view! { <ErrorBox error/> }.into_any(),
-                    })}
+                    } })}
                 </Suspense>
             </section>
             <section class="card">
