@@ -45,16 +45,7 @@ async fn server_functions_enforce_roles_too(backend: Backend) {
     let compliance = app.login_as("carla").await;
     let get = |path: &'static str, cookie: Option<String>| {
         let app = &app;
-        async move {
-            let mut req = app
-                .client
-                .get(app.url(path))
-                .header("accept", "application/json");
-            if let Some(c) = cookie {
-                req = req.header("cookie", c);
-            }
-            req.send().await.unwrap()
-        }
+        async move { app.get_json(path, cookie.as_deref(), None).await }
     };
     assert_eq!(get("/rpc/users", None).await.status(), 401);
     assert_eq!(

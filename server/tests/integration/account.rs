@@ -24,13 +24,7 @@ async fn login_from(app: &TestApp, name: &str, password: &str, browser: &str) ->
 }
 
 async fn sessions(app: &TestApp, s: &Session) -> Vec<serde_json::Value> {
-    let res = app
-        .client
-        .get(app.url("/rpc/account"))
-        .header("cookie", &s.cookie)
-        .send()
-        .await
-        .unwrap();
+    let res = app.get_json("/rpc/account", Some(&s.cookie), None).await;
     assert_eq!(res.status(), 200);
     res.json::<Vec<serde_json::Value>>().await.unwrap()
 }

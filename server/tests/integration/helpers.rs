@@ -265,13 +265,29 @@ impl TestApp {
         me["csrf"].as_str().expect("signed in").to_owned()
     }
 
-    /// The current user as `/rpc/session` reports it (JSON null when signed out).
-    pub async fn whoami(&self, cookie: Option<&str>) -> serde_json::Value {
-        let mut req = self.client.get(self.url("/rpc/session"));
+    /// A GET asking for JSON, with a session cookie and/or an API key.
+    pub async fn get_json(
+        &self,
+        path: &str,
+        cookie: Option<&str>,
+        bearer: Option<&str>,
+    ) -> Response {
+        let mut req = self
+            .client
+            .get(self.url(path))
+            .header("accept", "application/json");
         if let Some(c) = cookie {
             req = req.header("cookie", c);
         }
-        let res = req.send().await.unwrap();
+        if let Some(k) = bearer {
+            req = req.bearer_auth(k);
+        }
+        req.send().await.unwrap()
+    }
+
+    /// The current user as `/rpc/session` reports it (JSON null when signed out).
+    pub async fn whoami(&self, cookie: Option<&str>) -> serde_json::Value {
+        let res = self.get_json("/rpc/session", cookie, None).await;
         assert_eq!(res.status(), 200);
         res.json().await.unwrap()
     }

@@ -80,17 +80,7 @@ fn writes() -> Vec<(&'static str, Form, Area)> {
 }
 
 async fn get(app: &TestApp, path: &str, cookie: Option<&str>, bearer: Option<&str>) -> u16 {
-    let mut req = app
-        .client
-        .get(app.url(path))
-        .header("accept", "application/json");
-    if let Some(c) = cookie {
-        req = req.header("cookie", c);
-    }
-    if let Some(k) = bearer {
-        req = req.bearer_auth(k);
-    }
-    req.send().await.unwrap().status().as_u16()
+    app.get_json(path, cookie, bearer).await.status().as_u16()
 }
 
 async fn no_caller_gets_what_its_role_does_not_allow(backend: Backend) {
