@@ -18,8 +18,9 @@ pub fn Shell(children: Children) -> impl IntoView {
             // several `Suspense` boundaries: Leptos 0.8's SSR can lose the wake-up of a boundary
             // that reads a resource another boundary reads too (leptos-rs/leptos#4851), which
             // hung a page render until the request timeout, now and then. Every page reads its
-            // data the same way: a `.get()` inside `Suspense` hung the notice page once more
-            // (the lost wake-up of leptos-rs/leptos#4698 and #4578).
+            // data the same way. A rarer hang remains with either pattern (measured: about 1 in
+            // 15 runs of the absolute-timeout session test beside the access matrix, 35 page
+            // renders each, with `.get()` or with `Suspend` alike); see leptos-rs/leptos#4698.
             <Suspense fallback=|| ()>
                 {move || Suspend::new(async move {
                     match auth.user.await {
