@@ -7,16 +7,10 @@ FROM rust:1.95-bookworm AS build
 RUN apt-get update \
  && apt-get install -y --no-install-recommends cmake libclang-dev nodejs npm \
  && rm -rf /var/lib/apt/lists/*
-RUN rustup target add wasm32-unknown-unknown \
- && cargo install --locked cargo-leptos --version 0.3.2
 WORKDIR /src
 COPY . .
-RUN cargo install wasm-bindgen-cli --version \
-      "$(awk '/^name = "wasm-bindgen"$/{getline; gsub(/version = |"/,""); print; exit}' Cargo.lock)" \
- && (cd end2end && npm ci --no-audit --no-fund)
-ENV PATH=/src/end2end/node_modules/.bin:$PATH \
-    LEPTOS_OUTPUT_NAME=lendscope
-RUN cargo leptos build --release
+# The same set-up and release build as ./scripts/run.sh (no cargo-leptos needed).
+RUN ./scripts/setup.sh && ./scripts/build.sh --release
 
 FROM debian:bookworm-slim
 RUN apt-get update \

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs the browser tests against a freshly built Lendscope on a fresh database: SQLite (the
 # default) or PostgreSQL (a new database on 127.0.0.1:5432, dropped afterwards).
-# Expects `cargo leptos build` to have run (binary + target/site).
+# Expects `scripts/build.sh` (or `cargo leptos build`) to have run: the binary and target/site.
 # Usage: end2end/run.sh BINARY [sqlite|postgres]
 # Screenshots are kept in end2end/artifacts/ (per backend).
 set -euo pipefail

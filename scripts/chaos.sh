@@ -14,7 +14,7 @@ source "$root/scripts/env.sh"
 source "$root/scripts/lib.sh"
 bin="${1:-$target_dir/debug/lendscope}"
 rounds="${2:-10}"
-[ -x "$bin" ] || { echo "no binary at $bin (cargo build -p lendscope-server)" >&2; exit 2; }
+[ -x "$bin" ] || { echo "no binary at $bin (scripts/build.sh)" >&2; exit 2; }
 pgbin="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n1)"
 work="$(mktemp -d)"; chmod 755 "$work"
 pgport="$(free_port)"; port="$(free_port)"

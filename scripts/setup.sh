@@ -1,16 +1,31 @@
 #!/usr/bin/env bash
-# Installs what building and testing Lendscope needs, skipping whatever is already there:
-# Debian packages, the wasm target, cargo-leptos, wasm-bindgen-cli (the version in
-# Cargo.lock), and the npm packages of end2end/ (Playwright and binaryen's wasm-opt).
+# Installs what building Lendscope needs, skipping whatever is already there: Debian packages,
+# the wasm target, wasm-bindgen-cli (the version in Cargo.lock) and the npm packages of end2end/
+# (binaryen's wasm-opt; Playwright). `scripts/build.sh` needs nothing more.
+#   --test          also what the test command needs: Chromium, promtool, the Python reference
+#                   packages of the parity tests and of API fuzzing.
+#   --cargo-leptos  also cargo-leptos 0.3.2 (about 14 minutes on two cores), for developers who
+#                   want `cargo leptos watch`; no script of the project needs it.
 # Nothing here downloads prebuilt binaries outside the package registries.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 say() { printf '\033[1;34m[setup]\033[0m %s\n' "$*"; }
+test_tools=false; cargo_leptos=false
+for arg in "$@"; do
+  case "$arg" in
+    --test) test_tools=true ;;
+    --cargo-leptos) cargo_leptos=true ;;
+    *) echo "usage: scripts/setup.sh [--test] [--cargo-leptos]" >&2; exit 2 ;;
+  esac
+done
 
-# Debian packages: a C toolchain for XGBoost (cmake, libclang for bindgen), Chromium for the
-# browser tests, curl for health checks, prometheus for promtool (checks deploy/prometheus/).
-packages=(cmake libclang-dev chromium curl ca-certificates pkg-config prometheus)
+# Debian packages: a C toolchain for XGBoost (cmake, libclang for bindgen), curl for health
+# checks; for the tests Chromium (browser tests) and prometheus for promtool (checks
+# deploy/prometheus/).
+packages=(cmake libclang-dev curl ca-certificates pkg-config python3)
+command -v npm >/dev/null || packages+=(nodejs npm)
+if $test_tools; then packages+=(chromium prometheus); fi
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -27,8 +42,8 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   rustup target add wasm32-unknown-unknown
 fi
 
-# cargo-leptos 0.3.2 is the newest that builds with this toolchain (about 16 minutes, once).
-if ! cargo leptos --version 2>/dev/null | grep -q '0\.3\.2'; then
+# cargo-leptos 0.3.2 is the newest that builds with this toolchain (about 14 minutes, once).
+if $cargo_leptos && ! cargo leptos --version 2>/dev/null | grep -q '0\.3\.2'; then
   say "installing cargo-leptos 0.3.2 (slow, once per machine)"
   cargo install --locked cargo-leptos --version 0.3.2
 fi
@@ -46,8 +61,8 @@ if [ ! -x end2end/node_modules/.bin/wasm-opt ] || [ ! -d end2end/node_modules/pl
   say "installing npm packages of end2end/"
   (cd end2end && npm ci --no-audit --no-fund --loglevel=error)
 fi
-# Python reference packages for the parity tests (xgboost, later evidently and fairlearn).
-if ! python3 -m pip install -q --disable-pip-version-check -r scripts/requirements-test.txt \
+# Python reference packages for the parity tests (xgboost, evidently, fairlearn) and fuzzing.
+if $test_tools && ! python3 -m pip install -q --disable-pip-version-check -r scripts/requirements-test.txt \
      --root-user-action=ignore 2>/tmp/lendscope-pip.log; then
   cat /tmp/lendscope-pip.log >&2
   exit 1

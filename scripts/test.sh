@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Runs every test of Lendscope: formatting and lints (server and wasm builds), unit tests,
-# integration tests against SQLite and PostgreSQL, API fuzzing with schemathesis, and the browser
-# tests in Chromium.
+# integration tests against SQLite and PostgreSQL (the page-render soak among them), the run
+# command's own check (`scripts/run.sh --check`: release build, migrate, demo, serve, score,
+# pages, SIGTERM), API fuzzing with schemathesis and the browser tests in Chromium, both against
+# that release build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-./scripts/setup.sh
+started=$SECONDS
+./scripts/setup.sh --test
 source scripts/env.sh
 step() { printf '\n\033[1;34m== %s\033[0m\n' "$*"; }
 
@@ -34,10 +37,12 @@ cargo clippy -p lendscope-frontend -p lendscope-app --target wasm32-unknown-unkn
 step "unit and integration tests (SQLite and PostgreSQL)"
 cargo test --workspace --exclude lendscope-frontend --locked
 
-step "build with cargo-leptos (server and hydration bundle)"
-cargo leptos build
+step "the run command, end to end (scripts/run.sh --check: release build and the run flow)"
+./scripts/run.sh --check
+release_bin="$target_dir/release/lendscope"
 step "API fuzzing (schemathesis against /api/openapi.json)"
-scripts/fuzz-api.sh "$target_dir/debug/lendscope" 60
+scripts/fuzz-api.sh "$release_bin" 60
 step "browser tests (Chromium)"
-end2end/run.sh "$target_dir/debug/lendscope" sqlite
-end2end/run.sh "$target_dir/debug/lendscope" postgres
+end2end/run.sh "$release_bin" sqlite
+end2end/run.sh "$release_bin" postgres
+step "every test passed in $(( (SECONDS - started) / 60 )) min $(( (SECONDS - started) % 60 )) s"

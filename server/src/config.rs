@@ -46,7 +46,7 @@ pub struct Config {
     /// Address to listen on; port 0 picks a free port.
     pub listen: SocketAddr,
     pub log_format: LogFormat,
-    /// Folder with the compiled browser assets (`pkg/`), as written by cargo-leptos.
+    /// Folder with the compiled browser assets (`pkg/`), as written by `scripts/build.sh`.
     pub site_root: PathBuf,
     /// Seconds before a request is abandoned with 408.
     pub request_timeout_secs: u64,

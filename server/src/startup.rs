@@ -2,7 +2,7 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use axum::extract::{MatchedPath, State};
@@ -120,7 +120,7 @@ fn router(config: &Config, services: Services, addr: SocketAddr) -> Router {
         .site_pkg_dir("pkg")
         .site_addr(addr)
         .build();
-    let routes = generate_route_list(App);
+    let routes = page_routes().to_vec();
     let context = {
         let cookies = state.cookies;
         move || {
@@ -200,6 +200,20 @@ fn router(config: &Config, services: Services, addr: SocketAddr) -> Router {
                     Duration::from_secs(config.request_timeout_secs),
                 )),
         )
+}
+
+/// The page routes, computed once per process.
+///
+/// `generate_route_list` renders the whole app with resource loading suppressed through one
+/// process-wide flag (`leptos_server`'s `IS_SUPPRESSING_RESOURCE_LOAD`, set by
+/// `RouteList::generate`): a resource created on any thread while that flag is set never loads,
+/// so a page rendered by another server in the same process at that moment waits forever
+/// (leptos-rs/leptos#4773, still open for 0.8 and 0.9). The route list depends on `App` alone,
+/// so it is generated exactly once, before the first server of the process can serve, and no
+/// render can overlap it. (`ssr_stall.rs` in the integration tests reproduces the upstream race.)
+fn page_routes() -> &'static [leptos_axum::AxumRouteListing] {
+    static ROUTES: OnceLock<Vec<leptos_axum::AxumRouteListing>> = OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App))
 }
 
 fn make_span<B>(req: &Request<B>) -> tracing::Span {

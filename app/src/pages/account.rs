@@ -75,6 +75,7 @@ pub fn AccountPage() -> impl IntoView {
             <Account/>
         </Protected>
     }
+    .into_any()
 }
 
 #[component]
@@ -131,6 +132,7 @@ fn Account() -> impl IntoView {
             </section>
         </div>
     }
+    .into_any()
 }
 
 #[component]
@@ -189,4 +191,5 @@ fn SessionTable(rows: Vec<SessionRow>, end: ServerAction<EndSessions>) -> impl I
             </ActionForm>
         </Show>
     }
+    .into_any()
 }

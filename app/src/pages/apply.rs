@@ -73,6 +73,7 @@ pub fn ApplyPage() -> impl IntoView {
             } })}
         </Suspense>
     }
+    .into_any()
 }
 
 #[component]
@@ -122,6 +123,7 @@ fn Apply(form: FormSpec) -> impl IntoView {
             <button type="submit" class="button">"Submit application"</button>
         </ActionForm>
     }
+    .into_any()
 }
 
 #[component]
@@ -184,4 +186,5 @@ fn Field(field: FormField, bad_field: Signal<Option<String>>) -> impl IntoView {
             <small id=help_id class="muted">{range}{field.help}</small>
         </div>
     }
+    .into_any()
 }

@@ -66,6 +66,7 @@ pub fn AuditPage() -> impl IntoView {
             <AuditLog/>
         </Protected>
     }
+    .into_any()
 }
 
 #[component]
@@ -103,6 +104,7 @@ fn AuditLog() -> impl IntoView {
             } })}
         </Suspense>
     }
+    .into_any()
 }
 
 #[component]
@@ -166,4 +168,5 @@ fn AuditTable(rows: Vec<AuditRow>) -> impl IntoView {
         {table}
         {next.map(|href| view! { <p><a class="button button-small" href=href>"Older events"</a></p> })}
     }
+    .into_any()
 }

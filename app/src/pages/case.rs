@@ -75,6 +75,7 @@ pub fn CasePage() -> impl IntoView {
             <Case/>
         </Protected>
     }
+    .into_any()
 }
 
 #[component]
@@ -111,6 +112,7 @@ fn Case() -> impl IntoView {
             } })}
         </Suspense>
     }
+    .into_any()
 }
 
 #[component]
@@ -199,6 +201,7 @@ fn CaseView(
         <h2>"Application data"</h2>
         <div class="facts-grid">{groups}</div>
     }
+    .into_any()
 }
 
 #[component]
@@ -214,6 +217,7 @@ fn Verdict(model: ModelView) -> impl IntoView {
             <div><dt>"Model"</dt><dd>{format!("{} v{} ({})", model.name, model.version, model.role)}</dd></div>
         </dl>
     }
+    .into_any()
 }
 
 #[component]
@@ -347,6 +351,7 @@ fn ContributionTable(base: f64, margin: f64, rows: Vec<Contribution>) -> impl In
             </table>
         </details>
     }
+    .into_any()
 }
 
 #[component]
@@ -374,4 +379,5 @@ fn History(entries: Vec<HistoryEntry>, received: String, model: ModelView) -> im
             {items}
         </ol>
     }
+    .into_any()
 }

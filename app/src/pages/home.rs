@@ -61,4 +61,5 @@ pub fn HomePage() -> impl IntoView {
             }})}
         </Suspense>
     }
+    .into_any()
 }

@@ -42,4 +42,5 @@ pub fn LoginPage() -> impl IntoView {
             </ActionForm>
         </section>
     }
+    .into_any()
 }

@@ -136,6 +136,7 @@ pub fn ModelsPage() -> impl IntoView {
             <Registry/>
         </Protected>
     }
+    .into_any()
 }
 
 #[component]
@@ -166,6 +167,7 @@ fn Registry() -> impl IntoView {
             } })}
         </Suspense>
     }
+    .into_any()
 }
 
 #[component]
@@ -240,6 +242,7 @@ fn RegistryBody(v: RegistryView, act: ServerAction<RegistryAction>) -> impl Into
         </section>
         <UploadForm/>
     }
+    .into_any()
 }
 
 /// Registers a model trained elsewhere. A plain multipart post (files cannot travel in a
@@ -264,6 +267,7 @@ fn UploadForm() -> impl IntoView {
             </form>
         </section>
     }
+    .into_any()
 }
 
 #[component]
@@ -310,6 +314,7 @@ fn OpenRequest(
             }}
         </div>
     }
+    .into_any()
 }
 
 #[component]
@@ -409,6 +414,7 @@ fn VersionTable(rows: Vec<ModelRow>, act: ServerAction<RegistryAction>) -> impl 
             </table>
         </div>
     }
+    .into_any()
 }
 
 #[component]
@@ -495,6 +501,7 @@ pub fn ModelVersionPage() -> impl IntoView {
             </Suspense>
         </Protected>
     }
+    .into_any()
 }
 
 #[component]
@@ -594,6 +601,7 @@ fn VersionBody(d: ModelDetail) -> impl IntoView {
             }}
         </section>
     }
+    .into_any()
 }
 
 #[component]
@@ -615,6 +623,7 @@ pub fn ComparePage() -> impl IntoView {
             </Suspense>
         </Protected>
     }
+    .into_any()
 }
 
 fn interval_text(i: &Interval) -> String {
@@ -707,6 +716,7 @@ fn CompareBody(c: Comparison, act: ServerAction<RegistryAction>) -> impl IntoVie
             {fairness}
         </section>
     }
+    .into_any()
 }
 
 #[component]
@@ -730,4 +740,5 @@ fn FairnessTable(f: GroupParity) -> impl IntoView {
             _ => view! { <p class="muted">{f.note.clone().unwrap_or_default()}</p> }.into_any(),
         }}
     }
+    .into_any()
 }

@@ -64,6 +64,7 @@ pub fn MonitoringPage() -> impl IntoView {
             <Monitoring/>
         </Protected>
     }
+    .into_any()
 }
 
 #[component]
@@ -94,6 +95,7 @@ fn Monitoring() -> impl IntoView {
             } })}
         </Suspense>
     }
+    .into_any()
 }
 
 #[component]
@@ -121,12 +123,15 @@ fn MonitoringBody(v: MonitoringView) -> impl IntoView {
         }}
         <RunList rows=v.runs/>
     }
+    .into_any()
 }
 
 #[component]
 fn RunDetail(run: RunView) -> impl IntoView {
     let s = run.summary.clone();
-    view! {
+    // Each section's view type is erased (`into_any`): as one nested type the page overflowed
+    // the compiler's query depth in the wasm-release build (the layout of `hydrate_async`).
+    let facts = view! {
         <section class="card" aria-labelledby="run-h" data-testid="run">
             <h2 id="run-h">"Run #" {s.id} " · " {s.finished_at.clone()}</h2>
             <dl class="facts">
@@ -137,7 +142,9 @@ fn RunDetail(run: RunView) -> impl IntoView {
             </dl>
             {run.notes.iter().map(|n| view! { <p class="muted">{n.clone()}</p> }).collect_view()}
         </section>
-        <Alerts alerts=run.alerts.clone()/>
+    }
+    .into_any();
+    let drift = view! {
         <section class="card" aria-labelledby="drift-h">
             <h2 id="drift-h">"Data drift"</h2>
             {run.dataset_verdict.clone().map(|t| view! { <p data-testid="dataset-verdict"><strong>{t}</strong></p> })}
@@ -154,6 +161,9 @@ fn RunDetail(run: RunView) -> impl IntoView {
                 }).collect_view()}
             </div>
         </section>
+    }
+    .into_any();
+    let prediction = view! {
         <section class="card" aria-labelledby="pred-h">
             <h2 id="pred-h">"Prediction drift"</h2>
             {match run.prediction.clone() {
@@ -167,11 +177,17 @@ fn RunDetail(run: RunView) -> impl IntoView {
                 None => view! { <p class="muted">"Not computable in this run (see the notes above)."</p> }.into_any(),
             }}
         </section>
+    }
+    .into_any();
+    let fairness = view! {
         <section class="card" aria-labelledby="fair-h">
             <h2 id="fair-h">"Fairness"</h2>
             <p class="muted small">"Approval (recommendation) rates per group of each protected attribute in the current window; protected attributes are carried with applications and never used by the model. A gap of 10 percentage points or more raises an alert. With outcomes: equal opportunity and equalized odds differences (fairlearn's definitions)."</p>
             {run.fairness.iter().cloned().map(|f| view! { <Fairness f/> }).collect_view()}
         </section>
+    }
+    .into_any();
+    let performance = view! {
         <section class="card" aria-labelledby="perf-h">
             <h2 id="perf-h">"Realized performance"</h2>
             <p class="muted small">"Per model version on decided applications with an outcome, served and shadow scores alike (so champion and challenger are compared on the same applications), overall and per " {run.period.clone()} "."</p>
@@ -188,6 +204,16 @@ fn RunDetail(run: RunView) -> impl IntoView {
             </div>
         </section>
     }
+    .into_any();
+    view! {
+        {facts}
+        <Alerts alerts=run.alerts.clone()/>
+        {drift}
+        {prediction}
+        {fairness}
+        {performance}
+    }
+    .into_any()
 }
 
 #[component]
@@ -211,6 +237,7 @@ fn Alerts(alerts: Vec<AlertView>) -> impl IntoView {
             }}
         </section>
     }
+    .into_any()
 }
 
 #[component]
@@ -250,6 +277,7 @@ fn FeatureTable(rows: Vec<FeatureDriftRow>) -> impl IntoView {
             </table>
         </div>
     }
+    .into_any()
 }
 
 #[component]
@@ -280,6 +308,7 @@ fn Fairness(f: FairnessView) -> impl IntoView {
             {f.notes.into_iter().map(|n| view! { <p class="muted small">{n}</p> }).collect_view()}
         </div>
     }
+    .into_any()
 }
 
 #[component]
@@ -356,4 +385,5 @@ fn RunList(rows: Vec<RunListRow>) -> impl IntoView {
             </div>
         </section>
     }
+    .into_any()
 }

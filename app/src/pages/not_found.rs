@@ -14,4 +14,5 @@ pub fn NotFoundPage() -> impl IntoView {
             <p><A href="/">"Back to the start page"</A></p>
         </section>
     }
+    .into_any()
 }

@@ -41,6 +41,7 @@ pub fn NoticePage() -> impl IntoView {
             } })}
         </Suspense>
     }
+    .into_any()
 }
 
 #[component]
@@ -75,4 +76,5 @@ fn NoticeView(notice: Notice) -> impl IntoView {
             {ecoa}
         </article>
     }
+    .into_any()
 }

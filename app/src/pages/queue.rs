@@ -65,6 +65,7 @@ pub fn QueuePage() -> impl IntoView {
             <Queue/>
         </Protected>
     }
+    .into_any()
 }
 
 /// The text of a fixed notice after an action (never text taken from the URL).
@@ -107,6 +108,7 @@ fn Queue() -> impl IntoView {
             } })}
         </Suspense>
     }
+    .into_any()
 }
 
 #[component]
@@ -167,6 +169,7 @@ fn Filters() -> impl IntoView {
             </div>
         </Form>
     }
+    .into_any()
 }
 
 #[component]
@@ -240,6 +243,7 @@ fn QueueBody(view: QueueView) -> impl IntoView {
         }}
         <nav class="pager" aria-label="Pages">{first}{next}</nav>
     }
+    .into_any()
 }
 
 #[component]
@@ -258,4 +262,5 @@ fn Row(row: QueueRow) -> impl IntoView {
             <td>{row.claimed_by.unwrap_or_else(|| "—".to_owned())}</td>
         </tr>
     }
+    .into_any()
 }

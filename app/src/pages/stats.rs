@@ -28,6 +28,7 @@ pub fn StatisticsPage() -> impl IntoView {
             <Statistics/>
         </Protected>
     }
+    .into_any()
 }
 
 #[component]
@@ -42,6 +43,7 @@ fn Statistics() -> impl IntoView {
             } })}
         </Suspense>
     }
+    .into_any()
 }
 
 #[component]

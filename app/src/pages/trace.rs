@@ -63,6 +63,7 @@ pub fn DecisionSearchPage() -> impl IntoView {
             </Suspense>
         </Protected>
     }
+    .into_any()
 }
 
 #[component]
@@ -118,6 +119,7 @@ pub fn DecisionTracePage() -> impl IntoView {
             </Suspense>
         </Protected>
     }
+    .into_any()
 }
 
 #[component]
@@ -175,4 +177,5 @@ fn TraceBody(t: DecisionTrace) -> impl IntoView {
             }}
         </section>
     }
+    .into_any()
 }

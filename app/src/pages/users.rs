@@ -78,6 +78,7 @@ pub fn UsersPage() -> impl IntoView {
             <UsersAdmin/>
         </Protected>
     }
+    .into_any()
 }
 
 #[component]
@@ -123,6 +124,7 @@ fn UsersAdmin() -> impl IntoView {
             </section>
         </div>
     }
+    .into_any()
 }
 
 #[component]
@@ -155,4 +157,5 @@ fn UserTable(rows: Vec<UserRow>) -> impl IntoView {
             <tbody>{body}</tbody>
         </table>
     }
+    .into_any()
 }
