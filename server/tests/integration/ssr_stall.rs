@@ -77,7 +77,8 @@ async fn generating_a_route_list_stalls_pages_rendered_at_that_moment() {
     for s in &stalls {
         let window = windows
             .iter()
-            .find(|(a, b)| *a <= *s + Duration::from_millis(2) && *s <= *b);
+            // The render creates its resource a few milliseconds after its request began.
+            .find(|(a, b)| *a <= *s + Duration::from_millis(10) && *s <= *b);
         match window {
             Some((a, b)) => {
                 inside += 1;
@@ -89,7 +90,7 @@ async fn generating_a_route_list_stalls_pages_rendered_at_that_moment() {
                 );
             }
             None => println!(
-                "  render started at {:9.3} ms — outside every generation window",
+                "  render started at {:9.3} ms — no generation window began within 10 ms",
                 s.as_secs_f64() * 1e3
             ),
         }
