@@ -207,7 +207,7 @@ fn RunDetail(run: RunView) -> impl IntoView {
     .into_any();
     view! {
         {facts}
-        <Alerts alerts=run.alerts.clone()/>
+        <Alerts alerts=run.alerts/>
         {drift}
         {prediction}
         {fairness}

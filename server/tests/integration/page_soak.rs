@@ -67,7 +67,7 @@ async fn prepare(backend: Backend) -> Target {
             compliance.clone(),
             200,
         ),
-        ("users", "/admin/users".to_owned(), admin.clone(), 200),
+        ("users", "/admin/users".to_owned(), admin, 200),
         ("audit", "/audit".to_owned(), compliance.clone(), 200),
         (
             "decision search",
@@ -78,7 +78,7 @@ async fn prepare(backend: Backend) -> Target {
         (
             "decision trace",
             format!("/audit/decisions/{id}"),
-            compliance.clone(),
+            compliance,
             200,
         ),
         ("account", "/account".to_owned(), officer, 200),
