@@ -37,17 +37,6 @@ use pages::{
 };
 use session::AuthContext;
 
-/// The Content-Security-Policy of HTML pages: scripts only from this origin or carrying the
-/// per-response nonce (the hydration bootstrap), WebAssembly compilation allowed, no inline
-/// styles, no framing.
-pub fn page_csp(nonce: &str) -> String {
-    format!(
-        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
-         style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; \
-         object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-    )
-}
-
 /// The HTML document around the app, rendered on the server for every page.
 /// (The server sets the page's Content-Security-Policy with the nonce it chose.)
 pub fn shell(options: LeptosOptions) -> impl IntoView {

@@ -1,7 +1,7 @@
 //! Server-only glue between server functions and the service layer: getting the services and
 //! the caller from the request, mapping service errors, cookies.
 
-use http::header::{ACCEPT, COOKIE, REFERER, SET_COOKIE};
+use http::header::{ACCEPT, REFERER, SET_COOKIE};
 use http::request::Parts;
 use http::HeaderValue;
 use lendscope_domain::Area;
@@ -11,55 +11,7 @@ use leptos_axum::ResponseOptions;
 
 use crate::error::AppError;
 
-/// How the session cookie is set. Provided in context by the server.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CookiePolicy {
-    /// Set `Secure` and use the `__Host-` prefix (when served over TLS).
-    pub secure: bool,
-    /// Cookie lifetime in seconds (the absolute session timeout).
-    pub max_age_secs: i64,
-}
-
-impl CookiePolicy {
-    pub fn name(&self) -> &'static str {
-        if self.secure {
-            "__Host-lendscope_session"
-        } else {
-            "lendscope_session"
-        }
-    }
-
-    /// The `Set-Cookie` value that carries a new session id.
-    pub fn session_cookie(&self, token: &str) -> String {
-        format!(
-            "{}={token}; Path=/; HttpOnly; SameSite=Lax; Max-Age={}{}",
-            self.name(),
-            self.max_age_secs,
-            if self.secure { "; Secure" } else { "" }
-        )
-    }
-
-    /// The `Set-Cookie` value that removes the session cookie.
-    pub fn clearing_cookie(&self) -> String {
-        format!(
-            "{}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0{}",
-            self.name(),
-            if self.secure { "; Secure" } else { "" }
-        )
-    }
-}
-
-/// The value of cookie `name` in a request's headers.
-pub fn cookie_value(headers: &http::HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_owned())
-}
+pub use lendscope_service::{cookie_value, CookiePolicy};
 
 fn parts() -> Result<Parts, AppError> {
     use_context::<Parts>().ok_or_else(|| internal("request parts missing from context"))
@@ -111,32 +63,14 @@ pub async fn require(area: Area) -> Result<SessionUser, AppError> {
     Err(AppError::Forbidden)
 }
 
-/// Maps a service error to what the client may see. Internal causes are logged with a
-/// reference id that the client gets instead of the details.
+/// Maps a service error to what the client may see (the one mapping of `lendscope-service`,
+/// shared with the JSON API).
 pub fn map_service_error(err: ServiceError) -> AppError {
-    match err {
-        ServiceError::Invalid(e) => e.into(),
-        ServiceError::Unauthenticated => AppError::Unauthenticated,
-        ServiceError::InvalidCredentials => AppError::InvalidCredentials,
-        ServiceError::Throttled { retry_after_secs } => AppError::Throttled { retry_after_secs },
-        ServiceError::Forbidden => AppError::Forbidden,
-        ServiceError::NotFound(_) => AppError::NotFound,
-        ServiceError::Conflict(message) => AppError::Conflict { message },
-        ServiceError::Unavailable(message) => AppError::Unavailable { message },
-        e if e.is_connection_failure() => {
-            tracing::warn!(error = %e, "database unreachable");
-            AppError::Unavailable {
-                message: "the database cannot be reached".into(),
-            }
-        }
-        e @ (ServiceError::Database(_) | ServiceError::Internal(_)) => internal(e),
-    }
+    err.into()
 }
 
 fn internal(cause: impl std::fmt::Display) -> AppError {
-    let reference = uuid::Uuid::new_v4().simple().to_string();
-    tracing::error!(%reference, error = %cause, "server function failed");
-    AppError::Internal { reference }
+    lendscope_service::error::internal_error(cause)
 }
 
 /// For a form posted without JavaScript, errors cannot be shown by the client: send the
@@ -221,40 +155,5 @@ mod tests {
             Some("/login?next=%2Fqueue".into())
         );
         assert_eq!(local_path_and_query("http://host"), Some("/".into()));
-    }
-
-    #[test]
-    fn cookies_are_http_only_lax_and_secure_when_asked() {
-        let plain = CookiePolicy {
-            secure: false,
-            max_age_secs: 60,
-        };
-        assert_eq!(
-            plain.session_cookie("t"),
-            "lendscope_session=t; Path=/; HttpOnly; SameSite=Lax; Max-Age=60"
-        );
-        let tls = CookiePolicy {
-            secure: true,
-            max_age_secs: 60,
-        };
-        assert!(tls
-            .session_cookie("t")
-            .starts_with("__Host-lendscope_session=t;"));
-        assert!(tls.session_cookie("t").ends_with("; Secure"));
-        assert!(tls.clearing_cookie().contains("Max-Age=0"));
-    }
-
-    #[test]
-    fn cookie_values_are_found_among_others() {
-        let mut headers = http::HeaderMap::new();
-        headers.insert(
-            COOKIE,
-            HeaderValue::from_static("a=1; lendscope_session=xyz; b=2"),
-        );
-        assert_eq!(
-            cookie_value(&headers, "lendscope_session"),
-            Some("xyz".into())
-        );
-        assert_eq!(cookie_value(&headers, "missing"), None);
     }
 }

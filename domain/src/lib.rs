@@ -4,6 +4,7 @@
 //! `parse`/`TryFrom`, so a value that exists is a valid value.
 
 pub mod access;
+pub mod error;
 pub mod governance;
 pub mod identity;
 pub mod monitoring;
@@ -11,6 +12,7 @@ pub mod notice;
 pub mod review;
 
 pub use access::{Area, Role};
+pub use error::AppError;
 pub use identity::{NewPassword, Username};
 
 /// A field-level validation failure: which input field was wrong and why.

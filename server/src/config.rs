@@ -226,8 +226,8 @@ impl Config {
         }
     }
 
-    pub fn cookie_policy(&self) -> lendscope_app::ssr::CookiePolicy {
-        lendscope_app::ssr::CookiePolicy {
+    pub fn cookie_policy(&self) -> lendscope_service::CookiePolicy {
+        lendscope_service::CookiePolicy {
             secure: self.session.secure_cookies,
             max_age_secs: i64::from(self.session.absolute_timeout_hours) * 3600,
         }

@@ -1,7 +1,7 @@
 //! The service layer's one error type. Adapters (HTTP, server functions, CLI) map it; the
 //! `Internal` and `Database` variants are logged and never shown to clients in detail.
 
-use lendscope_domain::FieldError;
+use lendscope_domain::{AppError, FieldError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
@@ -73,4 +73,39 @@ impl ServiceError {
             Some(sea_orm::SqlErr::UniqueConstraintViolation(_))
         )
     }
+}
+
+/// What a client may see of a service error: the one mapping shared by the JSON API and the
+/// server functions. Internal causes are logged with a reference id that the client gets
+/// instead of the details.
+impl From<ServiceError> for AppError {
+    fn from(err: ServiceError) -> Self {
+        match err {
+            ServiceError::Invalid(e) => e.into(),
+            ServiceError::Unauthenticated => AppError::Unauthenticated,
+            ServiceError::InvalidCredentials => AppError::InvalidCredentials,
+            ServiceError::Throttled { retry_after_secs } => {
+                AppError::Throttled { retry_after_secs }
+            }
+            ServiceError::Forbidden => AppError::Forbidden,
+            ServiceError::NotFound(_) => AppError::NotFound,
+            ServiceError::Conflict(message) => AppError::Conflict { message },
+            ServiceError::Unavailable(message) => AppError::Unavailable { message },
+            e if e.is_connection_failure() => {
+                tracing::warn!(error = %e, "database unreachable");
+                AppError::Unavailable {
+                    message: "the database cannot be reached".into(),
+                }
+            }
+            e @ (ServiceError::Database(_) | ServiceError::Internal(_)) => internal_error(e),
+        }
+    }
+}
+
+/// An internal error as the client sees it: logged here with a fresh reference id, which is
+/// all the client gets.
+pub fn internal_error(cause: impl std::fmt::Display) -> AppError {
+    let reference = uuid::Uuid::new_v4().simple().to_string();
+    tracing::error!(%reference, error = %cause, "server function failed");
+    AppError::Internal { reference }
 }

@@ -9,6 +9,7 @@ pub mod auth;
 pub mod casefile;
 pub mod clock;
 pub mod compliance;
+pub mod cookie;
 pub mod counts;
 pub mod db;
 pub mod entity;
@@ -28,6 +29,7 @@ use std::sync::Arc;
 pub use audit::{Actor, AuditEvent, AuditQuery, AuditRecord, Outcome};
 pub use auth::{ApiClient, AuthSettings, LoginOutcome, SessionUser};
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use cookie::{cookie_value, CookiePolicy};
 pub use error::{ServiceError, ServiceResult};
 pub use users::UserSummary;
 

@@ -6,7 +6,7 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use http::{header, HeaderMap, HeaderValue, StatusCode};
-use lendscope_app::AppError;
+use lendscope_domain::AppError;
 use lendscope_service::scoring::request::{strict_json, MAX_BODY_BYTES};
 use serde::Deserialize;
 use serde_json::json;

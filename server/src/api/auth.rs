@@ -2,7 +2,7 @@
 
 use axum::extract::{FromRef, FromRequestParts};
 use http::request::Parts;
-use lendscope_app::AppError;
+use lendscope_domain::AppError;
 use lendscope_service::ApiClient;
 
 use crate::http::{ApiError, AppState};

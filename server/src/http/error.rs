@@ -4,7 +4,7 @@
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use http::{HeaderValue, StatusCode};
-use lendscope_app::AppError;
+use lendscope_domain::AppError;
 use lendscope_service::ServiceError;
 use serde_json::json;
 
@@ -25,7 +25,7 @@ impl ApiError {
 
 impl From<ServiceError> for ApiError {
     fn from(e: ServiceError) -> Self {
-        Self(lendscope_app::ssr::map_service_error(e))
+        Self(e.into())
     }
 }
 

@@ -70,7 +70,7 @@ pub async fn page_nonce(mut req: Request, next: Next) -> Response {
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("text/html"));
     if is_html {
-        if let Ok(value) = HeaderValue::from_str(&lendscope_app::page_csp(&nonce)) {
+        if let Ok(value) = HeaderValue::from_str(&page_csp(&nonce)) {
             res.headers_mut()
                 .insert(header::CONTENT_SECURITY_POLICY, value);
         }
@@ -93,4 +93,15 @@ pub async fn cache_control(req: Request, next: Next) -> Response {
             .insert(header::CACHE_CONTROL, HeaderValue::from_static(policy));
     }
     res
+}
+
+/// The Content-Security-Policy of HTML pages: scripts only from this origin or carrying the
+/// per-response nonce (the hydration bootstrap), WebAssembly compilation allowed, no inline
+/// styles, no framing.
+fn page_csp(nonce: &str) -> String {
+    format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; \
+         style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; \
+         object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    )
 }

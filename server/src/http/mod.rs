@@ -10,7 +10,7 @@ pub mod session;
 pub mod shed;
 pub mod upload;
 
-use lendscope_app::ssr::CookiePolicy;
+use lendscope_service::CookiePolicy;
 use lendscope_service::Services;
 
 pub use error::ApiError;

@@ -7,7 +7,7 @@ use axum::extract::Request;
 use axum::middleware::Next;
 use axum::response::Response;
 use http::StatusCode;
-use lendscope_app::AppError;
+use lendscope_domain::AppError;
 
 const MAX_ERROR_BODY: usize = 64 * 1024;
 

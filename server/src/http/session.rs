@@ -8,7 +8,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 use http::header::{SET_COOKIE, USER_AGENT};
 use http::HeaderValue;
-use lendscope_app::ssr::cookie_value;
+use lendscope_service::cookie_value;
 use lendscope_service::RequestMeta;
 
 use super::{error::unavailable, wants_html, AppState};
