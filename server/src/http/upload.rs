@@ -37,9 +37,11 @@ pub async fn upload(State(state): State<AppState>, req: Request) -> Response {
         .cloned()
         .unwrap_or_default();
     let Some(user) = req.extensions().get::<SessionUser>().cloned() else {
+        discard_body(req).await;
         return Redirect::to("/login?next=%2Fmodels").into_response();
     };
     if !Area::Models.allows(user.role) {
+        discard_body(req).await;
         let event = AuditEvent::new(user.actor(), "access", Outcome::Denied)
             .target(UPLOAD_PATH)
             .detail(json!({ "role": user.role.as_str() }));
@@ -154,4 +156,11 @@ pub async fn upload(State(state): State<AppState>, req: Request) -> Response {
             )
         }
     }
+}
+
+/// Reads and drops the body of a request refused before its form was read (bounded by the
+/// body-limit layer). Answering while the client is still sending a large upload made the
+/// server close the connection under it, and the client saw a reset instead of the answer.
+async fn discard_body(req: Request) {
+    let _ = axum::body::to_bytes(req.into_body(), usize::MAX).await;
 }
