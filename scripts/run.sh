@@ -70,17 +70,14 @@ base="http://127.0.0.1:$port"
 export LENDSCOPE_MONITORING_INTERVAL_SECS=0
 
 timed "migrate" "$bin" migrate
-demo_into_file() { "$bin" demo >"$work/demo.txt"; }
-timed "demo data" demo_into_file
-key="$(grep -o -m1 'lsk_[A-Za-z0-9_-]*' "$work/demo.txt" || true)"
+demo_and_key() { key="$(demo_key "$bin" "$work")"; } # output kept in $work/demo.txt
+timed "demo data" demo_and_key
 officer_password="$(sed -n 's/.* user officer *password \([^ ]*\)$/\1/p' "$work/demo.txt")"
 [ -n "$key" ] && [ -n "$officer_password" ] || {
   echo "the demo printed no API key or officer password" >&2; cat "$work/demo.txt" >&2; false; }
 
 step "serve and wait for /health/ready"
-"$bin" serve >>"$work/server.log" 2>&1 &
-server=$!
-wait_ready "$base"
+serve_in_background "$bin" "$work" "$base"
 
 step "score examples/application.json through the API"
 curl -fsS -o "$work/decision.json" -H "authorization: Bearer $key" \
