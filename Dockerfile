@@ -9,7 +9,8 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .
-# The same set-up and release build as ./scripts/run.sh (no cargo-leptos needed).
+# The same set-up and release build as ./scripts/run.sh (no cargo-leptos needed), with the
+# `train` feature: `lendscope demo` and retraining work in the image.
 RUN ./scripts/setup.sh && ./scripts/build.sh --release
 
 FROM debian:bookworm-slim

@@ -7,7 +7,9 @@
 #   2. wasm-bindgen (--target web), the module renamed to `lendscope.wasm` as Leptos's
 #      `HydrationScripts` expects; with --release, binaryen's wasm-opt -Oz;
 #   3. `public/` and `style/main.css` (plain CSS, copied) into the site folder;
-#   4. the server binary (`lendscope-server`, feature `ssr`).
+#   4. the server binary (`lendscope-server`, features `ssr` and `train`: the run command's
+#      `lendscope demo` trains the demo models and the registry page retrains, both with
+#      XGBoost; without `train` the binary only serves).
 # The site goes to ./target/site (LENDSCOPE_SITE_ROOT's default), the binary to
 # $CARGO_TARGET_DIR/{debug,release}/lendscope. `cargo leptos build`/`watch` keep working for
 # developers who install cargo-leptos: the workspace metadata is unchanged.
@@ -61,6 +63,6 @@ find public -mindepth 1 -maxdepth 1 ! -name index.html -exec cp -r {} "$site/" \
 { cat style/main.css; echo; } >"$pkg/lendscope.css"
 
 say "server (${server_profile[*]:-debug})"
-cargo build --package=lendscope-server --bin=lendscope --no-default-features --features=ssr \
+cargo build --package=lendscope-server --bin=lendscope --no-default-features --features=ssr,train \
   "${server_profile[@]}" --locked
 say "built $target_dir/$($release && echo release || echo debug)/lendscope and $site"

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
-# Runs every test of Lendscope: formatting and lints (server and wasm builds), unit tests,
-# integration tests against SQLite and PostgreSQL (the page-render soak among them), the run
-# command's own check (`scripts/run.sh --check`: release build, migrate, demo, serve, score,
-# pages, SIGTERM), API fuzzing with schemathesis and the browser tests in Chromium, both against
-# that release build.
+# Runs every test of Lendscope: formatting and lints (server, serve-only server without
+# XGBoost, and wasm builds), unit tests, integration tests against SQLite and PostgreSQL (the
+# page-render soak among them), the run command's own check (`scripts/run.sh --check`: release
+# build, migrate, demo, serve, score, pages, SIGTERM), API fuzzing with schemathesis and the
+# browser tests in Chromium, both against that release build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 started=$SECONDS
@@ -30,6 +30,24 @@ cargo fmt --all --check
 
 step "clippy (server build)"
 cargo clippy --workspace --exclude lendscope-frontend --all-targets --locked -- -D warnings
+step "clippy (serve-only server build: no \`train\` feature, no XGBoost)"
+# The code without the trainer (cfg(not(feature = "train"))) in the service and the server,
+# with its own dead-code and unused-import checks. Libraries and the binary only: the tests
+# train models and need `train`. The service is named for what is checked (clippy lints
+# workspace path dependencies anyway). `--no-default-features` applies to every selected
+# package; `--features` is qualified because the service has no `ssr` feature, and
+# `lendscope-server/ssr` is valid under any resolver from any directory.
+cargo clippy -p lendscope-service -p lendscope-server --no-default-features \
+  --features lendscope-server/ssr --lib --bins --locked -- -D warnings
+# ... and that build really leaves XGBoost (and the trainer crate) out. The tree is captured
+# first: `cargo tree | grep -q` under pipefail could end cargo with SIGPIPE and hide a match.
+serve_only_tree="$(cargo tree -p lendscope-server --no-default-features --features ssr \
+  -e normal --locked)"
+if grep -Eq 'xgboost|lendscope-trainer' <<<"$serve_only_tree"; then
+  echo "the serve-only build (--no-default-features --features ssr) links the trainer:" >&2
+  grep -E 'xgboost|lendscope-trainer' <<<"$serve_only_tree" >&2
+  exit 1
+fi
 step "clippy (browser build, wasm32)"
 cargo clippy -p lendscope-frontend -p lendscope-app --target wasm32-unknown-unknown \
   --no-default-features --features hydrate --target-dir "$target_dir/front" --locked -- -D warnings

@@ -196,8 +196,8 @@ pub struct TraceRow {
     pub application_id: String,
     pub created_at: String,
     pub model: String,
-    pub role: String,
-    pub decision: String,
+    pub role: crate::kinds::ModelRole,
+    pub decision: crate::kinds::Decision,
     pub probability_of_default: f64,
     pub policy_version: String,
 }
@@ -217,7 +217,7 @@ pub struct DecisionTrace {
     pub rule: String,
     pub shadow: Option<String>,
     pub reasons: Vec<String>,
-    pub final_decision: Option<String>,
+    pub final_decision: Option<crate::kinds::Decision>,
     pub actions: Vec<crate::review::HistoryEntry>,
     /// This record's own link: previous-hash, hash and columns check out.
     pub record_verified: bool,

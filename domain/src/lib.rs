@@ -7,6 +7,7 @@ pub mod access;
 pub mod error;
 pub mod governance;
 pub mod identity;
+pub mod kinds;
 pub mod monitoring;
 pub mod notice;
 pub mod review;
@@ -14,6 +15,7 @@ pub mod review;
 pub use access::{Area, Role};
 pub use error::AppError;
 pub use identity::{NewPassword, Username};
+pub use kinds::{AlertSeverity, CaseState, Decision, ModelRole, ReviewAction};
 
 /// A field-level validation failure: which input field was wrong and why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize, serde::Deserialize)]

@@ -23,7 +23,7 @@ pub struct RunListRow {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AlertView {
     pub kind: String,
-    pub severity: String,
+    pub severity: crate::kinds::AlertSeverity,
     pub subject: String,
     pub message: String,
 }

@@ -6,8 +6,7 @@ use serde::{Deserialize, Serialize};
 pub struct Notice {
     pub application_id: String,
     pub decided_at: String,
-    /// `approve`, `manual_review` or `reject`.
-    pub decision: String,
+    pub decision: crate::kinds::Decision,
     pub headline: String,
     /// Principal reasons, most important first (for declined applications).
     pub reasons: Vec<String>,

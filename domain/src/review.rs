@@ -4,25 +4,10 @@
 
 use serde::{Deserialize, Serialize};
 
-/// The recommendations and decisions an application can carry.
-pub const DECISIONS: [&str; 3] = ["approve", "manual_review", "reject"];
+use crate::kinds::{CaseState, Decision, ModelRole, ReviewAction};
+
 /// Risk bands, best first.
 pub const RISK_BANDS: [&str; 5] = ["A", "B", "C", "D", "E"];
-/// The roles a serving model can have.
-pub const MODEL_ROLES: [&str; 2] = ["champion", "challenger"];
-
-/// How a decision or recommendation reads on a page.
-pub fn decision_label(decision: &str) -> &'static str {
-    match decision {
-        "approve" => "Approve",
-        "reject" => "Reject",
-        "manual_review" => "Manual review",
-        "escalate" => "Sent to manual review",
-        "claim" => "Claimed",
-        "release" => "Released",
-        _ => "Unknown",
-    }
-}
 
 /// Groups digits in threes: 12345.5 with 1 decimal → "12,345.5"; negatives get "−".
 pub fn grouped(x: f64, decimals: usize) -> String {
@@ -59,9 +44,9 @@ pub struct QueueRow {
     pub application_id: String,
     /// When the application was scored (UTC, `YYYY-MM-DD HH:MM`).
     pub received: String,
-    pub recommended: String,
+    pub recommended: Decision,
     pub risk_band: String,
-    pub role: String,
+    pub role: ModelRole,
     pub model_version: i32,
     pub amount: f64,
     pub probability_of_default: f64,
@@ -71,8 +56,8 @@ pub struct QueueRow {
 /// Counts of cases by state.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct QueueCounts {
-    /// Open cases per recommendation, in [`DECISIONS`] order.
-    pub open_by_recommendation: Vec<(String, u64)>,
+    /// Open cases per recommendation, in [`Decision::ALL`] order.
+    pub open_by_recommendation: Vec<(Decision, u64)>,
     /// Open cases an officer has claimed.
     pub claimed: u64,
     /// Cases an officer has decided.
@@ -121,11 +106,11 @@ pub struct Contribution {
 pub struct ModelView {
     pub name: String,
     pub version: i32,
-    pub role: String,
+    pub role: ModelRole,
     pub probability_of_default: f64,
     pub score: i64,
     pub risk_band: String,
-    pub decision: String,
+    pub decision: Decision,
     pub rule: String,
 }
 
@@ -134,10 +119,10 @@ pub struct ModelView {
 pub struct HistoryEntry {
     pub at: String,
     pub officer: String,
-    pub action: String,
+    pub action: ReviewAction,
     pub note: Option<String>,
     /// The recommendation at the time.
-    pub recommended: String,
+    pub recommended: Decision,
     /// Whether the decision went against the recommendation.
     pub overrode: bool,
     /// The model output the officer had on screen, if any.
@@ -166,9 +151,8 @@ pub struct CaseFile {
     /// The principal reasons exactly as the applicant's notice states them if declined.
     pub reasons: Vec<String>,
     pub notice_url: String,
-    /// Review state: `open` or `decided`.
-    pub state: String,
-    pub final_decision: Option<String>,
+    pub state: CaseState,
+    pub final_decision: Option<Decision>,
     pub claimed_by: Option<String>,
     /// Version of the case (for optimistic concurrency of the next action).
     pub version: i32,

@@ -109,3 +109,10 @@ pub fn internal_error(cause: impl std::fmt::Display) -> AppError {
     tracing::error!(%reference, error = %cause, "server function failed");
     AppError::Internal { reference }
 }
+
+/// Reads a value of a closed vocabulary (decision, model role, case state…) from a stored
+/// column or record: an unknown spelling there is damaged data, not bad input.
+pub(crate) fn known<T>(what: &str, text: &str, parse: fn(&str) -> Option<T>) -> ServiceResult<T> {
+    parse(text)
+        .ok_or_else(|| ServiceError::Internal(format!("stored {what} '{text}' is not known")))
+}

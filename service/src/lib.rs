@@ -3,35 +3,27 @@
 //! Everything that reads or writes state goes through [`Services`]: the JSON API handlers, the
 //! Leptos server functions and the CLI are thin adapters over it. It knows nothing of HTTP.
 
-pub mod account;
 pub mod audit;
-pub mod auth;
-pub mod casefile;
 pub mod clock;
-pub mod compliance;
-pub mod cookie;
-pub mod counts;
 pub mod db;
 pub mod entity;
 pub mod error;
-pub mod governance;
+pub mod identity;
 pub mod metrics;
 pub mod monitoring;
-pub mod password;
-pub mod retention;
-pub mod retrain;
-pub mod reviews;
+pub mod registry;
+pub mod review;
 pub mod scoring;
-pub mod users;
+mod tokens;
 
 use std::sync::Arc;
 
 pub use audit::{Actor, AuditEvent, AuditQuery, AuditRecord, Outcome};
-pub use auth::{ApiClient, AuthSettings, LoginOutcome, SessionUser};
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use cookie::{cookie_value, CookiePolicy};
 pub use error::{ServiceError, ServiceResult};
-pub use users::UserSummary;
+pub use identity::{
+    cookie_value, ApiClient, AuthSettings, CookiePolicy, LoginOutcome, SessionUser, UserSummary,
+};
 
 use sea_orm::DatabaseConnection;
 
@@ -45,13 +37,13 @@ struct Inner {
     db: DatabaseConnection,
     clock: Arc<dyn Clock>,
     auth: AuthSettings,
-    passwords: password::PasswordPool,
-    registry: scoring::registry::RegistryCache,
+    passwords: identity::PasswordPool,
+    registry: registry::RegistryCache,
     policy: PolicyCache,
     writer: scoring::DecisionWriter,
     metrics: Arc<metrics::Metrics>,
-    counts: counts::CountsCache,
-    gate: std::sync::RwLock<governance::GateSettings>,
+    counts: review::counts::CountsCache,
+    gate: std::sync::RwLock<registry::GateSettings>,
     retrain_base: std::sync::RwLock<Option<std::path::PathBuf>>,
     monitoring: std::sync::RwLock<monitoring::MonitoringSettings>,
 }
@@ -68,12 +60,12 @@ impl Services {
                 db,
                 clock,
                 auth,
-                passwords: password::PasswordPool::per_core(),
-                registry: scoring::registry::RegistryCache::default(),
+                passwords: identity::PasswordPool::per_core(),
+                registry: registry::RegistryCache::default(),
                 policy: PolicyCache::default(),
                 writer,
                 metrics,
-                counts: counts::CountsCache::default(),
+                counts: review::counts::CountsCache::default(),
                 gate: std::sync::RwLock::default(),
                 retrain_base: std::sync::RwLock::default(),
                 monitoring: std::sync::RwLock::default(),
@@ -85,11 +77,11 @@ impl Services {
         &self.inner.metrics
     }
 
-    pub(crate) fn passwords(&self) -> &password::PasswordPool {
+    pub(crate) fn passwords(&self) -> &identity::PasswordPool {
         &self.inner.passwords
     }
 
-    pub(crate) fn registry(&self) -> &scoring::registry::RegistryCache {
+    pub(crate) fn registry(&self) -> &registry::RegistryCache {
         &self.inner.registry
     }
 
@@ -97,7 +89,7 @@ impl Services {
         &self.inner.policy
     }
 
-    pub(crate) fn counts_cache(&self) -> &counts::CountsCache {
+    pub(crate) fn counts_cache(&self) -> &review::counts::CountsCache {
         &self.inner.counts
     }
 
@@ -106,7 +98,7 @@ impl Services {
     }
 
     /// The bounds of the promotion gate in force.
-    pub fn gate_settings(&self) -> governance::GateSettings {
+    pub fn gate_settings(&self) -> registry::GateSettings {
         self.inner
             .gate
             .read()
@@ -115,7 +107,7 @@ impl Services {
     }
 
     /// Replaces the bounds of the promotion gate (configuration, tests).
-    pub fn set_gate_settings(&self, settings: governance::GateSettings) {
+    pub fn set_gate_settings(&self, settings: registry::GateSettings) {
         if let Ok(mut g) = self.inner.gate.write() {
             *g = settings;
         }
@@ -128,6 +120,7 @@ impl Services {
         }
     }
 
+    #[cfg(feature = "train")]
     pub(crate) fn retrain_base(&self) -> Option<std::path::PathBuf> {
         self.inner.retrain_base.read().ok().and_then(|b| b.clone())
     }

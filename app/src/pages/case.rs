@@ -1,9 +1,7 @@
 //! The application page: the applicant's data, both models' outputs, the SHAP waterfall, the
 //! reasons the applicant will read, the history, and the officer's actions.
 
-use lendscope_domain::review::{
-    decision_label, percent, CaseFile, Contribution, HistoryEntry, ModelView,
-};
+use lendscope_domain::review::{percent, CaseFile, Contribution, HistoryEntry, ModelView};
 use lendscope_domain::Area;
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
@@ -36,11 +34,11 @@ pub async fn review_case(
     csrf: String,
 ) -> Result<(), AppError> {
     use crate::ssr;
-    use lendscope_service::reviews::ReviewAction;
+    use lendscope_service::review::{parse_action, ReviewAction};
     let _ = csrf; // checked by the server's CSRF layer before this runs
     let officer = ssr::require(Area::Queue).await.map_err(ssr::fail_form)?;
     let parsed = (|| {
-        let action = ReviewAction::parse(&action)?;
+        let action = parse_action(&action)?;
         let version = version.trim().parse::<i32>().map_err(|_| {
             lendscope_service::ServiceError::invalid("version", "is not a case version")
         })?;
@@ -141,7 +139,7 @@ fn CaseView(
         })
         .collect_view();
     let state_text = match (&file.final_decision, &file.claimed_by) {
-        (Some(d), _) => format!("Decided: {}", decision_label(d)),
+        (Some(d), _) => format!("Decided: {}", d.label()),
         (None, Some(who)) => format!("Open, claimed by {who}"),
         (None, None) => "Open, not claimed".to_owned(),
     };
@@ -210,7 +208,7 @@ fn Verdict(model: ModelView) -> impl IntoView {
         <dl class="verdict-figures">
             <div><dt>"Recommendation"</dt>
                 <dd><span class=format!("pill pill-{}", model.decision) data-testid="recommendation">
-                    {decision_label(&model.decision)}</span></dd></div>
+                    {model.decision.label()}</span></dd></div>
             <div><dt>"Probability of default"</dt><dd data-testid="pd">{percent(model.probability_of_default, 1)}</dd></div>
             <div><dt>"Score"</dt><dd>{model.score}</dd></div>
             <div><dt>"Risk band"</dt><dd>{model.risk_band.clone()}</dd></div>
@@ -229,9 +227,9 @@ fn Shadow(served: ModelView, shadow: Option<ModelView>) -> impl IntoView {
             let agrees = s.decision == served.decision;
             view! {
                 <p class="small" data-testid="shadow">
-                    <strong>"Shadow (" {s.role.clone()} " " {s.name.clone()} " v" {s.version} "): "</strong>
-                    {decision_label(&s.decision)} ", PD " {percent(s.probability_of_default, 1)}
-                    ", score " {s.score} ", band " {s.risk_band.clone()} " — "
+                    <strong>"Shadow (" {s.role.as_str()} " " {s.name.clone()} " v" {s.version} "): "</strong>
+                    {s.decision.label()} ", PD " {percent(s.probability_of_default, 1)}
+                    ", score " {s.score} ", band " {s.risk_band} " — "
                     {if agrees { "agrees" } else { "disagrees" }}
                 </p>
             }.into_any()
@@ -249,12 +247,12 @@ fn Actions(
         return view! {
             <section class="card">
                 <h2>"Decision"</h2>
-                <p>"This application was decided: " <strong>{decision_label(d)}</strong> "."</p>
+                <p>"This application was decided: " <strong>{d.label()}</strong> "."</p>
             </section>
         }
         .into_any();
     }
-    let recommended = file.served.decision.clone();
+    let recommended = file.served.decision;
     let (id, version) = (file.application_id.clone(), file.version.to_string());
     let claim_form = move |action: &'static str, label: &'static str| {
         view! {
@@ -359,11 +357,11 @@ fn History(entries: Vec<HistoryEntry>, received: String, model: ModelView) -> im
     let items = entries
         .into_iter()
         .map(|e| {
-            let label = decision_label(&e.action);
+            let label = e.action.label();
             let overrode = e.overrode.then(|| view! { <span class="pill pill-override">"override"</span> });
             let aided = if e.model_shown.is_some() { "" } else { " · model output not shown" };
             view! {
-                <li data-action=e.action.clone()>
+                <li data-action=e.action.as_str()>
                     <strong>{label}</strong> " by " {e.officer} " · " <time>{e.at}</time> {aided} " " {overrode}
                     {e.note.map(|n| view! { <blockquote>{n}</blockquote> })}
                 </li>
@@ -374,7 +372,7 @@ fn History(entries: Vec<HistoryEntry>, received: String, model: ModelView) -> im
         <ol class="history" data-testid="history">
             <li>
                 <strong>"Scored"</strong> " · " <time>{received}</time> " · "
-                {format!("{} v{} recommended {}", model.name, model.version, decision_label(&model.decision).to_lowercase())}
+                {format!("{} v{} recommended {}", model.name, model.version, model.decision.label().to_lowercase())}
             </li>
             {items}
         </ol>

@@ -228,7 +228,7 @@ fn Alerts(alerts: Vec<AlertView>) -> impl IntoView {
                     <ul class="alerts" data-testid="alerts">
                         {alerts.into_iter().map(|a| view! {
                             <li class=format!("alert alert-{}", if a.severity == "critical" { "error" } else { "warning" })>
-                                <strong>{a.severity.clone()} " · " {a.kind.replace('_', " ")} " · " {a.subject.clone()}</strong>
+                                <strong>{a.severity.as_str()} " · " {a.kind.replace('_', " ")} " · " {a.subject.clone()}</strong>
                                 ": " {a.message.clone()}
                             </li>
                         }).collect_view()}

@@ -67,7 +67,7 @@ fn NoticeView(notice: Notice) -> impl IntoView {
         .clone()
         .map(|s| view! { <p class="muted small">{s}</p> });
     view! {
-        <article class="card notice" data-decision=notice.decision.clone()>
+        <article class="card notice" data-decision=notice.decision.as_str()>
             <p class="muted">"Application " {notice.application_id.clone()} " · " {notice.decided_at.clone()}</p>
             <h1>{notice.headline.clone()}</h1>
             {reasons}

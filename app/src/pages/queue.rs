@@ -5,10 +5,8 @@
 // generated client function repeats them, where an item-level allow does not reach.
 #![allow(clippy::too_many_arguments)]
 
-use lendscope_domain::review::{
-    decision_label, money, percent, QueueRow, QueueView, DECISIONS, MODEL_ROLES, RISK_BANDS,
-};
-use lendscope_domain::Area;
+use lendscope_domain::review::{money, percent, QueueRow, QueueView, RISK_BANDS};
+use lendscope_domain::{Area, Decision, ModelRole};
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
 use leptos_meta::Title;
@@ -35,7 +33,7 @@ pub async fn fetch_queue(
     after: Option<String>,
 ) -> Result<QueueView, AppError> {
     use crate::ssr;
-    use lendscope_service::reviews::QueueFilter;
+    use lendscope_service::review::QueueFilter;
     ssr::require(Area::Queue).await?;
     let filter = QueueFilter::parse(
         recommended.as_deref(),
@@ -115,36 +113,32 @@ fn Queue() -> impl IntoView {
 fn Filters() -> impl IntoView {
     let query = use_query_map();
     let value = move |k: &'static str| move || query.read().get(k).unwrap_or_default();
-    let select = move |k: &'static str, label: &'static str, options: &'static [&'static str]| {
-        let id = format!("f-{k}");
-        let opts = options
-            .iter()
-            .map(|o| {
-                let o = *o;
-                let selected = move || query.read().get(k).as_deref() == Some(o);
-                let text = if k == "recommended" {
-                    decision_label(o)
-                } else {
-                    o
-                };
-                view! { <option value=o selected=selected>{text}</option> }
-            })
-            .collect_view();
-        view! {
-            <div class="field">
-                <label for=id.clone()>{label}</label>
-                <select id=id name=k>
-                    <option value="">"Any"</option>
-                    {opts}
-                </select>
-            </div>
-        }
-    };
+    // Each option is (value, text).
+    let select =
+        move |k: &'static str, label: &'static str, options: Vec<(&'static str, &'static str)>| {
+            let id = format!("f-{k}");
+            let opts = options
+                .into_iter()
+                .map(|(o, text)| {
+                    let selected = move || query.read().get(k).as_deref() == Some(o);
+                    view! { <option value=o selected=selected>{text}</option> }
+                })
+                .collect_view();
+            view! {
+                <div class="field">
+                    <label for=id.clone()>{label}</label>
+                    <select id=id name=k>
+                        <option value="">"Any"</option>
+                        {opts}
+                    </select>
+                </div>
+            }
+        };
     view! {
         <Form method="GET" action="/queue" attr:class="filters" attr:aria-label="Filter the queue">
-            {select("recommended", "Recommendation", &DECISIONS)}
-            {select("band", "Risk band", &RISK_BANDS)}
-            {select("role", "Model", &MODEL_ROLES)}
+            {select("recommended", "Recommendation", Decision::ALL.iter().map(|d| (d.as_str(), d.label())).collect())}
+            {select("band", "Risk band", RISK_BANDS.iter().map(|b| (*b, *b)).collect())}
+            {select("role", "Model", ModelRole::ALL.iter().map(|r| (r.as_str(), r.as_str())).collect())}
             <div class="field">
                 <label for="f-from">"Received from"</label>
                 <input id="f-from" type="date" name="from" prop:value=value("from") value=value("from")/>
@@ -183,7 +177,7 @@ fn QueueBody(view: QueueView) -> impl IntoView {
             view! {
                 <li>
                     <span class="count">{*n}</span>
-                    " " {decision_label(d).to_lowercase()} " recommended"
+                    " " {d.label().to_lowercase()} " recommended"
                 </li>
             }
         })
@@ -251,10 +245,10 @@ fn Row(row: QueueRow) -> impl IntoView {
     let href = format!("/queue/{}", row.application_id);
     let short = row.application_id.chars().take(8).collect::<String>();
     view! {
-        <tr data-recommended=row.recommended.clone()>
+        <tr data-recommended=row.recommended.as_str()>
             <td><A href=href attr:class="mono">{short}</A></td>
             <td>{row.received}</td>
-            <td><span class=format!("pill pill-{}", row.recommended)>{decision_label(&row.recommended)}</span></td>
+            <td><span class=format!("pill pill-{}", row.recommended)>{row.recommended.label()}</span></td>
             <td class="num">{money(row.amount)}</td>
             <td class="num">{percent(row.probability_of_default, 1)}</td>
             <td>{row.risk_band}</td>

@@ -2,8 +2,8 @@
 //! who authorised it, the policy, the shadow model, every officer action, the hash chain.
 
 use lendscope_domain::governance::{DecisionTrace, TraceRow};
-use lendscope_domain::review::decision_label;
 use lendscope_domain::Area;
+use lendscope_domain::Decision;
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
 use leptos_meta::Title;
@@ -78,8 +78,8 @@ fn TraceTable(rows: Vec<TraceRow>) -> impl IntoView {
                 <tr>
                     <td><A href=format!("/audit/decisions/{}", r.application_id)>{r.application_id.clone()}</A></td>
                     <td>{r.created_at}</td>
-                    <td>{r.model} " (" {r.role} ")"</td>
-                    <td>{decision_label(&r.decision)}</td>
+                    <td>{r.model} " (" {r.role.as_str()} ")"</td>
+                    <td>{r.decision.label()}</td>
                     <td class="num">{format!("{:.4}", r.probability_of_default)}</td>
                     <td>{r.policy_version}</td>
                 </tr>
@@ -130,7 +130,7 @@ fn TraceBody(t: DecisionTrace) -> impl IntoView {
         .map(|a| {
             view! {
                 <tr><td>{a.at.clone()}</td><td>{a.officer.clone()}</td>
-                    <td>{decision_label(&a.action)}{a.overrode.then_some(" (override)")}</td>
+                    <td>{a.action.label()}{a.overrode.then_some(" (override)")}</td>
                     <td>{a.note.clone().unwrap_or_default()}</td>
                     <td>{if a.model_shown.is_some() { "yes" } else { "no" }}</td></tr>
             }
@@ -146,14 +146,14 @@ fn TraceBody(t: DecisionTrace) -> impl IntoView {
         <section class="card">
             <dl class="facts" data-testid="trace">
                 <dt>"Decided"</dt><dd>{t.row.created_at.clone()} " (link " {t.seq} ", client " {t.api_client.clone()} ")"</dd>
-                <dt>"Model"</dt><dd data-testid="trace-model">{t.row.model.clone()} " as " {t.row.role.clone()}
+                <dt>"Model"</dt><dd data-testid="trace-model">{t.row.model.clone()} " as " {t.row.role.as_str()}
                     " · SHA-256 " <span class="mono small">{t.model_sha256.clone()}</span></dd>
                 <dt>"Model authorised"</dt><dd data-testid="trace-authorised">{t.model_authorised.clone()}</dd>
-                <dt>"Recommendation"</dt><dd>{decision_label(&t.row.decision)} " (probability of default "
+                <dt>"Recommendation"</dt><dd>{t.row.decision.label()} " (probability of default "
                     {format!("{:.4}", t.row.probability_of_default)} ", rule " {t.rule.clone()} ")"</dd>
                 <dt>"Policy version"</dt><dd>{t.row.policy_version.clone()}</dd>
                 <dt>"Shadow model"</dt><dd>{t.shadow.clone().unwrap_or_else(|| "none".into())}</dd>
-                <dt>"Final decision"</dt><dd>{t.final_decision.as_deref().map(decision_label).unwrap_or("open (no officer decision yet)")}</dd>
+                <dt>"Final decision"</dt><dd>{t.final_decision.map(Decision::label).unwrap_or("open (no officer decision yet)")}</dd>
                 <dt>"This record"</dt><dd data-testid="trace-record">{if t.record_verified {
                     "verified: previous-hash, hash and columns agree".to_owned()
                 } else {

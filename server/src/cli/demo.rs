@@ -3,27 +3,32 @@
 //! about 1,000 generated applications through the scoring service. Each part is skipped when
 //! its data exists already, so running it twice changes nothing.
 
-use lendscope_domain::Username;
-use lendscope_domain::{NewPassword, Role};
 use lendscope_model::synth::{Cell, Generator, Settings};
-use lendscope_service::governance::RunResult;
-use lendscope_service::scoring::registry::{ModelRef, Provenance, Role as ModelRole};
 use lendscope_service::scoring::request::{body_from_columns, InputValue, Protected};
-use lendscope_service::{Actor, RequestMeta, Services};
-use lendscope_trainer::generate::generated_dataset;
-use lendscope_trainer::train::Quiet;
-use lendscope_trainer::{train, TrainParams};
-use rand::distributions::{Alphanumeric, DistString};
 
 use crate::error::ServerError;
 
+#[cfg(feature = "train")]
+use {
+    lendscope_domain::{NewPassword, Role, Username},
+    lendscope_service::registry::{ModelRef, ModelRole, Provenance, RunResult},
+    lendscope_service::{Actor, RequestMeta, Services},
+    lendscope_trainer::generate::generated_dataset,
+    lendscope_trainer::train::Quiet,
+    lendscope_trainer::{train, TrainParams},
+    rand::distributions::{Alphanumeric, DistString},
+};
+
+#[cfg(feature = "train")]
 const API_CLIENT: &str = "demo-portal";
+#[cfg(feature = "train")]
 const SAMPLE_APPLICATIONS: usize = 1000;
 
 fn usage(e: impl std::fmt::Display) -> ServerError {
     ServerError::Usage(e.to_string())
 }
 
+#[cfg(feature = "train")]
 pub async fn run(svc: &Services, meta: &RequestMeta) -> Result<(), ServerError> {
     users(svc, meta).await?;
     models(svc).await?;
@@ -32,6 +37,7 @@ pub async fn run(svc: &Services, meta: &RequestMeta) -> Result<(), ServerError> 
     Ok(())
 }
 
+#[cfg(feature = "train")]
 async fn users(svc: &Services, meta: &RequestMeta) -> Result<(), ServerError> {
     if svc.count_users().await? > 0 {
         println!("demo: users exist already (their passwords were shown when they were made)");
@@ -54,6 +60,7 @@ async fn users(svc: &Services, meta: &RequestMeta) -> Result<(), ServerError> {
 }
 
 /// Trains a model on generated data (in memory), records the training run and registers it.
+#[cfg(feature = "train")]
 async fn train_and_register(
     svc: &Services,
     seed: u64,
@@ -124,6 +131,7 @@ async fn train_and_register(
     Ok(registered)
 }
 
+#[cfg(feature = "train")]
 async fn models(svc: &Services) -> Result<(), ServerError> {
     if !svc.model_rows().await?.is_empty() {
         println!("demo: models exist already");
@@ -166,6 +174,7 @@ async fn models(svc: &Services) -> Result<(), ServerError> {
     Ok(())
 }
 
+#[cfg(feature = "train")]
 async fn api_key(svc: &Services) -> Result<(), ServerError> {
     match svc.create_api_key(API_CLIENT, Actor::System).await {
         Ok(key) => {
@@ -233,8 +242,10 @@ pub fn generated_population(
 
 /// Of the sample applications, this share (in tenths) gets its observed outcome recorded,
 /// so that realized performance and the promotion gate have labelled data from the start.
+#[cfg(feature = "train")]
 const LABELLED_TENTHS: usize = 7;
 
+#[cfg(feature = "train")]
 async fn applications(svc: &Services) -> Result<(), ServerError> {
     if svc.verify_decisions().await?.records > 0 {
         println!("demo: applications exist already");
@@ -280,14 +291,18 @@ async fn applications(svc: &Services) -> Result<(), ServerError> {
 }
 
 /// Later applications from a shifted population, and how far it is shifted.
+#[cfg(feature = "train")]
 const LATE_APPLICATIONS: usize = 600;
+#[cfg(feature = "train")]
 const LATE_DRIFT: f64 = 1.0;
 
+#[cfg(feature = "train")]
 type ScoringTask = (
     Option<bool>,
     lendscope_service::ServiceResult<lendscope_service::scoring::Scored>,
 );
 
+#[cfg(feature = "train")]
 async fn count(
     svc: &Services,
     decided: &mut std::collections::BTreeMap<String, usize>,

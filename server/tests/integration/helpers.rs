@@ -380,7 +380,7 @@ impl TestApp {
             .register_model("fixture", &m2, &s2, &c2, Actor::System)
             .await
             .unwrap();
-        use lendscope_service::scoring::registry::Role as R;
+        use lendscope_service::registry::ModelRole as R;
         self.services
             .set_alias(R::Champion, Some(champion.id), Actor::System)
             .await

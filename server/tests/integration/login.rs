@@ -1,6 +1,6 @@
 use chrono::Duration;
 use lendscope_domain::Role;
-use lendscope_service::password;
+use lendscope_service::identity::passwords as password;
 
 use crate::helpers::{
     redirected_to, session_cookie, set_cookies, spawn, spawn_with, Backend, PASSWORD,

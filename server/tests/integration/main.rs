@@ -10,6 +10,7 @@ mod api_keys;
 mod app_role;
 mod asvs;
 mod bad_input;
+mod fixture_chain;
 mod health;
 mod login;
 mod matrix;

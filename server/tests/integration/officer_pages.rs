@@ -3,7 +3,7 @@
 //! decision, and the public application form.
 
 use lendscope_domain::Role;
-use lendscope_service::reviews::ReviewAction;
+use lendscope_service::review::ReviewAction;
 
 use crate::helpers::{application, redirected_to, spawn, Backend, TestApp};
 

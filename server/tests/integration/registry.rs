@@ -2,7 +2,7 @@
 
 use lendscope_domain::Role;
 use lendscope_server::cli::demo::generated_applicants;
-use lendscope_service::governance::GateSettings;
+use lendscope_service::registry::GateSettings;
 use lendscope_service::RequestMeta;
 
 use crate::helpers::{redirected_to, spawn, Backend, Session, TestApp};
@@ -668,7 +668,7 @@ async fn the_upload_form_registers_or_refuses_with_the_reason(backend: Backend) 
 }
 
 async fn retraining_registers_a_challenger_with_its_lineage(backend: Backend) {
-    use lendscope_service::retrain::generated_base;
+    use lendscope_service::registry::generated_base;
     let app = spawn(backend).await;
     let key = app.with_scoring(0).await;
     traffic(&app, &key, 60, 51, true).await;
@@ -717,7 +717,7 @@ async fn retraining_registers_a_challenger_with_its_lineage(backend: Backend) {
         .any(|(k, v)| k == "Training run" && v == &format!("#{run}")));
 
     // Bad base data fails the run with the reason; nothing is registered.
-    let bad = lendscope_service::retrain::BaseData {
+    let bad = lendscope_service::registry::BaseData {
         name: "bad.csv".into(),
         csv: b"a,b\n1,2\n".to_vec(),
     };

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use lendscope_service::governance::{GateSettings, Resolution};
+use lendscope_service::registry::{GateSettings, Resolution};
 use lendscope_service::RequestMeta;
 
 use crate::helpers::{application, spawn, spawn_with, Backend, TestApp};

@@ -1,4 +1,4 @@
-use lendscope_service::reviews::{QueueFilter, ReviewAction};
+use lendscope_service::review::{QueueFilter, ReviewAction};
 use lendscope_service::{RequestMeta, ServiceError};
 
 use crate::helpers::{application, spawn, Backend, TestApp};
@@ -154,7 +154,10 @@ async fn officers_claim_decide_and_decided_cases_leave_the_queue(backend: Backen
     assert_eq!(v2, 2);
     let case = s.case_summary(id).await.unwrap();
     assert_eq!(case.state, "decided");
-    assert_eq!(case.final_decision.as_deref(), Some(against.as_str()));
+    assert_eq!(
+        case.final_decision.map(|d| d.as_str()),
+        Some(against.as_str())
+    );
     assert!(case.claimed_by.is_none());
     let queue = s
         .review_queue(&QueueFilter::default(), None, 200)

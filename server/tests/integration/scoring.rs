@@ -45,7 +45,8 @@ async fn a_decision_is_complete_explained_and_chained(backend: Backend) {
         "protected attributes never appear in a decision"
     );
     // Stored with the model version, the shadow result and the policy.
-    let record = app.services.decision_record(id, None).await.unwrap();
+    let record =
+        serde_json::to_value(app.services.decision_record(id, None).await.unwrap()).unwrap();
     assert_eq!(record["shadow"]["model"]["role"], "challenger");
     assert!(record["shadow"]["probability_of_default"]
         .as_f64()
@@ -71,11 +72,13 @@ async fn routing_is_sticky_and_the_other_model_shadows(backend: Backend) {
         let b: serde_json::Value = app.decide(&key, &application(&id)).await;
         assert_eq!(a["model"]["role"], b["model"]["role"], "sticky for {id}");
         let role = a["model"]["role"].as_str().unwrap().to_owned();
-        let record = app
-            .services
-            .decision_record(a["application_id"].as_str().unwrap(), None)
-            .await
-            .unwrap();
+        let record = serde_json::to_value(
+            app.services
+                .decision_record(a["application_id"].as_str().unwrap(), None)
+                .await
+                .unwrap(),
+        )
+        .unwrap();
         assert_ne!(
             record["shadow"]["model"]["role"].as_str().unwrap(),
             role,

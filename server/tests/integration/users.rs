@@ -1,5 +1,5 @@
 use lendscope_domain::Role;
-use lendscope_service::password;
+use lendscope_service::identity::passwords as password;
 
 use crate::helpers::{redirected_to, spawn, Backend, Session, TestApp};
 

@@ -6,6 +6,8 @@ use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use serde::{Deserialize, Serialize};
+
+use super::record::DecisionRecord;
 use sha2::{Digest, Sha256};
 
 use crate::entity::{chain_anchor, chain_head, decision};
@@ -37,38 +39,12 @@ pub struct BrokenLink {
     pub problem: String,
 }
 
-/// The fields of the stored content that the indexed columns must repeat.
-#[derive(Deserialize)]
-struct Indexed {
-    seq: i64,
-    application_id: String,
-    notice_token: String,
-    api_client: String,
-    idempotency_key: Option<String>,
-    request_hash: String,
-    applicant_id: String,
-    model: IndexedModel,
-    decision: String,
-    probability_of_default: f64,
-    policy: IndexedPolicy,
-}
-
-#[derive(Deserialize)]
-struct IndexedModel {
-    id: i64,
-    role: String,
-}
-
-#[derive(Deserialize)]
-struct IndexedPolicy {
-    version: String,
-}
-
+/// Checks that the indexed columns of a row repeat its hashed record.
 fn columns_agree(row: &decision::Model) -> Result<(), String> {
-    let c: Indexed = serde_json::from_str(&row.content)
+    let c: DecisionRecord = serde_json::from_str(&row.content)
         .map_err(|e| format!("content is not a decision record: {e}"))?;
     let checks = [
-        ("seq", c.seq == row.seq),
+        ("seq", c.seq == Some(row.seq)),
         ("application_id", c.application_id == row.application_id),
         ("notice_token", c.notice_token == row.notice_token),
         ("api_client", c.api_client == row.api_client),
@@ -76,8 +52,8 @@ fn columns_agree(row: &decision::Model) -> Result<(), String> {
         ("request_hash", c.request_hash == row.request_hash),
         ("applicant_id", c.applicant_id == row.applicant_id),
         ("model_id", c.model.id == row.model_id),
-        ("role", c.model.role == row.role),
-        ("decision", c.decision == row.decision),
+        ("role", c.model.role.as_str() == row.role),
+        ("decision", c.decision.as_str() == row.decision),
         (
             "probability_of_default",
             c.probability_of_default.to_bits() == row.probability_of_default.to_bits(),

@@ -2,13 +2,14 @@
 //! language, and what the applicant can do next. Built only from the stored decision record,
 //! so it can be regenerated identically at any time. No internal scores are shown.
 
+use lendscope_domain::{Decision, ReviewAction};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-use serde_json::Value;
 
 pub use lendscope_domain::notice::Notice;
 
+use super::record::DecisionRecord;
 use crate::entity::{decision, review_action};
-use crate::error::{ServiceError, ServiceResult};
+use crate::error::{known, ServiceError, ServiceResult};
 use crate::Services;
 
 /// The Equal Credit Opportunity Act notice (12 CFR 1002.9(b)(1)).
@@ -18,39 +19,22 @@ marital status, age (provided the applicant has the capacity to enter into a bin
 all or part of the applicant's income derives from any public assistance program; or because the \
 applicant has in good faith exercised any right under the Consumer Credit Protection Act.";
 
-/// The principal reasons of a stored decision, as the applicant reads them.
-pub fn reason_texts(record: &Value) -> Vec<String> {
-    record
-        .pointer("/reasons")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|r| r.get("text").and_then(Value::as_str).map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 /// An officer's final decision on an application, when there is one.
 pub struct FinalDecision {
-    pub decision: &'static str,
+    pub decision: Decision,
     pub decided_at: String,
 }
 
 /// The notice of a stored decision; an officer's final decision replaces the recommendation.
-pub(crate) fn build(record: &Value, officer: Option<FinalDecision>) -> ServiceResult<Notice> {
-    let text = |path: &str| {
-        record
-            .pointer(path)
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned()
-    };
+pub(crate) fn build(
+    record: &DecisionRecord,
+    officer: Option<FinalDecision>,
+) -> ServiceResult<Notice> {
     let (decision, decided_at) = match officer {
-        Some(f) => (f.decision.to_owned(), f.decided_at),
-        None => (text("/decision"), text("/created_at")),
+        Some(f) => (f.decision, f.decided_at),
+        None => (record.decision, record.created_at.clone()),
     };
-    let reasons = reason_texts(record);
+    let reasons = record.reason_texts();
     let review =
         "You may ask for your application to be reviewed by a person: reply to this notice or \
                   contact us with your application reference."
@@ -59,14 +43,14 @@ pub(crate) fn build(record: &Value, officer: Option<FinalDecision>) -> ServiceRe
         "If any information we used is wrong or incomplete, tell us and we will reconsider your \
                    application with the corrected information."
             .to_owned();
-    let (headline, reasons, next_steps, ecoa) = match decision.as_str() {
-        "approve" => (
+    let (headline, reasons, next_steps, ecoa) = match decision {
+        Decision::Approve => (
             "Your loan application has been approved.".to_owned(),
             Vec::new(),
             vec!["We will contact you with your loan agreement.".to_owned()],
             None,
         ),
-        "manual_review" => (
+        Decision::ManualReview => (
             "Your application is being reviewed by a loan officer.".to_owned(),
             Vec::new(),
             vec![
@@ -76,18 +60,15 @@ pub(crate) fn build(record: &Value, officer: Option<FinalDecision>) -> ServiceRe
             ],
             None,
         ),
-        "reject" => (
+        Decision::Reject => (
             "We are unable to approve your loan application at this time.".to_owned(),
             reasons,
             vec![review, correct],
             Some(ECOA_STATEMENT.to_owned()),
         ),
-        other => {
-            return Err(ServiceError::Internal(format!("stored decision has unknown outcome '{other}'")))
-        }
     };
     Ok(Notice {
-        application_id: text("/application_id"),
+        application_id: record.application_id.clone(),
         decided_at,
         decision,
         headline,
@@ -107,11 +88,7 @@ impl Services {
         let record = self
             .decision_record(application_id, Some(api_client))
             .await?;
-        let token = record
-            .pointer("/notice_token")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned();
+        let token = record.notice_token.clone();
         let officer = self.final_decision(application_id).await?;
         Ok((build(&record, officer)?, token))
     }
@@ -131,8 +108,7 @@ impl Services {
             .one(self.db())
             .await?
             .ok_or(ServiceError::NotFound("notice"))?;
-        let record: Value = serde_json::from_str(&row.content)
-            .map_err(|e| ServiceError::Internal(format!("stored decision: {e}")))?;
+        let record = DecisionRecord::from_content(&row.content)?;
         let officer = self.final_decision(&row.application_id).await?;
         build(&record, officer)
     }
@@ -141,18 +117,24 @@ impl Services {
     async fn final_decision(&self, application_id: &str) -> ServiceResult<Option<FinalDecision>> {
         let action = review_action::Entity::find()
             .filter(review_action::Column::ApplicationId.eq(application_id))
-            .filter(review_action::Column::Action.is_in(["approve", "reject"]))
+            .filter(review_action::Column::Action.is_in([
+                ReviewAction::Approve.as_str(),
+                ReviewAction::Reject.as_str(),
+            ]))
             .one(self.db())
             .await?;
-        Ok(action.map(|a| FinalDecision {
-            decision: if a.action == "approve" {
-                "approve"
-            } else {
-                "reject"
-            },
-            decided_at: a
-                .created_at
-                .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-        }))
+        action
+            .map(|a| {
+                let taken = known("review action", &a.action, ReviewAction::parse)?;
+                Ok(FinalDecision {
+                    decision: taken.decision().ok_or_else(|| {
+                        ServiceError::Internal(format!("'{taken}' is not a final decision"))
+                    })?,
+                    decided_at: a
+                        .created_at
+                        .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+                })
+            })
+            .transpose()
     }
 }

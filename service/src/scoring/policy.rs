@@ -3,37 +3,23 @@
 //! Order of rules: the kill switch sends everything to manual review; requests outside the
 //! product (amount, term) are rejected; then the probability of default decides: below
 //! `approve_below` approve, at or above `reject_from` reject, manual review in between.
+//!
+//! Versions are stored append-only; the latest one is in force.
 
+use std::time::{Duration, Instant};
+
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::NotSet, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect,
+};
 use serde::{Deserialize, Serialize};
 
+use crate::audit::{self, Actor};
+use crate::entity::decision_policy;
 use crate::error::{ServiceError, ServiceResult};
+use crate::Services;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Decision {
-    Approve,
-    ManualReview,
-    Reject,
-}
-
-impl Decision {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Decision::Approve => "approve",
-            Decision::ManualReview => "manual_review",
-            Decision::Reject => "reject",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "approve" => Some(Decision::Approve),
-            "manual_review" => Some(Decision::ManualReview),
-            "reject" => Some(Decision::Reject),
-            _ => None,
-        }
-    }
-}
+pub use lendscope_domain::Decision;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -154,6 +140,97 @@ impl DecisionPolicy {
             }),
             _ => None,
         }
+    }
+}
+
+/// How long the policy in force is cached.
+const POLICY_TTL: Duration = Duration::from_secs(2);
+
+impl Services {
+    /// The decision policy in force (the latest version; the default is stored on first use).
+    pub async fn current_policy(&self) -> ServiceResult<DecisionPolicy> {
+        if let Some((at, p)) = self.policy_cache().read().ok().and_then(|c| c.clone()) {
+            if at.elapsed() < POLICY_TTL {
+                return Ok(p);
+            }
+        }
+        let latest = decision_policy::Entity::find()
+            .order_by_desc(decision_policy::Column::Id)
+            .limit(1)
+            .one(self.db())
+            .await?;
+        let policy = match latest {
+            Some(row) => serde_json::from_str(&row.policy).map_err(|e| {
+                ServiceError::Internal(format!("stored policy {}: {e}", row.version))
+            })?,
+            None => {
+                let p = DecisionPolicy::default();
+                match self.store_policy(&p, "system").await {
+                    Ok(()) => p,
+                    // Another request stored it first.
+                    Err(ServiceError::Database(e)) if ServiceError::is_unique_violation(&e) => p,
+                    Err(e) => return Err(e),
+                }
+            }
+        };
+        if let Ok(mut c) = self.policy_cache().write() {
+            *c = Some((Instant::now(), policy.clone()));
+        }
+        Ok(policy)
+    }
+
+    async fn store_policy(&self, policy: &DecisionPolicy, by: &str) -> ServiceResult<()> {
+        let text =
+            serde_json::to_string(policy).map_err(|e| ServiceError::Internal(e.to_string()))?;
+        decision_policy::ActiveModel {
+            id: NotSet,
+            version: Set(policy.version.clone()),
+            policy: Set(text),
+            created_at: Set(self.now()),
+            created_by: Set(by.to_owned()),
+        }
+        .insert(self.db())
+        .await?;
+        Ok(())
+    }
+
+    /// A stored policy version.
+    pub async fn policy_version(&self, version: &str) -> ServiceResult<DecisionPolicy> {
+        let row = decision_policy::Entity::find()
+            .filter(decision_policy::Column::Version.eq(version))
+            .one(self.db())
+            .await?
+            .ok_or(ServiceError::NotFound("policy version"))?;
+        serde_json::from_str(&row.policy)
+            .map_err(|e| ServiceError::Internal(format!("stored policy {}: {e}", row.version)))
+    }
+
+    /// Puts a new policy version in force.
+    pub async fn set_policy(&self, policy: DecisionPolicy, actor: Actor) -> ServiceResult<()> {
+        policy.validate()?;
+        match self
+            .store_policy(&policy, &audit::actor_label(&actor))
+            .await
+        {
+            Err(ServiceError::Database(e)) if ServiceError::is_unique_violation(&e) => {
+                return Err(ServiceError::Conflict(format!(
+                    "policy version '{}' exists already",
+                    policy.version
+                )))
+            }
+            other => other?,
+        }
+        self.audit(
+            &crate::RequestMeta::default(),
+            audit::AuditEvent::new(actor, "policy.set", audit::Outcome::Success)
+                .target(policy.version.clone())
+                .detail(serde_json::to_value(&policy).unwrap_or_default()),
+        )
+        .await?;
+        if let Ok(mut c) = self.policy_cache().write() {
+            *c = None;
+        }
+        Ok(())
     }
 }
 

@@ -39,7 +39,7 @@ pub struct PendingDecision {
     pub probability_of_default: f64,
     pub policy_version: String,
     /// The full record; `seq` is added when it is chained.
-    pub record: serde_json::Map<String, serde_json::Value>,
+    pub record: super::record::DecisionRecord,
     /// What the review queue needs to know about it.
     pub case: CaseSeed,
 }
@@ -193,10 +193,14 @@ async fn commit_batch(
                 continue;
             }
         }
+        let content = match d.record.chained_content(seq + 1) {
+            Ok(c) => c,
+            Err(e) => {
+                results.push(Err(e));
+                continue;
+            }
+        };
         seq += 1;
-        let mut record = d.record.clone();
-        record.insert("seq".to_owned(), serde_json::Value::from(seq));
-        let content = serde_json::Value::Object(record).to_string();
         let hash = link_hash(&prev, &content);
         rows.push(decision::ActiveModel {
             id: NotSet,

@@ -9,10 +9,11 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use super::passwords;
 use crate::audit::{Actor, AuditEvent, Outcome};
 use crate::entity::user;
 use crate::error::{ServiceError, ServiceResult};
-use crate::{password, RequestMeta, Services};
+use crate::{RequestMeta, Services};
 
 /// A user as listed to administrators (never with the hash).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -50,7 +51,7 @@ impl Services {
     ) -> ServiceResult<UserSummary> {
         let hashed = self
             .passwords()
-            .run(move || password::hash(password.expose()))
+            .run(move || passwords::hash(password.expose()))
             .await??;
         let now = self.now();
         let created_by = crate::audit::actor_label(&actor);

@@ -3,6 +3,7 @@
 //! scans the cases table on a view), and recomputed in the background every
 //! [`REFRESH_AFTER`] to take in what other server processes did.
 
+use lendscope_domain::Decision;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -30,14 +31,14 @@ pub enum Cached {
 
 /// A change of the counts caused by one committed event.
 #[derive(Debug, Clone, Copy)]
-pub enum CountChange<'a> {
+pub enum CountChange {
     /// A new open case with this recommendation.
-    Opened(&'a str),
+    Opened(Decision),
     Claimed,
     Released,
     /// A case with this recommendation was decided (and released, if it was claimed).
     Decided {
-        recommended: &'a str,
+        recommended: Decision,
         was_claimed: bool,
     },
 }
@@ -73,12 +74,12 @@ impl CountsCache {
         self.refreshing.store(false, Ordering::Release);
     }
 
-    pub fn apply(&self, change: CountChange<'_>) {
+    pub fn apply(&self, change: CountChange) {
         let mut guard = self.counts.lock().unwrap_or_else(|p| p.into_inner());
         self.generation.fetch_add(1, Ordering::AcqRel);
         let Some((_, c)) = guard.as_mut() else { return };
-        let slot = |c: &mut QueueCounts, rec: &str, up: bool| {
-            if let Some(s) = c.open_by_recommendation.iter_mut().find(|(d, _)| d == rec) {
+        let slot = |c: &mut QueueCounts, rec: Decision, up: bool| {
+            if let Some(s) = c.open_by_recommendation.iter_mut().find(|(d, _)| *d == rec) {
                 s.1 = if up { s.1 + 1 } else { s.1.saturating_sub(1) };
             }
         };
@@ -106,7 +107,7 @@ mod tests {
 
     fn counts() -> QueueCounts {
         QueueCounts {
-            open_by_recommendation: vec![("approve".into(), 2), ("reject".into(), 1)],
+            open_by_recommendation: vec![(Decision::Approve, 2), (Decision::Reject, 1)],
             claimed: 1,
             decided: 0,
         }
@@ -115,7 +116,7 @@ mod tests {
     #[test]
     fn changes_move_the_counts_and_races_are_not_stored() {
         let cache = CountsCache::default();
-        cache.apply(CountChange::Opened("approve")); // nothing cached yet: ignored
+        cache.apply(CountChange::Opened(Decision::Approve)); // nothing cached yet: ignored
         assert!(matches!(cache.get(), Cached::Missing));
         let g = cache.begin_refresh().unwrap();
         assert!(
@@ -123,9 +124,9 @@ mod tests {
             "one recomputation at a time"
         );
         cache.store(g, counts());
-        cache.apply(CountChange::Opened("approve"));
+        cache.apply(CountChange::Opened(Decision::Approve));
         cache.apply(CountChange::Decided {
-            recommended: "reject",
+            recommended: Decision::Reject,
             was_claimed: true,
         });
         let Cached::Fresh(c) = cache.get() else {

@@ -1,22 +1,19 @@
-//! Authentication: sign-in with throttling, server-side sessions, and API keys.
+//! Authentication: sign-in with throttling, and API keys for machine clients. The sessions that
+//! a sign-in opens are in [`super::sessions`].
 
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine as _;
 use chrono::{DateTime, Duration, Utc};
 use lendscope_domain::{Role, Username};
-use rand::RngCore;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::NotSet, ActiveValue::Set, ColumnTrait, EntityTrait,
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use serde_json::json;
-use sha2::{Digest, Sha256};
-use subtle::ConstantTimeEq;
 
+use super::passwords::{self, Verification};
+use super::sessions::LoginOutcome;
 use crate::audit::{Actor, AuditEvent, Outcome};
 use crate::entity::{api_key, login_attempt, session, user};
 use crate::error::{ServiceError, ServiceResult};
-use crate::password::{self, Verification};
 use crate::{RequestMeta, Services};
 
 /// Session and sign-in policy.
@@ -40,36 +37,6 @@ impl Default for AuthSettings {
     }
 }
 
-/// The signed-in staff member behind a request.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SessionUser {
-    pub user_id: i64,
-    pub username: String,
-    pub role: Role,
-    /// The per-session anti-CSRF token that forms must send back.
-    pub csrf_token: String,
-    /// SHA-256 of the session id; identifies the session without revealing it.
-    pub session_hash: String,
-}
-
-impl SessionUser {
-    pub fn actor(&self) -> Actor {
-        Actor::User(self.username.clone())
-    }
-
-    /// Constant-time comparison of a submitted anti-CSRF token.
-    pub fn csrf_matches(&self, submitted: &str) -> bool {
-        !submitted.is_empty() && bool::from(self.csrf_token.as_bytes().ct_eq(submitted.as_bytes()))
-    }
-}
-
-/// A successful sign-in: the new session id (to be set as a cookie) and who it belongs to.
-#[derive(Debug, Clone)]
-pub struct LoginOutcome {
-    pub session_token: String,
-    pub user: SessionUser,
-}
-
 /// A machine client authenticated by an API key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiClient {
@@ -85,19 +52,11 @@ impl ApiClient {
 
 /// The prefix of every API key, so that leaked keys are easy to find by scanners.
 pub const API_KEY_PREFIX: &str = "lsk_";
-const LAST_SEEN_GRANULARITY_SECS: i64 = 30;
+pub(super) const LAST_SEEN_GRANULARITY_SECS: i64 = 30;
 const THROTTLE_WINDOW_HOURS: i64 = 1;
 
-/// 256 bits from the operating system's CSPRNG, base64url without padding.
-fn random_token() -> String {
-    let mut bytes = [0u8; 32];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    URL_SAFE_NO_PAD.encode(bytes)
-}
-
-fn sha256_hex(value: &str) -> String {
-    hex::encode(Sha256::digest(value.as_bytes()))
-}
+// Kept importable here for `super::sessions`.
+pub(super) use crate::tokens::{random_token, sha256_hex};
 
 impl Services {
     /// Signs a staff member in. Unknown users, disabled users and wrong passwords get the same
@@ -137,14 +96,14 @@ impl Services {
                 let pw = password.clone();
                 let v = self
                     .passwords()
-                    .run(move || password::verify(&stored, &pw))
+                    .run(move || passwords::verify(&stored, &pw))
                     .await?;
                 (Some(found), v)
             }
             None => {
                 let pw = password.clone();
                 self.passwords()
-                    .run(move || password::verify_dummy(&pw))
+                    .run(move || passwords::verify_dummy(&pw))
                     .await?;
                 (None, Verification::Mismatch)
             }
@@ -176,7 +135,7 @@ impl Services {
         if needs_rehash {
             let fresh = self
                 .passwords()
-                .run(move || password::hash(&password))
+                .run(move || passwords::hash(&password))
                 .await??;
             let mut active: user::ActiveModel = found.clone().into();
             active.password_hash = Set(fresh);
@@ -245,46 +204,6 @@ impl Services {
         Ok(())
     }
 
-    /// Opens a new session for `owner` (a fresh 256-bit id and anti-CSRF token); only the id's
-    /// SHA-256 is stored.
-    pub(crate) async fn open_session(
-        &self,
-        conn: &impl sea_orm::ConnectionTrait,
-        owner: &user::Model,
-        role: Role,
-        meta: &RequestMeta,
-        now: DateTime<Utc>,
-    ) -> ServiceResult<LoginOutcome> {
-        let token = random_token();
-        let csrf = random_token();
-        let id_hash = sha256_hex(&token);
-        session::ActiveModel {
-            id_hash: Set(id_hash.clone()),
-            user_id: Set(owner.id),
-            csrf_token: Set(csrf.clone()),
-            created_at: Set(now),
-            last_seen_at: Set(now),
-            expires_at: Set(now + self.auth_settings().absolute_timeout),
-            client_ip: Set(meta.client_ip.clone()),
-            user_agent: Set(meta
-                .user_agent
-                .as_ref()
-                .map(|ua| ua.chars().take(512).collect())),
-        }
-        .insert(conn)
-        .await?;
-        Ok(LoginOutcome {
-            session_token: token,
-            user: SessionUser {
-                user_id: owner.id,
-                username: owner.username.clone(),
-                role,
-                csrf_token: csrf,
-                session_hash: id_hash,
-            },
-        })
-    }
-
     /// Seconds until the next attempt may be made, when the account or the client has used up
     /// its failures for the sliding hour (counting every other attempt than `attempt`,
     /// including those still being checked).
@@ -341,74 +260,6 @@ impl Services {
         .insert(self.db())
         .await?;
         Ok(row.id)
-    }
-
-    /// Resolves a session cookie to its user. Sessions past their idle or absolute timeout, and
-    /// sessions of disabled users, are deleted and resolve to `None`.
-    pub async fn resolve_session(&self, token: &str) -> ServiceResult<Option<SessionUser>> {
-        if token.is_empty() || token.len() > 128 {
-            return Ok(None);
-        }
-        let id_hash = sha256_hex(token);
-        let Some((found, owner)) = session::Entity::find_by_id(id_hash.clone())
-            .find_also_related(user::Entity)
-            .one(self.db())
-            .await?
-        else {
-            return Ok(None);
-        };
-        let now = self.now();
-        let settings = self.auth_settings();
-        let owner = owner.filter(|u| !u.disabled);
-        let expired = now >= found.expires_at || now - found.last_seen_at >= settings.idle_timeout;
-        let Some(owner) = owner.filter(|_| !expired) else {
-            session::Entity::delete_by_id(id_hash)
-                .exec(self.db())
-                .await?;
-            return Ok(None);
-        };
-        let role: Role = owner
-            .role
-            .parse()
-            .map_err(|e| ServiceError::Internal(format!("user {} has bad role: {e}", owner.id)))?;
-        if (now - found.last_seen_at).num_seconds() >= LAST_SEEN_GRANULARITY_SECS {
-            session::Entity::update_many()
-                .col_expr(
-                    session::Column::LastSeenAt,
-                    sea_orm::sea_query::Expr::value(now),
-                )
-                .filter(session::Column::IdHash.eq(id_hash.clone()))
-                .exec(self.db())
-                .await?;
-        }
-        Ok(Some(SessionUser {
-            user_id: owner.id,
-            username: owner.username,
-            role,
-            csrf_token: found.csrf_token,
-            session_hash: id_hash,
-        }))
-    }
-
-    /// Ends a session on the server.
-    pub async fn logout(&self, user: &SessionUser, meta: &RequestMeta) -> ServiceResult<()> {
-        session::Entity::delete_by_id(user.session_hash.clone())
-            .exec(self.db())
-            .await?;
-        self.audit(
-            meta,
-            AuditEvent::new(user.actor(), "logout", Outcome::Success).target(user.username.clone()),
-        )
-        .await?;
-        Ok(())
-    }
-
-    /// Whether a session id is still stored (for tests of logout and rotation).
-    pub async fn session_exists(&self, token: &str) -> ServiceResult<bool> {
-        Ok(session::Entity::find_by_id(sha256_hex(token))
-            .one(self.db())
-            .await?
-            .is_some())
     }
 
     /// Creates an API key for a machine client and returns it. Only its hash is stored: the
@@ -479,54 +330,5 @@ impl Services {
             key_id: found.id,
             name: found.name,
         }))
-    }
-
-    /// Deletes expired sessions and login attempts older than the throttling window.
-    /// Returns (sessions, attempts) removed.
-    pub async fn purge_expired_credentials(&self) -> ServiceResult<(u64, u64)> {
-        let now = self.now();
-        let idle_cutoff = now - self.auth_settings().idle_timeout;
-        let sessions = session::Entity::delete_many()
-            .filter(
-                session::Column::ExpiresAt
-                    .lte(now)
-                    .or(session::Column::LastSeenAt.lte(idle_cutoff)),
-            )
-            .exec(self.db())
-            .await?
-            .rows_affected;
-        let attempts = login_attempt::Entity::delete_many()
-            .filter(login_attempt::Column::AttemptedAt.lt(now - Duration::days(1)))
-            .exec(self.db())
-            .await?
-            .rows_affected;
-        Ok((sessions, attempts))
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tokens_carry_256_bits_and_differ() {
-        let a = random_token();
-        let b = random_token();
-        assert_ne!(a, b);
-        assert_eq!(URL_SAFE_NO_PAD.decode(&a).unwrap().len(), 32);
-    }
-
-    #[test]
-    fn csrf_comparison_rejects_empty_and_wrong_tokens() {
-        let user = SessionUser {
-            user_id: 1,
-            username: "u".into(),
-            role: Role::Officer,
-            csrf_token: "abc".into(),
-            session_hash: "h".into(),
-        };
-        assert!(user.csrf_matches("abc"));
-        assert!(!user.csrf_matches("abd"));
-        assert!(!user.csrf_matches(""));
     }
 }

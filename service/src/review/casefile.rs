@@ -5,18 +5,19 @@
 use lendscope_charts::{waterfall, WaterfallItem};
 use lendscope_domain::review::{
     grouped, money, percent, CaseFile, Contribution, Fact, FactGroup, HistoryEntry, ModelView,
-    QueueCounts, QueueRow, QueueView, DECISIONS,
+    QueueCounts, QueueRow, QueueView,
 };
+use lendscope_domain::{CaseState, Decision};
 use lendscope_model::features::{self, Input};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
 use serde_json::Value;
 
+use super::{CaseSummary, QueueFilter, ReviewAction};
 use crate::entity::{case, decision};
-use crate::error::{ServiceError, ServiceResult};
-use crate::reviews::{CaseSummary, QueueFilter, ReviewAction};
-use crate::scoring::notice;
+use crate::error::{known, ServiceError, ServiceResult};
 use crate::scoring::policy::DecisionPolicy;
+use crate::scoring::{DecisionRecord, ModelScore};
 use crate::Services;
 
 /// How many factors get their own bar in the waterfall (the rest share one).
@@ -75,38 +76,17 @@ fn input_value<'a>(body: &'a Value, column: &str) -> &'a Value {
     body.pointer(&pointer).unwrap_or(&Value::Null)
 }
 
-fn text_at(record: &Value, pointer: &str) -> String {
-    record
-        .pointer(pointer)
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_owned()
-}
-
-fn model_view(score: &Value) -> Option<ModelView> {
-    if score.is_null() {
-        return None;
+fn model_view(score: &ModelScore) -> ModelView {
+    ModelView {
+        name: score.model.name.clone(),
+        version: score.model.version,
+        role: score.model.role,
+        probability_of_default: score.probability_of_default,
+        score: score.score,
+        risk_band: score.risk_band.clone(),
+        decision: score.decision,
+        rule: score.rule.clone(),
     }
-    Some(ModelView {
-        name: text_at(score, "/model/name"),
-        version: score
-            .pointer("/model/version")
-            .and_then(Value::as_i64)
-            .and_then(|v| i32::try_from(v).ok())
-            .unwrap_or_default(),
-        role: text_at(score, "/model/role"),
-        probability_of_default: score
-            .get("probability_of_default")
-            .and_then(Value::as_f64)
-            .unwrap_or(f64::NAN),
-        score: score
-            .get("score")
-            .and_then(Value::as_i64)
-            .unwrap_or_default(),
-        risk_band: text_at(score, "/risk_band"),
-        decision: text_at(score, "/decision"),
-        rule: text_at(score, "/rule"),
-    })
 }
 
 /// Officer-facing description of the policy rule behind a recommendation.
@@ -165,20 +145,23 @@ fn queue_row(c: CaseSummary) -> QueueRow {
 impl Services {
     /// Every officer action on an application, oldest first, as the pages show it.
     pub async fn history_entries(&self, application_id: &str) -> ServiceResult<Vec<HistoryEntry>> {
-        Ok(self
-            .case_history(application_id)
+        self.case_history(application_id)
             .await?
             .into_iter()
-            .map(|a| HistoryEntry {
-                at: a.created_at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
-                overrode: ReviewAction::parse(&a.action).is_ok_and(|x| x.overrides(&a.recommended)),
-                officer: a.officer,
-                action: a.action,
-                note: a.note,
-                recommended: a.recommended,
-                model_shown: a.model_shown,
+            .map(|a| {
+                let action = known("review action", &a.action, ReviewAction::parse)?;
+                let recommended = known("recommendation", &a.recommended, Decision::parse)?;
+                Ok(HistoryEntry {
+                    at: a.created_at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
+                    overrode: action.overrides(recommended),
+                    officer: a.officer,
+                    action,
+                    note: a.note,
+                    recommended,
+                    model_shown: a.model_shown,
+                })
             })
-            .collect())
+            .collect()
     }
 }
 
@@ -201,10 +184,10 @@ impl Services {
     }
 
     /// Cases by state: open per recommendation, claimed, decided — from memory (see
-    /// [`crate::counts`]); computed from the database when missing, recomputed in the
+    /// [`crate::review::counts`]); computed from the database when missing, recomputed in the
     /// background when due.
     pub async fn queue_counts(&self) -> ServiceResult<QueueCounts> {
-        use crate::counts::Cached;
+        use super::counts::Cached;
         let cache = self.counts_cache();
         match cache.get() {
             Cached::Fresh(c) => Ok(c),
@@ -251,16 +234,16 @@ impl Services {
             .await?;
         let n = |v: i64| u64::try_from(v).unwrap_or(0);
         let mut counts = QueueCounts {
-            open_by_recommendation: DECISIONS.iter().map(|d| ((*d).to_owned(), 0)).collect(),
+            open_by_recommendation: Decision::ALL.iter().map(|d| (*d, 0)).collect(),
             claimed: 0,
             decided: 0,
         };
         for (state, recommended, count, claimed) in rows {
-            if state == "open" {
+            if state == CaseState::Open.as_str() {
                 if let Some(slot) = counts
                     .open_by_recommendation
                     .iter_mut()
-                    .find(|(d, _)| *d == recommended)
+                    .find(|(d, _)| d.as_str() == recommended)
                 {
                     slot.1 += n(count);
                 }
@@ -280,23 +263,17 @@ impl Services {
             .one(self.db())
             .await?
             .ok_or(ServiceError::NotFound("application"))?;
-        let record: Value = serde_json::from_str(&row.content)
-            .map_err(|e| ServiceError::Internal(format!("stored decision: {e}")))?;
-        let served = model_view(record.get("served").unwrap_or(&Value::Null))
-            .ok_or_else(|| ServiceError::Internal("stored decision has no model output".into()))?;
-        let shadow = record.get("shadow").and_then(model_view);
-        let policy: DecisionPolicy =
-            serde_json::from_value(record.get("policy").cloned().unwrap_or(Value::Null))
-                .map_err(|e| ServiceError::Internal(format!("stored policy: {e}")))?;
-        let body = record.get("input").unwrap_or(&Value::Null);
+        let record = DecisionRecord::from_content(&row.content)?;
+        let served = model_view(&record.served);
+        let shadow = record.shadow.as_ref().map(model_view);
+        let policy = &record.policy;
+        let body = &record.input;
 
         // The explanation per input column (one-hot columns summed), in the model's encoding.
         let model = self.load_model(row.model_id).await?;
         let schema = model.bundle.schema();
-        let stored = record
-            .pointer("/served/explanation/contributions")
-            .and_then(Value::as_object)
-            .ok_or_else(|| ServiceError::Internal("stored decision has no explanation".into()))?;
+        let explanation = &record.served.explanation;
+        let stored = &explanation.contributions;
         let per_feature: Vec<f64> = schema
             .features()
             .iter()
@@ -311,9 +288,7 @@ impl Services {
                 contribution: c,
             })
             .collect();
-        let number = |p: &str| record.pointer(p).and_then(Value::as_f64).unwrap_or(0.0);
-        let base_value = number("/served/explanation/base_value");
-        let margin = number("/served/explanation/margin");
+        let (base_value, margin) = (explanation.base_value, explanation.margin);
         let items: Vec<WaterfallItem> = contributions
             .iter()
             .map(|c| WaterfallItem {
@@ -332,15 +307,15 @@ impl Services {
             applicant_id: row.applicant_id,
             received: row.created_at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
             groups,
-            rule_text: rule_text(&policy, &served.rule),
-            policy_version: policy.version,
+            rule_text: rule_text(policy, &served.rule),
+            policy_version: policy.version.clone(),
             served,
             shadow,
             base_value,
             contributions,
             margin,
             waterfall_svg,
-            reasons: notice::reason_texts(&record),
+            reasons: record.reason_texts(),
             notice_url: format!("/notice/{}", row.notice_token),
             state: summary.state,
             final_decision: summary.final_decision,
@@ -373,11 +348,8 @@ impl Services {
                 "does not match the model output of this application; reload the page",
             ));
         }
-        let record: Value = serde_json::from_str(&row.content)
-            .map_err(|e| ServiceError::Internal(format!("stored decision: {e}")))?;
-        let served = model_view(record.get("served").unwrap_or(&Value::Null))
-            .ok_or_else(|| ServiceError::Internal("stored decision has no model output".into()))?;
-        Ok(Some(shown_summary(&served, &row.hash)))
+        let record = DecisionRecord::from_content(&row.content)?;
+        Ok(Some(shown_summary(&model_view(&record.served), &row.hash)))
     }
 }
 

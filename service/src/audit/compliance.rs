@@ -4,12 +4,12 @@
 
 use chrono::{NaiveDate, TimeZone, Utc};
 use lendscope_domain::governance::{DecisionTrace, TraceRow};
+use lendscope_domain::{Decision, ModelRole};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
-use serde_json::Value;
 
 use crate::entity::{alias_history, case, decision, model};
-use crate::error::{ServiceError, ServiceResult};
-use crate::scoring::{chain, notice};
+use crate::error::{known, ServiceError, ServiceResult};
+use crate::scoring::{chain, DecisionRecord};
 use crate::Services;
 
 const MAX_ROWS: u64 = 200;
@@ -23,19 +23,19 @@ impl Services {
         &self,
         d: &decision::Model,
         names: &std::collections::HashMap<i64, String>,
-    ) -> TraceRow {
-        TraceRow {
+    ) -> ServiceResult<TraceRow> {
+        Ok(TraceRow {
             application_id: d.application_id.clone(),
             created_at: stamp(d.created_at),
             model: names
                 .get(&d.model_id)
                 .cloned()
                 .unwrap_or_else(|| format!("model {}", d.model_id)),
-            role: d.role.clone(),
-            decision: d.decision.clone(),
+            role: known("model role", &d.role, ModelRole::parse)?,
+            decision: known("decision", &d.decision, Decision::parse)?,
             probability_of_default: d.probability_of_default,
             policy_version: d.policy_version.clone(),
-        }
+        })
     }
 
     /// Decisions matching `query`: an application id (exact) or a day `YYYY-MM-DD` (UTC),
@@ -64,7 +64,7 @@ impl Services {
                 .await?
         };
         let names = self.model_names().await?;
-        Ok(rows.iter().map(|d| self.trace_row(d, &names)).collect())
+        rows.iter().map(|d| self.trace_row(d, &names)).collect()
     }
 
     /// The full trace of one decision.
@@ -75,8 +75,7 @@ impl Services {
             .await?
             .ok_or(ServiceError::NotFound("application"))?;
         let names = self.model_names().await?;
-        let record: Value = serde_json::from_str(&d.content)
-            .map_err(|e| ServiceError::Internal(format!("stored decision: {e}")))?;
+        let record = DecisionRecord::from_content(&d.content)?;
         let m = model::Entity::find_by_id(d.model_id)
             .one(self.db())
             .await?
@@ -107,17 +106,17 @@ impl Services {
                 )
             }
         };
-        let shadow = record.get("shadow").filter(|s| !s.is_null()).map(|s| {
-            let id = s["model"]["id"].as_i64().unwrap_or(0);
+        let shadow = record.shadow.as_ref().map(|s| {
+            let id = s.model.id;
             format!(
                 "{} ({}) recommended {} with probability of default {:.4}",
                 names
                     .get(&id)
                     .cloned()
                     .unwrap_or_else(|| format!("model {id}")),
-                s["model"]["role"].as_str().unwrap_or("?"),
-                s["decision"].as_str().unwrap_or("?"),
-                s["probability_of_default"].as_f64().unwrap_or(f64::NAN)
+                s.model.role,
+                s.decision,
+                s.probability_of_default
             )
         });
         // The record before it, or the retention anchor when it is the first one kept.
@@ -149,17 +148,19 @@ impl Services {
         let final_decision = case::Entity::find_by_id(d.application_id.clone())
             .one(self.db())
             .await?
-            .and_then(|c| c.final_decision);
+            .and_then(|c| c.final_decision)
+            .map(|f| known("final decision", &f, Decision::parse))
+            .transpose()?;
         Ok(DecisionTrace {
-            row: self.trace_row(&d, &names),
+            row: self.trace_row(&d, &names)?,
             seq: d.seq,
             api_client: d.api_client.clone(),
             model_id: d.model_id,
             model_sha256: m.sha256,
             model_authorised,
-            rule: record["served"]["rule"].as_str().unwrap_or("").to_owned(),
+            rule: record.served.rule.clone(),
             shadow,
-            reasons: notice::reason_texts(&record),
+            reasons: record.reason_texts(),
             final_decision,
             actions: self.history_entries(&d.application_id).await?,
             record_verified: record_check.is_ok(),

@@ -8,11 +8,11 @@ use lendscope_domain::{FieldError, NewPassword};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait};
 use serde_json::json;
 
+use super::passwords::{self, Verification};
+use super::sessions::{LoginOutcome, SessionUser};
 use crate::audit::{AuditEvent, Outcome};
-use crate::auth::{LoginOutcome, SessionUser};
 use crate::entity::{session, user};
 use crate::error::{ServiceError, ServiceResult};
-use crate::password::{self, Verification};
 use crate::{RequestMeta, Services};
 
 /// One of a user's open sessions, as they may see it.
@@ -124,7 +124,7 @@ impl Services {
         let given = current.to_owned();
         let verified = self
             .passwords()
-            .run(move || password::verify(&stored, &given))
+            .run(move || passwords::verify(&stored, &given))
             .await?;
         if verified == Verification::Mismatch {
             self.audit(
@@ -142,7 +142,7 @@ impl Services {
         self.attempt_succeeded(attempt).await?;
         let fresh = self
             .passwords()
-            .run(move || password::hash(new.expose()))
+            .run(move || passwords::hash(new.expose()))
             .await??;
 
         let now = self.now();

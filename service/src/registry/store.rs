@@ -1,42 +1,29 @@
 //! A minimal model store: registered versions with their artifacts, the `champion` and
 //! `challenger` aliases with their history, and the challenger's traffic share. Parsed
 //! models are cached by id (a version never changes); aliases are re-read every few seconds.
+//! A version whose latest status is `archived` cannot take an alias.
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use lendscope_model::{features, ModelBundle};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::NotSet, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter,
-    QueryOrder, QuerySelect, TransactionTrait,
+    ActiveModelTrait, ActiveValue::NotSet, ActiveValue::Set, ColumnTrait, ConnectionTrait,
+    EntityTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use crate::audit::{self, Actor, AuditEvent, Outcome};
-use crate::entity::{alias_history, model, model_alias, routing_setting};
+use crate::entity::{alias_history, model, model_alias, model_status, routing_setting};
 use crate::error::{ServiceError, ServiceResult};
 use crate::{RequestMeta, Services};
 
 /// How long alias and routing changes made by another process may take to be seen.
 const PAIR_TTL: Duration = Duration::from_secs(1);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    Champion,
-    Challenger,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Champion => "champion",
-            Role::Challenger => "challenger",
-        }
-    }
-}
+pub use lendscope_domain::ModelRole;
 
 /// A registered model version.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -108,7 +95,7 @@ fn card_lineage(card: &serde_json::Value) -> (Option<String>, Option<i64>) {
 /// Writes `alias` → `model_id` (or removes it) and its history row inside `txn`.
 pub(crate) async fn write_alias(
     txn: &sea_orm::DatabaseTransaction,
-    role: Role,
+    role: ModelRole,
     model_id: Option<i64>,
     by: &str,
     now: chrono::DateTime<chrono::Utc>,
@@ -136,6 +123,48 @@ pub(crate) async fn write_alias(
     .insert(txn)
     .await?;
     Ok(())
+}
+
+/// Whether a model's latest status is `archived`.
+pub(crate) async fn is_archived(db: &impl ConnectionTrait, model_id: i64) -> ServiceResult<bool> {
+    Ok(model_status::Entity::find()
+        .filter(model_status::Column::ModelId.eq(model_id))
+        .order_by_desc(model_status::Column::Id)
+        .one(db)
+        .await?
+        .is_some_and(|s| s.status == "archived"))
+}
+
+/// Refuses an archived version as champion or challenger.
+pub(crate) async fn refuse_archived(db: &impl ConnectionTrait, model_id: i64) -> ServiceResult<()> {
+    if is_archived(db, model_id).await? {
+        return Err(ServiceError::Conflict(
+            "this version is archived; archived versions cannot serve".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// On PostgreSQL, locks the champion alias row so that promotions, rollbacks and requests
+/// serialize (SQLite serializes writers already).
+pub(super) async fn lock_champion(txn: &sea_orm::DatabaseTransaction) -> ServiceResult<()> {
+    if txn.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+        txn.execute_unprepared(
+            "SELECT alias FROM model_aliases WHERE alias = 'champion' FOR UPDATE",
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+pub(super) async fn current_alias(
+    db: &impl ConnectionTrait,
+    role: ModelRole,
+) -> ServiceResult<Option<i64>> {
+    Ok(model_alias::Entity::find_by_id(role.as_str().to_owned())
+        .one(db)
+        .await?
+        .map(|a| a.model_id))
 }
 
 impl Services {
@@ -279,7 +308,7 @@ impl Services {
     /// Archived versions cannot take an alias.
     pub async fn set_alias(
         &self,
-        role: Role,
+        role: ModelRole,
         model_id: Option<i64>,
         actor: Actor,
     ) -> ServiceResult<()> {
@@ -299,7 +328,7 @@ impl Services {
             if model::Entity::find_by_id(id).one(&txn).await?.is_none() {
                 return Err(ServiceError::NotFound("model"));
             }
-            crate::governance::refuse_archived(&txn, id).await?;
+            refuse_archived(&txn, id).await?;
         }
         write_alias(&txn, role, model_id, &by, now).await?;
         txn.commit().await?;
@@ -355,15 +384,15 @@ impl Services {
             .map_or(0, |r| {
                 u8::try_from(r.challenger_share_percent.clamp(0, 100)).unwrap_or(0)
             });
-        let find = |role: Role| {
+        let find = |role: ModelRole| {
             aliases
                 .iter()
                 .find(|a| a.alias == role.as_str())
                 .map(|a| a.model_id)
         };
         let ids = PairIds {
-            champion: find(Role::Champion),
-            challenger: find(Role::Challenger),
+            champion: find(ModelRole::Champion),
+            challenger: find(ModelRole::Challenger),
             share,
         };
         if let Ok(mut p) = self.registry().pair.write() {

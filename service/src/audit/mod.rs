@@ -1,5 +1,9 @@
 //! The audit trail: an append-only record of who did what, when (UTC), to what, and how it
-//! ended. Sign-ins, sign-outs, denials and every administrative change are recorded.
+//! ended. Sign-ins, sign-outs, denials and every administrative change are recorded. Beside it:
+//! the compliance view of decisions, and the retention purge of old ones.
+
+pub mod compliance;
+pub mod retention;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{

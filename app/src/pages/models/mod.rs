@@ -1,0 +1,188 @@
+//! The model registry (admins): versions with lineage and aliases, the challenger's traffic
+//! share, four-eyes promotion requests, rollback, archiving, training runs; a version page
+//! with metrics, ROC and calibration charts; the champion-versus-challenger comparison with
+//! the promotion gate. Every action is a plain form post (works without JavaScript) that
+//! returns to the page it came from.
+
+mod compare;
+mod registry;
+mod version;
+
+use leptos::prelude::*;
+
+pub use compare::ComparePage;
+pub use registry::ModelsPage;
+pub use version::ModelVersionPage;
+
+use crate::error::AppError;
+
+/// What a registry form asks for: the `action` field of every form posted to
+/// [`registry_action`], and the `done` value of the page it returns to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ModelAction {
+    /// Make a version (`model`) the challenger.
+    Challenger,
+    /// Make a former champion (`model`) the champion again, with `note` as the reason.
+    Rollback,
+    /// Archive a version (`model`) that serves no traffic, with `note` as the reason.
+    Archive,
+    /// Set the challenger's traffic share (`percent`).
+    Share,
+    /// Request the challenger's promotion, with `note` as the reason.
+    Request,
+    /// Start a retraining run whose result becomes the challenger.
+    Retrain,
+    /// Approve an open promotion request (`request`).
+    Approve,
+    /// Reject an open promotion request (`request`).
+    Reject,
+    /// Cancel one's own open promotion request (`request`).
+    Cancel,
+}
+
+impl ModelAction {
+    const ALL: [Self; 9] = [
+        Self::Challenger,
+        Self::Rollback,
+        Self::Archive,
+        Self::Share,
+        Self::Request,
+        Self::Retrain,
+        Self::Approve,
+        Self::Reject,
+        Self::Cancel,
+    ];
+
+    /// The action a form field names. Anything else is refused as an unknown promotion
+    /// resolution (422, field `resolution`), as this endpoint has always answered it.
+    pub fn parse(s: &str) -> Result<Self, AppError> {
+        Self::ALL
+            .into_iter()
+            .find(|a| a.as_str() == s)
+            .ok_or_else(|| AppError::Invalid {
+                field: "resolution".to_owned(),
+                message: "must be approve, reject or cancel".to_owned(),
+            })
+    }
+
+    /// The value of the forms' `action` field and of the `done` query parameter.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Self::Challenger => "challenger",
+            Self::Rollback => "rollback",
+            Self::Archive => "archive",
+            Self::Share => "share",
+            Self::Request => "request",
+            Self::Retrain => "retrain",
+            Self::Approve => "approve",
+            Self::Reject => "reject",
+            Self::Cancel => "cancel",
+        }
+    }
+
+    /// What the registry page says once the action is done.
+    pub fn done_text(self) -> &'static str {
+        match self {
+            Self::Challenger => "The version is now the challenger.",
+            Self::Rollback => "Rolled back: the version is champion again.",
+            Self::Archive => "The version is archived.",
+            Self::Share => "The challenger's traffic share is set.",
+            Self::Request => "Promotion requested. Another admin must approve it.",
+            Self::Approve => "Approved: the challenger is now the champion.",
+            Self::Reject => "The promotion request was rejected.",
+            Self::Cancel => "The promotion request was cancelled.",
+            Self::Retrain => "Retraining started: its progress shows under Training runs; the result becomes the challenger.",
+        }
+    }
+}
+
+/// Every registry action (see [`ModelAction`]): `challenger`, `rollback`, `archive` (with
+/// `model`), `share` (with `percent`), `request` (with `note` as the reason), `approve` /
+/// `reject` / `cancel` (with `request`). Returns to `/models` (or the comparison page for
+/// requests) with `done=action`.
+#[server(prefix = "/rpc", endpoint = "models/act")]
+pub async fn registry_action(
+    action: String,
+    model: Option<String>,
+    request: Option<String>,
+    percent: Option<String>,
+    note: Option<String>,
+    csrf: String,
+) -> Result<(), AppError> {
+    use crate::ssr;
+    use lendscope_domain::Area;
+    use lendscope_service::registry::Resolution;
+    use lendscope_service::ServiceError;
+    let _ = csrf; // checked by the server's CSRF layer before this runs
+    let admin = ssr::require(Area::Models).await.map_err(ssr::fail_form)?;
+    let action = ModelAction::parse(&action).map_err(ssr::fail_form)?;
+    let svc = ssr::services()?;
+    let meta = ssr::request_meta();
+    let note = note.unwrap_or_default();
+    let id = |field: &str, v: &Option<String>| {
+        v.as_deref()
+            .and_then(|s| s.trim().parse::<i64>().ok())
+            .ok_or_else(|| ServiceError::invalid(field, "is not a valid id"))
+    };
+    let who = admin.username.as_str();
+    let result = match action {
+        ModelAction::Challenger => match id("model", &model) {
+            Ok(m) => svc.make_challenger(m, who, &meta).await,
+            Err(e) => Err(e),
+        },
+        ModelAction::Rollback => match id("model", &model) {
+            Ok(m) => svc.rollback_champion(m, who, &note, &meta).await,
+            Err(e) => Err(e),
+        },
+        ModelAction::Archive => match id("model", &model) {
+            Ok(m) => svc.archive_model(m, who, &note, &meta).await,
+            Err(e) => Err(e),
+        },
+        ModelAction::Share => match percent.as_deref().and_then(|p| p.trim().parse::<u8>().ok()) {
+            Some(p) if p <= 100 => svc.set_challenger_share(p, admin.actor()).await,
+            _ => Err(ServiceError::invalid(
+                "percent",
+                "must be a whole number from 0 to 100",
+            )),
+        },
+        ModelAction::Request => svc.request_promotion(who, &note, &meta).await.map(|_| ()),
+        ModelAction::Retrain => svc.start_retrain(who, None, &meta).await.map(|_| ()),
+        ModelAction::Approve | ModelAction::Reject | ModelAction::Cancel => {
+            let resolution = match action {
+                ModelAction::Approve => Resolution::Approve,
+                ModelAction::Reject => Resolution::Reject,
+                _ => Resolution::Cancel,
+            };
+            match id("request", &request) {
+                Ok(req) => {
+                    svc.resolve_promotion(req, who, resolution, &note, &meta)
+                        .await
+                }
+                Err(e) => Err(e),
+            }
+        }
+    };
+    result.map_err(|e| ssr::fail_form(ssr::map_service_error(e)))?;
+    leptos_axum::redirect(&format!("/models?done={}", action.as_str()));
+    Ok(())
+}
+
+fn fmt3(x: Option<f64>) -> String {
+    x.map_or_else(|| "—".to_owned(), |x| format!("{x:.3}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn actions_round_trip_and_unknown_ones_are_refused() {
+        for a in ModelAction::ALL {
+            assert_eq!(ModelAction::parse(a.as_str()).ok(), Some(a));
+        }
+        assert!(matches!(
+            ModelAction::parse("explode"),
+            Err(AppError::Invalid { field, .. }) if field == "resolution"
+        ));
+    }
+}

@@ -1,0 +1,199 @@
+//! The closed vocabularies of Lendscope: what a model recommends, the role a serving model has,
+//! what an officer does with a case, the state of a case and how severe an alert is.
+//!
+//! Each is an enum with serde; its spelling (`as_str`, the serde name and the stored column
+//! value are one and the same) is part of the stored decision records and of the API, so it
+//! never changes. `parse` is the one way in from text.
+
+use serde::{Deserialize, Serialize};
+
+/// Declares a string-backed enum: `as_str`, `ALL`, `parse` and `Display` from one table, so the
+/// spelling is written once.
+macro_rules! vocabulary {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        pub enum $name {
+            $($(#[$vmeta])* #[serde(rename = $text)] $variant,)+
+        }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The stored and wire spelling.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text,)+
+                }
+            }
+
+            /// The value spelled `text`, if any.
+            pub fn parse(text: &str) -> Option<Self> {
+                match text {
+                    $($text => Some($name::$variant),)+
+                    _ => None,
+                }
+            }
+        }
+
+        /// Compares with a spelling, so `decision == "approve"` reads as it always did.
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.as_str() == *other
+            }
+        }
+
+        impl PartialEq<str> for $name {
+            fn eq(&self, other: &str) -> bool {
+                self.as_str() == other
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+vocabulary! {
+    /// A recommendation of the scoring policy, or an officer's final decision.
+    Decision {
+        Approve = "approve",
+        ManualReview = "manual_review",
+        Reject = "reject",
+    }
+}
+
+vocabulary! {
+    /// The alias a serving model version holds (not a staff role: see [`crate::Role`]).
+    ModelRole {
+        Champion = "champion",
+        Challenger = "challenger",
+    }
+}
+
+vocabulary! {
+    /// What an officer does with a case.
+    ReviewAction {
+        Claim = "claim",
+        Release = "release",
+        Approve = "approve",
+        Reject = "reject",
+        /// Send to manual review: joins the manual-review cases at the front of the queue;
+        /// claim released.
+        Escalate = "escalate",
+    }
+}
+
+vocabulary! {
+    /// Whether a case still waits for an officer.
+    CaseState {
+        Open = "open",
+        Decided = "decided",
+    }
+}
+
+vocabulary! {
+    /// How urgent a monitoring alert is.
+    AlertSeverity {
+        Warning = "warning",
+        Critical = "critical",
+    }
+}
+
+impl Decision {
+    /// How the decision reads on a page.
+    pub fn label(self) -> &'static str {
+        match self {
+            Decision::Approve => "Approve",
+            Decision::ManualReview => "Manual review",
+            Decision::Reject => "Reject",
+        }
+    }
+}
+
+impl ReviewAction {
+    /// How the action reads in a case history.
+    pub fn label(self) -> &'static str {
+        match self {
+            ReviewAction::Approve => "Approve",
+            ReviewAction::Reject => "Reject",
+            ReviewAction::Escalate => "Sent to manual review",
+            ReviewAction::Claim => "Claimed",
+            ReviewAction::Release => "Released",
+        }
+    }
+
+    /// The final decision this action makes, if it makes one.
+    pub fn decision(self) -> Option<Decision> {
+        match self {
+            ReviewAction::Approve => Some(Decision::Approve),
+            ReviewAction::Reject => Some(Decision::Reject),
+            _ => None,
+        }
+    }
+
+    /// Whether taking this action against `recommended` overrides the model.
+    pub fn overrides(self, recommended: Decision) -> bool {
+        matches!(
+            (self, recommended),
+            (ReviewAction::Approve, Decision::Reject) | (ReviewAction::Reject, Decision::Approve)
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spellings_round_trip_through_parse_serde_and_display() {
+        fn check<T>(all: &[T], as_str: fn(T) -> &'static str, parse: fn(&str) -> Option<T>)
+        where
+            T: Copy + PartialEq + std::fmt::Debug + Serialize + std::fmt::Display,
+            T: for<'de> Deserialize<'de>,
+        {
+            for &v in all {
+                let text = as_str(v);
+                assert_eq!(parse(text), Some(v));
+                assert_eq!(v.to_string(), text);
+                let json = serde_json::to_string(&v).unwrap();
+                assert_eq!(json, format!("\"{text}\""));
+                assert_eq!(serde_json::from_str::<T>(&json).unwrap(), v);
+            }
+            assert_eq!(parse("Approve "), None);
+        }
+        check(Decision::ALL, Decision::as_str, Decision::parse);
+        check(ModelRole::ALL, ModelRole::as_str, ModelRole::parse);
+        check(ReviewAction::ALL, ReviewAction::as_str, ReviewAction::parse);
+        check(CaseState::ALL, CaseState::as_str, CaseState::parse);
+        check(
+            AlertSeverity::ALL,
+            AlertSeverity::as_str,
+            AlertSeverity::parse,
+        );
+    }
+
+    #[test]
+    fn the_stored_spellings_are_the_ones_records_hold() {
+        // These spellings are inside hashed decision records: changing one breaks old chains.
+        assert_eq!(Decision::ManualReview.as_str(), "manual_review");
+        assert_eq!(ModelRole::Challenger.as_str(), "challenger");
+        assert_eq!(ReviewAction::Escalate.as_str(), "escalate");
+        assert_eq!(CaseState::Decided.as_str(), "decided");
+        assert_eq!(AlertSeverity::Critical.as_str(), "critical");
+    }
+
+    #[test]
+    fn only_opposite_final_actions_override() {
+        assert!(ReviewAction::Approve.overrides(Decision::Reject));
+        assert!(ReviewAction::Reject.overrides(Decision::Approve));
+        assert!(!ReviewAction::Approve.overrides(Decision::ManualReview));
+        assert!(!ReviewAction::Reject.overrides(Decision::ManualReview));
+        assert!(!ReviewAction::Escalate.overrides(Decision::Approve));
+        assert!(!ReviewAction::Claim.overrides(Decision::Reject));
+    }
+}

@@ -1,0 +1,83 @@
+//! What a run produces and stores (as JSON): the two windows compared, the drift, fairness
+//! and performance figures, and the alerts they raised.
+
+use chrono::{DateTime, Utc};
+use lendscope_model::drift::{ColumnDrift, DriftReport};
+use lendscope_model::fairness::FairnessReport;
+use serde::{Deserialize, Serialize};
+
+/// One side of the comparison.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Window {
+    pub description: String,
+    pub rows: usize,
+    pub first_seq: Option<i64>,
+    pub last_seq: Option<i64>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AttributeFairness {
+    pub attribute: String,
+    /// Approval parity over the current window (groups large enough to judge).
+    pub report: Option<FairnessReport>,
+    /// Equal opportunity / equalized odds over the window's decisions that have outcomes.
+    pub with_outcomes: Option<FairnessReport>,
+    pub notes: Vec<String>,
+}
+
+/// Realized performance of one version, overall (`period` "all") or in one period.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PerformanceRow {
+    pub model_id: i64,
+    pub model: String,
+    pub period: String,
+    pub rows: usize,
+    pub defaults: usize,
+    pub auc: Option<f64>,
+    pub ks: Option<f64>,
+    pub gini: Option<f64>,
+    pub brier: Option<f64>,
+    pub mean_pd: Option<f64>,
+    pub default_rate: Option<f64>,
+    /// (mean predicted, observed default rate, count) per calibration bin (overall rows).
+    pub calibration: Vec<(f64, f64, usize)>,
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Alert {
+    /// `data_drift`, `feature_drift`, `prediction_drift`, `psi`, `fairness`, `performance`.
+    pub kind: String,
+    pub severity: lendscope_domain::AlertSeverity,
+    pub subject: String,
+    pub message: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MonitoringReport {
+    pub started_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+    pub trigger: String,
+    pub requested_by: String,
+    pub champion: Option<String>,
+    pub reference: Window,
+    pub current: Window,
+    pub data_drift: Option<DriftReport>,
+    pub prediction_drift: Option<ColumnDrift>,
+    pub fairness: Vec<AttributeFairness>,
+    /// Per version: the overall row first, then one row per period (oldest first).
+    pub performance: Vec<PerformanceRow>,
+    /// `day`, `week` or `month`.
+    pub period: String,
+    pub alerts: Vec<Alert>,
+    pub notes: Vec<String>,
+}
+
+pub(super) fn enum_name<T: Serialize>(v: &T) -> String {
+    serde_json::to_value(v)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default()
+}

@@ -1,0 +1,257 @@
+//! Officer actions on a case: claims, so that two officers do not work the same case, and
+//! final decisions — each an append-only, versioned action (optimistic concurrency: an action
+//! names the version it was based on, and only one action can take each version).
+
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::NotSet, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter,
+    QueryOrder, TransactionTrait,
+};
+use serde_json::json;
+
+use lendscope_domain::review::OfficerRow;
+use lendscope_domain::Decision;
+
+use crate::audit::{self, Actor, AuditEvent, Outcome};
+use crate::entity::{case, review_action};
+use crate::error::{ServiceError, ServiceResult};
+use crate::{RequestMeta, Services};
+
+pub use lendscope_domain::ReviewAction;
+
+/// Reads an officer action from a form or API field named `action`.
+pub fn parse_action(text: &str) -> ServiceResult<ReviewAction> {
+    ReviewAction::parse(text)
+        .ok_or_else(|| ServiceError::invalid("action", format!("'{text}' is not an action")))
+}
+
+/// Whether `action` against the stored recommendation `recommended` overrides the model.
+pub(crate) fn overrides(action: ReviewAction, recommended: &str) -> bool {
+    Decision::parse(recommended).is_some_and(|d| action.overrides(d))
+}
+
+impl Services {
+    /// Every action on a case, oldest first.
+    pub async fn case_history(
+        &self,
+        application_id: &str,
+    ) -> ServiceResult<Vec<review_action::Model>> {
+        Ok(review_action::Entity::find()
+            .filter(review_action::Column::ApplicationId.eq(application_id))
+            .order_by_asc(review_action::Column::Version)
+            .all(self.db())
+            .await?)
+    }
+
+    /// Applies an officer action based on the case version the officer saw. Returns the new
+    /// version. A stale version, another officer's claim, a decided case, a missing note on
+    /// an override or a `shown` token that is not this application's are refused and nothing
+    /// is recorded. `shown` is the token of the case page (the decision's chain hash): with
+    /// it, the model output the officer had on screen is recorded with the action.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn review(
+        &self,
+        application_id: &str,
+        officer: &str,
+        action: ReviewAction,
+        expected_version: i32,
+        note: Option<&str>,
+        shown: Option<&str>,
+        meta: &RequestMeta,
+    ) -> ServiceResult<i32> {
+        let note = note.map(str::trim).filter(|n| !n.is_empty());
+        if note.is_some_and(|n| n.chars().count() > 2000) {
+            return Err(ServiceError::invalid(
+                "note",
+                "must be at most 2000 characters",
+            ));
+        }
+        let txn = self.db().begin().await?;
+        // Write first: takes SQLite's write lock at once (a read first could deadlock with
+        // another writing transaction) and locks the row on PostgreSQL.
+        case::Entity::update_many()
+            .col_expr(
+                case::Column::Version,
+                Expr::col(case::Column::Version).into(),
+            )
+            .filter(case::Column::ApplicationId.eq(application_id))
+            .exec(&txn)
+            .await?;
+        let current = case::Entity::find_by_id(application_id.to_owned())
+            .one(&txn)
+            .await?
+            .ok_or(ServiceError::NotFound("application"))?;
+        if current.version != expected_version {
+            return Err(ServiceError::Conflict(format!(
+                "this case changed while you were looking at it (now at step {}); reload it",
+                current.version
+            )));
+        }
+        if current.state != "open" {
+            return Err(ServiceError::Conflict(format!(
+                "this case was already decided ({})",
+                current.final_decision.as_deref().unwrap_or("?")
+            )));
+        }
+        let model_shown = self.model_shown(&txn, application_id, shown).await?;
+        let claimed_by_other = current.claimed_by.as_deref().is_some_and(|c| c != officer);
+        match action {
+            ReviewAction::Release if current.claimed_by.as_deref() != Some(officer) => {
+                return Err(ServiceError::Conflict("you do not hold this case".into()))
+            }
+            _ if claimed_by_other => {
+                return Err(ServiceError::Conflict(format!(
+                    "{} is working on this case",
+                    current.claimed_by.as_deref().unwrap_or("another officer")
+                )))
+            }
+            a if overrides(a, &current.recommended) && note.is_none() => {
+                return Err(ServiceError::invalid(
+                    "note",
+                    "a note is required when the decision differs from the recommendation",
+                ))
+            }
+            _ => {}
+        }
+        let now = self.now();
+        let version = expected_version + 1;
+        review_action::ActiveModel {
+            id: NotSet,
+            application_id: Set(application_id.to_owned()),
+            version: Set(version),
+            action: Set(action.as_str().to_owned()),
+            officer: Set(officer.to_owned()),
+            note: Set(note.map(str::to_owned)),
+            recommended: Set(current.recommended.clone()),
+            model_shown: Set(model_shown),
+            created_at: Set(now),
+        }
+        .insert(&txn)
+        .await
+        .map_err(|e| {
+            if ServiceError::is_unique_violation(&e) {
+                ServiceError::Conflict(
+                    "another action was recorded on this case at the same moment; reload it".into(),
+                )
+            } else {
+                e.into()
+            }
+        })?;
+        let mut next: case::ActiveModel = current.clone().into();
+        next.version = Set(version);
+        match action {
+            ReviewAction::Claim => {
+                next.claimed_by = Set(Some(officer.to_owned()));
+                next.claimed_at = Set(Some(now));
+            }
+            ReviewAction::Release => {
+                next.claimed_by = Set(None);
+                next.claimed_at = Set(None);
+            }
+            ReviewAction::Escalate => {
+                next.priority = Set(0);
+                next.claimed_by = Set(None);
+                next.claimed_at = Set(None);
+            }
+            ReviewAction::Approve | ReviewAction::Reject => {
+                next.state = Set("decided".to_owned());
+                next.final_decision = Set(Some(action.as_str().to_owned()));
+                next.decided_by = Set(Some(officer.to_owned()));
+                next.decided_at = Set(Some(now));
+                next.claimed_by = Set(None);
+                next.claimed_at = Set(None);
+            }
+        }
+        let updated = case::Entity::update_many()
+            .set(next)
+            .filter(case::Column::ApplicationId.eq(application_id))
+            .filter(case::Column::Version.eq(expected_version))
+            .exec(&txn)
+            .await?;
+        if updated.rows_affected != 1 {
+            return Err(ServiceError::Conflict(
+                "this case changed at the same moment; reload it".into(),
+            ));
+        }
+        audit::append(
+            &txn,
+            now,
+            meta,
+            AuditEvent::new(Actor::User(officer.to_owned()), "review", Outcome::Success)
+                .target(application_id.to_owned())
+                .detail(json!({
+                    "action": action.as_str(),
+                    "recommended": current.recommended,
+                    "override": overrides(action, &current.recommended),
+                    "version": version,
+                })),
+        )
+        .await?;
+        txn.commit().await?;
+        use super::counts::CountChange;
+        let was_claimed = current.claimed_by.is_some();
+        let change = match action {
+            ReviewAction::Claim => Some(CountChange::Claimed),
+            ReviewAction::Release => Some(CountChange::Released),
+            ReviewAction::Escalate => was_claimed.then_some(CountChange::Released),
+            ReviewAction::Approve | ReviewAction::Reject => Decision::parse(&current.recommended)
+                .map(|recommended| CountChange::Decided {
+                    recommended,
+                    was_claimed,
+                }),
+        };
+        if let Some(change) = change {
+            self.counts_cache().apply(change);
+        }
+        Ok(version)
+    }
+
+    /// Final decisions per officer, overrides and how many were taken with the model shown.
+    pub async fn officer_stats(&self) -> ServiceResult<Vec<OfficerRow>> {
+        let rows = review_action::Entity::find()
+            .filter(review_action::Column::Action.is_in(["approve", "reject"]))
+            .order_by_asc(review_action::Column::Officer)
+            .all(self.db())
+            .await?;
+        let mut out: Vec<OfficerRow> = Vec::new();
+        for r in rows {
+            if out.last().is_none_or(|s| s.officer != r.officer) {
+                out.push(OfficerRow {
+                    officer: r.officer.clone(),
+                    decisions: 0,
+                    approvals: 0,
+                    rejections: 0,
+                    overrides: 0,
+                    aided: 0,
+                });
+            }
+            let Some(s) = out.last_mut() else { continue };
+            let approve = r.action == "approve";
+            s.decisions += 1;
+            s.approvals += u64::from(approve);
+            s.rejections += u64::from(!approve);
+            s.overrides += u64::from(
+                ReviewAction::parse(&r.action).is_some_and(|a| overrides(a, &r.recommended)),
+            );
+            s.aided += u64::from(r.model_shown.is_some());
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn overrides_are_decisions_against_the_stored_recommendation() {
+        assert!(overrides(ReviewAction::Approve, "reject"));
+        assert!(overrides(ReviewAction::Reject, "approve"));
+        assert!(!overrides(ReviewAction::Approve, "approve"));
+        assert!(!overrides(ReviewAction::Reject, "manual_review"));
+        assert!(!overrides(ReviewAction::Escalate, "approve"));
+        assert!(!overrides(ReviewAction::Approve, "unknown"));
+        assert!(parse_action("delete").is_err());
+        assert_eq!(parse_action("escalate").ok(), Some(ReviewAction::Escalate));
+    }
+}

@@ -1,0 +1,118 @@
+//! Observed outcomes of loans: recorded by the API client that asked for the decision (repaid
+//! or defaulted, once), and shown with the application.
+
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::NotSet, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter,
+};
+use serde_json::{json, Value};
+
+use crate::entity::{decision, outcome};
+use crate::error::{ServiceError, ServiceResult};
+use crate::Services;
+
+impl Services {
+    /// What an API client sees of an application: the scoring response and the outcome.
+    pub async fn application_view(
+        &self,
+        application_id: &str,
+        api_client: &str,
+    ) -> ServiceResult<Value> {
+        let record = self
+            .decision_record(application_id, Some(api_client))
+            .await?;
+        let mut view = record.response;
+        let outcome = outcome::Entity::find()
+            .filter(outcome::Column::ApplicationId.eq(application_id))
+            .one(self.db())
+            .await?;
+        if let Value::Object(map) = &mut view {
+            map.insert(
+                "outcome".into(),
+                outcome.map_or(Value::Null, |o| {
+                    json!({ "outcome": o.outcome, "observed_at": o.observed_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true) })
+                }),
+            );
+        }
+        Ok(view)
+    }
+
+    /// Records the observed outcome of a loan. Repeating the same outcome is harmless; a
+    /// different outcome for the same application is a conflict.
+    pub async fn record_outcome(
+        &self,
+        application_id: &str,
+        api_client: &str,
+        outcome_value: &str,
+        observed_at: chrono::DateTime<chrono::Utc>,
+    ) -> ServiceResult<(bool, Value)> {
+        if !matches!(outcome_value, "repaid" | "defaulted") {
+            return Err(ServiceError::invalid(
+                "outcome",
+                "must be repaid or defaulted",
+            ));
+        }
+        let row = decision::Entity::find()
+            .filter(decision::Column::ApplicationId.eq(application_id))
+            .filter(decision::Column::ApiClient.eq(api_client))
+            .one(self.db())
+            .await?
+            .ok_or(ServiceError::NotFound("application"))?;
+        if observed_at > self.now() + chrono::Duration::minutes(5) {
+            return Err(ServiceError::invalid("observed_at", "lies in the future"));
+        }
+        if observed_at < row.created_at {
+            return Err(ServiceError::invalid(
+                "observed_at",
+                "is before the application was decided",
+            ));
+        }
+        let view = |o: &outcome::Model| {
+            json!({
+                "application_id": o.application_id,
+                "outcome": o.outcome,
+                "observed_at": o.observed_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                "recorded_at": o.recorded_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            })
+        };
+        let existing = outcome::Entity::find()
+            .filter(outcome::Column::ApplicationId.eq(application_id))
+            .one(self.db())
+            .await?;
+        if let Some(o) = existing {
+            return same_or_conflict(&o, outcome_value).map(|()| (false, view(&o)));
+        }
+        let inserted = outcome::ActiveModel {
+            id: NotSet,
+            application_id: Set(application_id.to_owned()),
+            outcome: Set(outcome_value.to_owned()),
+            observed_at: Set(observed_at),
+            recorded_at: Set(self.now()),
+            recorded_by: Set(format!("api_key:{api_client}")),
+        }
+        .insert(self.db())
+        .await;
+        match inserted {
+            Ok(o) => Ok((true, view(&o))),
+            Err(e) if ServiceError::is_unique_violation(&e) => {
+                let o = outcome::Entity::find()
+                    .filter(outcome::Column::ApplicationId.eq(application_id))
+                    .one(self.db())
+                    .await?
+                    .ok_or(ServiceError::NotFound("outcome"))?;
+                same_or_conflict(&o, outcome_value).map(|()| (false, view(&o)))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+fn same_or_conflict(existing: &outcome::Model, wanted: &str) -> ServiceResult<()> {
+    if existing.outcome == wanted {
+        Ok(())
+    } else {
+        Err(ServiceError::Conflict(format!(
+            "the outcome of this application is already recorded as {}",
+            existing.outcome
+        )))
+    }
+}
