@@ -113,7 +113,7 @@ pub async fn notice(
         .await?;
     let mut body =
         serde_json::to_value(&notice).map_err(|e| ApiError::bad_request(e.to_string()))?;
-    body["notice_url"] = json!(format!("/notice/{token}"));
+    body["notice_url"] = json!(lendscope_service::scoring::notice_url(&token));
     Ok(Json(body))
 }
 

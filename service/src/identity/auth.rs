@@ -10,7 +10,7 @@ use sea_orm::{
 use serde_json::json;
 
 use super::passwords::{self, Verification};
-use super::sessions::LoginOutcome;
+use super::sessions::{LoginOutcome, LAST_SEEN_GRANULARITY_SECS};
 use crate::audit::{Actor, AuditEvent, Outcome};
 use crate::entity::{api_key, login_attempt, session, user};
 use crate::error::{ServiceError, ServiceResult};
@@ -52,11 +52,9 @@ impl ApiClient {
 
 /// The prefix of every API key, so that leaked keys are easy to find by scanners.
 pub const API_KEY_PREFIX: &str = "lsk_";
-pub(super) const LAST_SEEN_GRANULARITY_SECS: i64 = 30;
 const THROTTLE_WINDOW_HOURS: i64 = 1;
 
-// Kept importable here for `super::sessions`.
-pub(super) use crate::tokens::{random_token, sha256_hex};
+use crate::tokens::{random_token, sha256_hex};
 
 impl Services {
     /// Signs a staff member in. Unknown users, disabled users and wrong passwords get the same

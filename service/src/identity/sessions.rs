@@ -7,11 +7,14 @@ use lendscope_domain::Role;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 use subtle::ConstantTimeEq;
 
-use super::auth::{random_token, sha256_hex, LAST_SEEN_GRANULARITY_SECS};
 use crate::audit::{Actor, AuditEvent, Outcome};
 use crate::entity::{login_attempt, session, user};
 use crate::error::{ServiceError, ServiceResult};
+use crate::tokens::{random_token, sha256_hex};
 use crate::{RequestMeta, Services};
+
+/// How stale a last-seen time may get before it is written again (sessions and API keys).
+pub(super) const LAST_SEEN_GRANULARITY_SECS: i64 = 30;
 
 /// The signed-in staff member behind a request.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -316,7 +316,7 @@ impl Services {
             margin,
             waterfall_svg,
             reasons: record.reason_texts(),
-            notice_url: format!("/notice/{}", row.notice_token),
+            notice_url: crate::scoring::notice_url(&row.notice_token),
             state: summary.state,
             final_decision: summary.final_decision,
             claimed_by: summary.claimed_by,

@@ -1,13 +1,15 @@
 //! The public application form: its fields (from the feature set) and the conversion of a
-//! submitted form into the same JSON request the API takes, scored by the same service.
+//! submitted form into the typed application the API's parser yields (with the same checks),
+//! scored by the same service.
 
 use std::collections::BTreeMap;
 
 use lendscope_domain::review::FormField;
 use lendscope_model::features::{self, INPUTS, PROTECTED};
 use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
 
-use super::request::{empty_body, number_json, set_path, FIELD_PATHS};
+use super::request::{self, empty_body, number_json, set_path, FIELD_PATHS};
 use crate::error::{ServiceError, ServiceResult};
 use crate::Services;
 
@@ -160,29 +162,28 @@ impl Services {
         fields: &BTreeMap<String, String>,
         form_id: &str,
     ) -> ServiceResult<String> {
-        let body = body_from_form(fields)?;
-        let bytes = serde_json::to_vec(&body)
+        // The form's own field names in errors, not the API's request paths.
+        let named = |e: ServiceError| match e {
+            ServiceError::Invalid(mut f) => {
+                f.field = match f.field.as_str() {
+                    "Idempotency-Key" => "form_id".to_owned(),
+                    other => column_of(other),
+                };
+                ServiceError::Invalid(f)
+            }
+            other => other,
+        };
+        let input = request::from_value(body_from_form(fields)?).map_err(named)?;
+        // What was "received" is the normalised application: its hash tells a double submit.
+        let normalised = serde_json::to_vec(&input.body)
             .map_err(|e| ServiceError::Internal(format!("form body: {e}")))?;
+        let request_hash = hex::encode(Sha256::digest(&normalised));
         let key = format!("form-{form_id}");
         let scored = self
-            .score_application(FORM_CLIENT, Some(&key), &bytes)
+            .score_once(FORM_CLIENT, Some(&key), request_hash, || Ok(input))
             .await
-            .map_err(|e| match e {
-                ServiceError::Invalid(mut f) => {
-                    f.field = match f.field.as_str() {
-                        "Idempotency-Key" => "form_id".to_owned(),
-                        other => column_of(other),
-                    };
-                    ServiceError::Invalid(f)
-                }
-                other => other,
-            })?;
-        scored
-            .response
-            .get("notice_url")
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-            .ok_or_else(|| ServiceError::Internal("scoring response without notice".into()))
+            .map_err(named)?;
+        Ok(scored.notice_url)
     }
 }
 

@@ -16,7 +16,7 @@ mod replay;
 pub mod request;
 pub mod writer;
 
-pub use pipeline::{bucket, check_idempotency_key, ExplanationJson, ModelInfo, ModelScore, Scored};
-pub use record::DecisionRecord;
+pub use pipeline::{bucket, check_idempotency_key, notice_url, Scored};
+pub use record::{DecisionRecord, ExplanationJson, ModelInfo, ModelScore};
 pub use replay::Reproduction;
 pub use writer::DecisionWriter;

@@ -8,14 +8,14 @@ use chrono::{DateTime, Utc};
 use lendscope_model::scale::{PointsScale, RiskBands};
 use lendscope_model::shap::Explanation;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-use serde::{Deserialize, Serialize};
-use serde_json::{json, Map, Value};
+
+use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
 use super::ids::{random_token, uuid_v4};
-use super::policy::{Decision, DecisionPolicy};
+use super::policy::DecisionPolicy;
 use super::reasons::{self, Reason};
-use super::record::DecisionRecord;
+use super::record::{DecisionRecord, ExplanationJson, ModelInfo, ModelScore};
 use super::request::{self, ApplicationInput};
 use super::writer;
 use crate::entity::decision;
@@ -23,41 +23,20 @@ use crate::error::{ServiceError, ServiceResult};
 use crate::registry::{LoadedModel, ModelRole, ServingPair};
 use crate::Services;
 
-/// One model's view of an application.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ModelScore {
-    pub model: ModelInfo,
-    pub probability_of_default: f64,
-    pub score: i64,
-    pub risk_band: String,
-    pub decision: Decision,
-    pub rule: String,
-    pub explanation: ExplanationJson,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct ModelInfo {
-    pub id: i64,
-    pub name: String,
-    pub version: i32,
-    pub role: ModelRole,
-}
-
-/// SHAP values in log-odds: `base_value + Σ contributions = margin`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct ExplanationJson {
-    pub base_value: f64,
-    pub contributions: Map<String, Value>,
-    pub margin: f64,
-}
-
 /// The result of a scoring call: the response body, and whether it was created now or
 /// replayed for a repeated Idempotency-Key.
 #[derive(Debug, Clone)]
 pub struct Scored {
     pub created: bool,
     pub application_id: String,
+    /// Where the applicant reads the notice.
+    pub notice_url: String,
     pub response: Value,
+}
+
+/// The path of an applicant's notice page.
+pub fn notice_url(notice_token: &str) -> String {
+    format!("/notice/{notice_token}")
 }
 
 /// The routing bucket (0–99) of an applicant: stable across requests and processes.
@@ -265,7 +244,7 @@ fn response_body(issued: &Issued<'_>, p: &Predicted, reasons: &[Reason]) -> Valu
         "policy": { "version": p.policy.version, "rule": served_score.rule },
         "reasons": reasons,
         "explanation": served_score.explanation,
-        "notice_url": format!("/notice/{}", issued.notice_token),
+        "notice_url": notice_url(&issued.notice_token),
     })
 }
 
@@ -341,16 +320,30 @@ impl Services {
         idempotency_key: Option<&str>,
         body: &[u8],
     ) -> ServiceResult<Scored> {
+        let request_hash = hex::encode(Sha256::digest(body));
+        self.score_once(api_client, idempotency_key, request_hash, || {
+            request::parse(body)
+        })
+        .await
+    }
+
+    /// Scores an application once per Idempotency-Key: a repeat with the same `request_hash`
+    /// returns the stored answer, another request under the key is refused; otherwise `input`
+    /// gives the parsed application (the API parses the body, the web form builds it).
+    pub(crate) async fn score_once(
+        &self,
+        api_client: &str,
+        idempotency_key: Option<&str>,
+        request_hash: String,
+        input: impl FnOnce() -> ServiceResult<ApplicationInput>,
+    ) -> ServiceResult<Scored> {
         if let Some(key) = idempotency_key {
             check_idempotency_key(key)?;
-        }
-        let request_hash = hex::encode(Sha256::digest(body));
-        if let Some(key) = idempotency_key {
             if let Some(stored) = self.stored_answer(api_client, key, &request_hash).await? {
                 return Ok(stored);
             }
         }
-        let input = request::parse(body)?;
+        let input = input()?;
         let pair = self.serving_pair().await?;
         let policy = self.current_policy().await?;
         let routed = route(&pair, &input.applicant_id);
@@ -375,12 +368,14 @@ impl Services {
         let response = response_body(&issued, &p, &reasons);
         let record = decision_content(&issued, &p, &reasons, &response);
         let application_id = issued.application_id.clone();
+        let notice_url = notice_url(&issued.notice_token);
         let pending = pending_decision(issued, &p, record);
         self.decision_writer().commit(pending).await?;
         self.count_new_decision(&p.served, p.shadow.as_ref());
         Ok(Scored {
             created: true,
             application_id,
+            notice_url,
             response,
         })
     }
@@ -409,6 +404,7 @@ impl Services {
             return Ok(Some(Scored {
                 created: false,
                 application_id: existing.application_id,
+                notice_url: notice_url(&record.notice_token),
                 response: record.response,
             }));
         }

@@ -10,11 +10,10 @@
 //! (`server/tests/integration/fixture_chain.rs`) checks against a chain written before this
 //! type existed. Field names and spellings are therefore part of the format: never rename one.
 
-use lendscope_domain::Decision;
+use lendscope_domain::{Decision, ModelRole};
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Map, Value};
 
-use super::pipeline::{ModelInfo, ModelScore};
 use super::policy::DecisionPolicy;
 use super::reasons::Reason;
 use super::request::Protected;
@@ -57,6 +56,34 @@ pub struct DecisionRecord {
     /// Its place in the chain; set by the writer when it is chained.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seq: Option<i64>,
+}
+
+/// One model's view of an application.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ModelScore {
+    pub model: ModelInfo,
+    pub probability_of_default: f64,
+    pub score: i64,
+    pub risk_band: String,
+    pub decision: Decision,
+    pub rule: String,
+    pub explanation: ExplanationJson,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ModelInfo {
+    pub id: i64,
+    pub name: String,
+    pub version: i32,
+    pub role: ModelRole,
+}
+
+/// SHAP values in log-odds: `base_value + Σ contributions = margin`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ExplanationJson {
+    pub base_value: f64,
+    pub contributions: Map<String, Value>,
+    pub margin: f64,
 }
 
 impl DecisionRecord {

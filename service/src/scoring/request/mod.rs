@@ -25,8 +25,8 @@ use crate::error::ServiceResult;
 pub use build::body_from_columns;
 pub(crate) use build::{empty_body, number_json, set_path};
 pub use fields::{path_of, FIELD_PATHS};
-pub use validate::strict_json;
 use validate::{invalid, validate};
+pub use validate::{strict_json, strict_value};
 
 /// Largest accepted body.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
@@ -234,4 +234,9 @@ pub fn parse(bytes: &[u8]) -> ServiceResult<ApplicationInput> {
         return Err(invalid("body", "must be a JSON object"));
     }
     validate(strict_json(text)?)
+}
+
+/// Reads an application built in memory as a JSON value (the web form), with the API's checks.
+pub fn from_value(body: serde_json::Value) -> ServiceResult<ApplicationInput> {
+    validate(strict_value(body)?)
 }

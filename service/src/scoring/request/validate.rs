@@ -48,24 +48,39 @@ pub fn strict_json<T: serde::de::DeserializeOwned>(text: &str) -> ServiceResult<
         }
     }
     let de = &mut serde_json::Deserializer::from_str(text);
-    serde_path_to_error::deserialize(de).map_err(|e| {
-        let path = e.path().to_string();
-        let message = e.into_inner().to_string();
-        let root = path == "." || path.is_empty();
-        // serde names a missing field in the message; put it into the path.
-        let field = match message.split('`').nth(1) {
-            Some(name) if message.starts_with("missing field") && root => name.to_owned(),
-            Some(name) if message.starts_with("missing field") => format!("{path}.{name}"),
-            _ if root => "body".to_owned(),
-            _ => path,
-        };
-        let message = message
-            .split(" at line ")
-            .next()
-            .unwrap_or(&message)
-            .to_owned();
-        invalid(&field, message)
-    })
+    serde_path_to_error::deserialize(de).map_err(path_error)
+}
+
+/// Deserialises a JSON value built in memory (the web form builds one) into `T`, with the
+/// same checks and error paths as [`strict_json`].
+pub fn strict_value<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> ServiceResult<T> {
+    if let Some(path) = first_array(&v, "") {
+        return Err(invalid(
+            &path,
+            "must be a JSON object or value, not an array",
+        ));
+    }
+    serde_path_to_error::deserialize(v).map_err(path_error)
+}
+
+/// A deserialisation error named by its field's path.
+fn path_error(e: serde_path_to_error::Error<serde_json::Error>) -> ServiceError {
+    let path = e.path().to_string();
+    let message = e.into_inner().to_string();
+    let root = path == "." || path.is_empty();
+    // serde names a missing field in the message; put it into the path.
+    let field = match message.split('`').nth(1) {
+        Some(name) if message.starts_with("missing field") && root => name.to_owned(),
+        Some(name) if message.starts_with("missing field") => format!("{path}.{name}"),
+        _ if root => "body".to_owned(),
+        _ => path,
+    };
+    let message = message
+        .split(" at line ")
+        .next()
+        .unwrap_or(&message)
+        .to_owned();
+    invalid(&field, message)
 }
 
 pub(super) fn validate(body: ApplicationBody) -> ServiceResult<ApplicationInput> {
