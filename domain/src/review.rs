@@ -6,6 +6,41 @@ use serde::{Deserialize, Serialize};
 
 use crate::kinds::{CaseState, Decision, ModelRole, ReviewAction};
 
+/// Principal reasons an officer can give for a rejection besides the model's reasons for the
+/// applicant (after Regulation B's sample notice, 12 CFR part 1002 appendix C, form C-1).
+pub const OFFICER_REASONS: &[(&str, &str)] = &[
+    ("O01", "Unable to verify income"),
+    (
+        "O02",
+        "Insufficient income for the amount of credit requested",
+    ),
+    ("O03", "Incomplete application"),
+    ("O04", "Unable to verify identity"),
+    ("O05", "Unable to verify employment"),
+    ("O06", "Excessive obligations in relation to income"),
+    ("O07", "Delinquent past or present obligations with others"),
+];
+
+/// The most principal reasons a notice states (Regulation B comment 9(b)(2)-1).
+pub const MAX_STATED_REASONS: usize = 4;
+
+/// A reason an officer can choose for a rejection: the model's reasons for this applicant
+/// first, then the officer catalog.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReasonChoice {
+    pub code: String,
+    pub text: String,
+    /// One of the model's principal reasons for this applicant.
+    pub from_model: bool,
+}
+
+/// A principal reason as a notice states it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatedReason {
+    pub code: String,
+    pub text: String,
+}
+
 /// Risk bands, best first.
 pub const RISK_BANDS: [&str; 5] = ["A", "B", "C", "D", "E"];
 
@@ -127,6 +162,9 @@ pub struct HistoryEntry {
     pub overrode: bool,
     /// The model output the officer had on screen, if any.
     pub model_shown: Option<String>,
+    /// A rejection's principal reasons as the applicant's notice states them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub reasons: Vec<String>,
 }
 
 /// Everything the application page shows.
@@ -150,6 +188,8 @@ pub struct CaseFile {
     pub waterfall_svg: String,
     /// The principal reasons exactly as the applicant's notice states them if declined.
     pub reasons: Vec<String>,
+    /// What an officer can give as reasons for a rejection (the model's first).
+    pub reason_choices: Vec<ReasonChoice>,
     pub notice_url: String,
     pub state: CaseState,
     pub final_decision: Option<Decision>,

@@ -11,6 +11,8 @@ mod m20261125_000005_queue_filters;
 mod m20261126_000006_registry;
 mod m20261129_000007_monitoring;
 mod m20261129_000008_retention;
+mod m20261201_000009_artifacts;
+mod m20261201_000010_officer_reasons;
 
 /// Column shapes shared by the migrations.
 pub(crate) mod columns {
@@ -72,6 +74,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000006_registry::Migration),
             Box::new(m20261129_000007_monitoring::Migration),
             Box::new(m20261129_000008_retention::Migration),
+            Box::new(m20261201_000009_artifacts::Migration),
+            Box::new(m20261201_000010_officer_reasons::Migration),
         ]
     }
 }
@@ -87,6 +91,7 @@ pub const APPEND_ONLY_TABLES: &[&str] = &[
     "decision_policies",
     "decisions",
     "model_status",
+    "models",
     "monitoring_runs",
     "outcomes",
     "promotion_requests",

@@ -53,6 +53,38 @@ pub struct Input {
     pub reason: &'static str,
     /// …and the reason when the raising factor is that the data is absent.
     pub reason_missing: &'static str,
+    /// Which values raise the risk, as the feature set declares it: a model factor becomes a
+    /// reason only when the applicant's value is on this side (see [`Adverse`]).
+    pub adverse: Adverse,
+    /// The reason stating the applicant's value: `{}` is replaced by the value as the
+    /// applicant reads it. Empty: [`Input::reason`] as it stands.
+    pub reason_value: &'static str,
+}
+
+/// The side of an input that raises the risk of default, declared by the feature set. The
+/// boundary is the model's reference (the training data's median, stored in its schema) or,
+/// for a model without one, the declared typical value.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Adverse {
+    /// Values above the reference raise the risk.
+    Higher { typical: f64 },
+    /// Values below the reference raise the risk.
+    Lower { typical: f64 },
+    /// Categories: those whose training default rate was above the overall rate (the model's
+    /// reference) or, for a model without one, these declared ones.
+    Categories(&'static [&'static str]),
+}
+
+impl Adverse {
+    /// Whether a numeric value is on the adverse side of `reference` (the typical value when
+    /// the model has none). Values at the reference are not adverse.
+    pub fn numeric_is_adverse(self, value: f64, reference: Option<f64>) -> bool {
+        match self {
+            Adverse::Higher { typical } => value > reference.unwrap_or(typical),
+            Adverse::Lower { typical } => value < reference.unwrap_or(typical),
+            Adverse::Categories(_) => false,
+        }
+    }
 }
 
 /// A numeric input: name, group, label, bounds, whole numbers only, optional, reason code,
@@ -80,6 +112,10 @@ const fn num(
         reason_code,
         reason,
         reason_missing,
+        adverse: Adverse::Higher {
+            typical: f64::INFINITY,
+        },
+        reason_value: "",
     }
 }
 
@@ -103,6 +139,17 @@ const fn cat(
         reason_code,
         reason,
         reason_missing: reason,
+        adverse: Adverse::Categories(&[]),
+        reason_value: "",
+    }
+}
+
+impl Input {
+    /// Declares the adverse side and the reason text that states the value.
+    const fn adverse(mut self, adverse: Adverse, reason_value: &'static str) -> Input {
+        self.adverse = adverse;
+        self.reason_value = reason_value;
+        self
     }
 }
 
@@ -144,6 +191,10 @@ pub const INPUTS: &[Input] = &[
             "Amount of credit requested is high for the applicant's profile",
             "",
         ),
+    )
+    .adverse(
+        Adverse::Higher { typical: 1_500.0 },
+        "The amount of credit requested ({}) is high for the applicant's profile",
     ),
     num(
         "loan_term_months",
@@ -154,6 +205,10 @@ pub const INPUTS: &[Input] = &[
         false,
         "R02",
         ("Length of the requested repayment term", ""),
+    )
+    .adverse(
+        Adverse::Lower { typical: 12.0 },
+        "The repayment term requested ({} months) is short for the amount",
     ),
     cat(
         "loan_purpose",
@@ -162,6 +217,10 @@ pub const INPUTS: &[Input] = &[
         LOAN_PURPOSES,
         "R03",
         "Purpose of the loan",
+    )
+    .adverse(
+        Adverse::Categories(&["emergency", "debt_consolidation", "business"]),
+        "Purpose of the loan ({})",
     ),
     num(
         "monthly_income",
@@ -172,6 +231,10 @@ pub const INPUTS: &[Input] = &[
         false,
         "R04",
         ("Income insufficient for the amount of credit requested", ""),
+    )
+    .adverse(
+        Adverse::Lower { typical: 2_000.0 },
+        "Income ({} a month) is insufficient for the amount of credit requested",
     ),
     cat(
         "employment_status",
@@ -180,6 +243,10 @@ pub const INPUTS: &[Input] = &[
         EMPLOYMENT_STATUSES,
         "R05",
         "Current employment status",
+    )
+    .adverse(
+        Adverse::Categories(&["unemployed", "gig"]),
+        "Current employment status ({})",
     ),
     num(
         "employment_tenure_months",
@@ -193,6 +260,10 @@ pub const INPUTS: &[Input] = &[
             "Length of time with the current employer is short",
             "No current employment on record",
         ),
+    )
+    .adverse(
+        Adverse::Lower { typical: 24.0 },
+        "{} months with the current employer",
     ),
     num(
         "employer_changes_24m",
@@ -203,6 +274,10 @@ pub const INPUTS: &[Input] = &[
         false,
         "R07",
         ("Number of employer changes in the last 24 months", ""),
+    )
+    .adverse(
+        Adverse::Higher { typical: 1.0 },
+        "{} employer changes in the last 24 months",
     ),
     num(
         "income_verified",
@@ -213,7 +288,8 @@ pub const INPUTS: &[Input] = &[
         false,
         "R08",
         ("Income could not be verified", ""),
-    ),
+    )
+    .adverse(Adverse::Lower { typical: 0.5 }, ""),
     num(
         "rent_on_time_ratio",
         Pay,
@@ -226,6 +302,10 @@ pub const INPUTS: &[Input] = &[
             "Rent payments were not consistently on time",
             "No rental payment history available",
         ),
+    )
+    .adverse(
+        Adverse::Lower { typical: 0.9 },
+        "Rent was paid on time {} of the time",
     ),
     num(
         "utility_on_time_ratio",
@@ -239,6 +319,10 @@ pub const INPUTS: &[Input] = &[
             "Utility bills were not consistently paid on time",
             "No utility payment history available",
         ),
+    )
+    .adverse(
+        Adverse::Lower { typical: 0.9 },
+        "Utility bills were paid on time {} of the time",
     ),
     num(
         "telecom_on_time_ratio",
@@ -252,6 +336,10 @@ pub const INPUTS: &[Input] = &[
             "Telecom bills were not consistently paid on time",
             "No telecom payment history available",
         ),
+    )
+    .adverse(
+        Adverse::Lower { typical: 0.9 },
+        "Telecom bills were paid on time {} of the time",
     ),
     num(
         "late_payments_12m",
@@ -262,6 +350,10 @@ pub const INPUTS: &[Input] = &[
         false,
         "R12",
         ("Number of late payments in the last 12 months", ""),
+    )
+    .adverse(
+        Adverse::Higher { typical: 1.0 },
+        "{} late payments in the last 12 months",
     ),
     num(
         "payment_history_months",
@@ -272,6 +364,10 @@ pub const INPUTS: &[Input] = &[
         false,
         "R13",
         ("Length of payment history is limited", ""),
+    )
+    .adverse(
+        Adverse::Lower { typical: 24.0 },
+        "Payment history covers {} months",
     ),
     num(
         "mobile_account_tenure_months",
@@ -285,6 +381,10 @@ pub const INPUTS: &[Input] = &[
             "Mobile account is recent",
             "No mobile account history available",
         ),
+    )
+    .adverse(
+        Adverse::Lower { typical: 36.0 },
+        "Mobile account is {} months old",
     ),
     num(
         "device_tenure_months",
@@ -298,6 +398,10 @@ pub const INPUTS: &[Input] = &[
             "Device usage history is short",
             "No device usage history available",
         ),
+    )
+    .adverse(
+        Adverse::Lower { typical: 14.0 },
+        "Device in use for {} months",
     ),
     num(
         "topup_regularity",
@@ -311,6 +415,10 @@ pub const INPUTS: &[Input] = &[
             "Prepaid top-ups were irregular",
             "No prepaid top-up history available",
         ),
+    )
+    .adverse(
+        Adverse::Lower { typical: 0.75 },
+        "Prepaid top-ups were irregular ({} regularity)",
     ),
     num(
         "digital_txn_monthly",
@@ -324,6 +432,10 @@ pub const INPUTS: &[Input] = &[
             "Limited digital payment activity",
             "No digital payment history available",
         ),
+    )
+    .adverse(
+        Adverse::Lower { typical: 25.0 },
+        "{} digital payments a month",
     ),
     num(
         "bank_account_tenure_months",
@@ -337,6 +449,10 @@ pub const INPUTS: &[Input] = &[
             "Bank account is recent",
             "No bank account history available",
         ),
+    )
+    .adverse(
+        Adverse::Lower { typical: 48.0 },
+        "Bank account is {} months old",
     ),
     num(
         "avg_monthly_balance",
@@ -350,6 +466,10 @@ pub const INPUTS: &[Input] = &[
             "Average account balance is low",
             "No account balance history available",
         ),
+    )
+    .adverse(
+        Adverse::Lower { typical: 700.0 },
+        "Average account balance ({}) is low",
     ),
     num(
         "min_balance_90d",
@@ -363,6 +483,10 @@ pub const INPUTS: &[Input] = &[
             "Account balance fell low in the last 90 days",
             "No account balance history available",
         ),
+    )
+    .adverse(
+        Adverse::Lower { typical: 100.0 },
+        "Account balance fell to {} in the last 90 days",
     ),
     num(
         "overdrafts_90d",
@@ -376,6 +500,10 @@ pub const INPUTS: &[Input] = &[
             "Number of overdrafts in the last 90 days",
             "No overdraft history available",
         ),
+    )
+    .adverse(
+        Adverse::Higher { typical: 0.0 },
+        "{} overdrafts in the last 90 days",
     ),
     num(
         "income_volatility",
@@ -389,6 +517,10 @@ pub const INPUTS: &[Input] = &[
             "Income varies strongly from month to month",
             "No income history available",
         ),
+    )
+    .adverse(
+        Adverse::Higher { typical: 0.3 },
+        "Income varies strongly from month to month (volatility {})",
     ),
     num(
         "savings_rate",
@@ -402,7 +534,8 @@ pub const INPUTS: &[Input] = &[
             "Little or no income is saved",
             "No savings history available",
         ),
-    ),
+    )
+    .adverse(Adverse::Lower { typical: 0.05 }, "{} of income is saved"),
 ];
 
 /// Protected attributes carried with an application for fairness monitoring. Each becomes a

@@ -69,6 +69,12 @@ impl Node {
     }
 }
 
+/// The most features a model may declare.
+pub const MAX_FEATURES: usize = 1 << 16;
+
+/// The deepest tree served (a path fits in a 64-bit mask with room to spare).
+pub const MAX_TREE_DEPTH: usize = 62;
+
 /// A binary-logistic XGBoost model.
 #[derive(Debug, Clone)]
 pub struct GbtModel {
@@ -106,7 +112,18 @@ impl GbtModel {
             )));
         }
         let params = field(learner, "learner_model_param")?;
-        let num_features = param_number(params, "num_feature")? as usize;
+        let num_features = param_number(params, "num_feature")?;
+        // Bounded before anything is sized by it (an explanation allocates one value per
+        // feature): a crafted "1e12" must be refused, not abort the process allocating.
+        if !(num_features >= 1.0
+            && num_features <= MAX_FEATURES as f64
+            && num_features.fract() == 0.0)
+        {
+            return Err(ModelError::ModelFormat(format!(
+                "num_feature {num_features} is not a whole number from 1 to {MAX_FEATURES}"
+            )));
+        }
+        let num_features = num_features as usize;
         if let Ok(classes) = param_number(params, "num_class") {
             if classes > 1.0 {
                 return Err(ModelError::Unsupported(format!("{classes} classes")));
@@ -159,12 +176,6 @@ impl GbtModel {
                     .collect()
             })
             .unwrap_or_default();
-        let max_depth = trees.iter().map(|t| t.depth).max().unwrap_or(0);
-        if max_depth > 62 {
-            return Err(ModelError::Unsupported(format!(
-                "trees of depth {max_depth}"
-            )));
-        }
         Ok(Self {
             base_margin,
             num_features,
@@ -384,6 +395,29 @@ fn parse_tree(t: &Value, num_features: usize) -> Result<Tree, ModelError> {
             cover: cover[i] as f32,
         });
     }
+    // Covers must be what XGBoost writes: finite, not negative, and a split's the sum of its
+    // children's (up to float rounding). TreeSHAP weighs paths by them; with any other covers
+    // the explanation would not add up to the prediction.
+    for (i, node) in nodes.iter().enumerate() {
+        if !node.cover.is_finite() || node.cover < 0.0 {
+            return Err(ModelError::ModelFormat(format!(
+                "node {i}: cover {} is not a finite non-negative number",
+                node.cover
+            )));
+        }
+        if !node.is_leaf {
+            let (c, l, r) = (
+                f64::from(node.cover),
+                f64::from(nodes[node.left as usize].cover),
+                f64::from(nodes[node.right as usize].cover),
+            );
+            if (l + r - c).abs() > 1e-3 * c.abs().max(1.0) {
+                return Err(ModelError::ModelFormat(format!(
+                    "node {i}: cover {c} is not the sum of its children's ({l} + {r})"
+                )));
+            }
+        }
+    }
     // Every node must be reached exactly once from the root: no cycles, no sharing.
     let mut seen = vec![false; n];
     let mut stack = vec![(0usize, 0usize)];
@@ -400,6 +434,11 @@ fn parse_tree(t: &Value, num_features: usize) -> Result<Tree, ModelError> {
             stack.push((node.left as usize, d + 1));
             stack.push((node.right as usize, d + 1));
         }
+    }
+    // Checked before any recursive pass over the tree (the mean values below, TreeSHAP's
+    // walk): a crafted chain of thousands of nodes must be refused, not overflow the stack.
+    if depth > MAX_TREE_DEPTH {
+        return Err(ModelError::Unsupported(format!("trees of depth {depth}")));
     }
     let mean_value = node_mean(&nodes, 0);
     Ok(Tree {
@@ -468,6 +507,41 @@ pub(crate) mod tests {
             }
         })
         .to_string()
+    }
+
+    /// A crafted chain-shaped tree 100,000 levels deep: refused by the depth check, which runs
+    /// before any recursive pass (it used to overflow the stack in the mean-value pass and
+    /// abort the process).
+    #[test]
+    fn a_deep_chain_is_refused_not_a_stack_overflow() {
+        let depth = 100_000usize;
+        let n = 2 * depth + 1;
+        let (mut left, mut right) = (vec![-1i64; n], vec![-1i64; n]);
+        for level in 0..depth {
+            left[2 * level] = (2 * level + 1) as i64;
+            right[2 * level] = (2 * level + 2) as i64;
+        }
+        // Consistent covers (a split's is its children's sum), so only the depth is wrong.
+        let mut covers = vec![1.0f64; n];
+        for i in (0..n).rev() {
+            if left[i] >= 0 {
+                covers[i] = covers[left[i] as usize] + covers[right[i] as usize];
+            }
+        }
+        let mut doc: serde_json::Value = serde_json::from_str(&tiny_model_json()).unwrap();
+        doc["learner"]["gradient_booster"]["model"]["trees"][0] = serde_json::json!({
+            "left_children": left,
+            "right_children": right,
+            "split_indices": vec![0; n],
+            "split_conditions": vec![0.5; n],
+            "default_left": vec![0; n],
+            "sum_hessian": covers,
+        });
+        let err = GbtModel::from_json(doc.to_string().as_bytes()).unwrap_err();
+        assert!(
+            err.to_string().contains("tree 0") && err.to_string().contains("depth 100000"),
+            "{err}"
+        );
     }
 
     #[test]

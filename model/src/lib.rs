@@ -30,6 +30,6 @@ pub mod values;
 pub use bundle::ModelBundle;
 pub use error::ModelError;
 pub use gbt::GbtModel;
-pub use schema::{ColumnKind, ColumnSpec, FeatureSchema, RawValue};
+pub use schema::{ColumnKind, ColumnSpec, FeatureSchema, RawValue, Reference};
 pub use shap::Explanation;
 pub use values::{FeatureVector, Probability};

@@ -99,7 +99,24 @@ pub struct FeatureSchema {
     features: Vec<String>,
     /// For each feature, the index of the column it comes from.
     feature_column: Vec<usize>,
+    /// What the training data looked like, for reasons that must be true of the applicant.
+    reference: Option<Reference>,
 }
+
+/// The training data's reference points, stored in the schema (so under the artifact's hash):
+/// the median of each numeric column, and for each categorical column the categories whose
+/// default rate was above the overall rate. A reason names an input only when the applicant's
+/// value is on the adverse side of these.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reference {
+    pub rows: u64,
+    pub medians: std::collections::BTreeMap<String, f64>,
+    pub adverse_categories: std::collections::BTreeMap<String, Vec<String>>,
+}
+
+// The medians are finite numbers (training data holds no infinities).
+impl Eq for Reference {}
 
 /// The serialised form: `schema.json`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -113,6 +130,8 @@ struct SchemaFile {
     target: Option<TargetSpec>,
     /// Model feature names in model order (derived; checked on load).
     features: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    reference: Option<Reference>,
 }
 
 impl TryFrom<SchemaFile> for FeatureSchema {
@@ -124,7 +143,8 @@ impl TryFrom<SchemaFile> for FeatureSchema {
                 f.format
             )));
         }
-        let schema = FeatureSchema::new(f.columns, f.feature_set, f.target)?;
+        let mut schema = FeatureSchema::new(f.columns, f.feature_set, f.target)?;
+        schema.reference = f.reference;
         if schema.features != f.features {
             return Err(ModelError::Schema(
                 "the listed features do not match the columns' encoding".into(),
@@ -142,6 +162,7 @@ impl From<FeatureSchema> for SchemaFile {
             columns: s.columns,
             target: s.target,
             features: s.features,
+            reference: s.reference,
         }
     }
 }
@@ -211,7 +232,19 @@ impl FeatureSchema {
             target,
             features,
             feature_column,
+            reference: None,
         })
+    }
+
+    /// The training data's reference points, when the model was trained with them.
+    pub fn reference(&self) -> Option<&Reference> {
+        self.reference.as_ref()
+    }
+
+    /// The schema with the training data's reference points.
+    pub fn with_reference(mut self, reference: Reference) -> Self {
+        self.reference = Some(reference);
+        self
     }
 
     pub fn columns(&self) -> &[ColumnSpec] {

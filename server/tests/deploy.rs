@@ -33,7 +33,7 @@ fn promtool_accepts_the_configuration_and_the_rules_fire_as_tested() {
     let out = promtool(&["check", "config", "prometheus.yml"]);
     assert!(out.contains("SUCCESS"), "{out}");
     let out = promtool(&["check", "rules", "lendscope.rules.yml"]);
-    assert!(out.contains("12 rules found"), "{out}");
+    assert!(out.contains("14 rules found"), "{out}");
     let out = promtool(&["test", "rules", "lendscope.rules.test.yml"]);
     assert!(out.contains("SUCCESS"), "{out}");
 }

@@ -57,6 +57,16 @@ pub const HELP: &[(&str, &str, &str)] = &[
         "Shadow comparisons where the two models' decisions differ",
     ),
     (
+        "lendscope_shadow_failures_total",
+        "counter",
+        "Decisions whose shadow model failed (the live decision stood), by served role",
+    ),
+    (
+        "lendscope_model_integrity_failures_total",
+        "counter",
+        "Model versions refused at load because their stored artifact no longer matches its hash",
+    ),
+    (
         "lendscope_decision_commit_seconds",
         "histogram",
         "Latency of one durable group commit of decisions",

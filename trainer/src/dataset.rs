@@ -4,7 +4,8 @@ use std::collections::HashMap;
 
 use lendscope_model::features;
 use lendscope_model::schema::{
-    is_missing_text, is_protected, ColumnKind, ColumnSpec, FeatureSchema, RawValue, TargetSpec,
+    is_missing_text, is_protected, ColumnKind, ColumnSpec, FeatureSchema, RawValue, Reference,
+    TargetSpec,
 };
 use lendscope_model::FeatureVector;
 use sha2::{Digest, Sha256};
@@ -280,6 +281,68 @@ impl Dataset {
             schema,
             left_out,
         })
+    }
+
+    /// The reference points of the given (training) rows, stored in the schema for reasons:
+    /// each numeric column's median (present values), and each categorical column's
+    /// categories whose default rate is above the rows' overall rate.
+    pub fn reference(&self, rows: &[usize]) -> Result<Reference, TrainError> {
+        let overall =
+            rows.iter().filter(|&&r| self.labels[r]).count() as f64 / rows.len().max(1) as f64;
+        let mut reference = Reference {
+            rows: rows.len() as u64,
+            ..Reference::default()
+        };
+        for col in self.schema.columns() {
+            let i = self.table.require_column(&col.name, "the model")?;
+            let present = rows
+                .iter()
+                .map(|&r| (r, self.table.cell(r, i).trim()))
+                .filter(|(_, v)| !is_missing_text(v));
+            match &col.kind {
+                ColumnKind::Numeric => {
+                    let mut values: Vec<f64> = present
+                        .filter_map(|(_, v)| match v {
+                            "true" | "yes" => Some(1.0),
+                            "false" | "no" => Some(0.0),
+                            _ => v.parse::<f64>().ok().filter(|x| x.is_finite()),
+                        })
+                        .collect();
+                    if values.is_empty() {
+                        continue;
+                    }
+                    values.sort_by(f64::total_cmp);
+                    let mid = values.len() / 2;
+                    let median = if values.len() % 2 == 0 {
+                        (values[mid - 1] + values[mid]) / 2.0
+                    } else {
+                        values[mid]
+                    };
+                    reference.medians.insert(col.name.clone(), median);
+                }
+                ColumnKind::Categorical { categories } => {
+                    let mut counts: HashMap<&str, (u64, u64)> = HashMap::new();
+                    for (r, v) in present {
+                        let e = counts.entry(v).or_default();
+                        e.0 += 1;
+                        e.1 += u64::from(self.labels[r]);
+                    }
+                    let adverse = categories
+                        .iter()
+                        .filter(|c| {
+                            counts
+                                .get(c.as_str())
+                                .is_some_and(|&(n, d)| d as f64 / n as f64 > overall)
+                        })
+                        .cloned()
+                        .collect();
+                    reference
+                        .adverse_categories
+                        .insert(col.name.clone(), adverse);
+                }
+            }
+        }
+        Ok(reference)
     }
 
     /// The feature matrix, row-major, NaN for missing values.

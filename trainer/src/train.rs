@@ -217,7 +217,12 @@ pub fn train(
     }
     let model_json = bst.save_to_buffer("json".to_owned())?;
     let model = GbtModel::from_json(model_json.as_bytes())?;
-    let bundle = ModelBundle::new(model, data.schema.clone())?;
+    // The training rows' reference points travel in the schema, under the artifact's hash.
+    let schema = data
+        .schema
+        .clone()
+        .with_reference(data.reference(&parts.train)?);
+    let bundle = ModelBundle::new(model, schema.clone())?;
     let score = |idx: &[usize]| -> Result<(Vec<f64>, Vec<bool>), TrainError> {
         let scores = idx
             .iter()
@@ -227,7 +232,7 @@ pub fn train(
     };
     let (vs, vl) = score(&parts.valid)?;
     let (ts, tl) = score(&parts.test)?;
-    let schema_json = serde_json::to_string_pretty(&data.schema)
+    let schema_json = serde_json::to_string_pretty(&schema)
         .map_err(|e| TrainError::Artifact(format!("schema: {e}")))?;
     let target = data.schema.target().cloned();
     let card = ModelCard {

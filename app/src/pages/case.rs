@@ -1,5 +1,8 @@
 //! The application page: the applicant's data, both models' outputs, the SHAP waterfall, the
 //! reasons the applicant will read, the history, and the officer's actions.
+// The review server function takes one argument per form field (four of them reasons); the
+// generated client function repeats them, where an item-level allow does not reach.
+#![allow(clippy::too_many_arguments)]
 
 use lendscope_domain::review::{percent, CaseFile, Contribution, HistoryEntry, ModelView};
 use lendscope_domain::Area;
@@ -23,7 +26,8 @@ pub async fn fetch_case(id: String) -> Result<CaseFile, AppError> {
 }
 
 /// An officer's action on a case. `version` is the case version the page showed (optimistic
-/// concurrency), `shown` the token of the model output it showed.
+/// concurrency), `shown` the token of the model output it showed; `reason_1`…`reason_4` the
+/// principal reasons of a rejection (codes of the case's reason choices; ignored otherwise).
 #[server(prefix = "/rpc", endpoint = "case/review")]
 pub async fn review_case(
     id: String,
@@ -31,6 +35,10 @@ pub async fn review_case(
     version: String,
     note: Option<String>,
     shown: Option<String>,
+    reason_1: Option<String>,
+    reason_2: Option<String>,
+    reason_3: Option<String>,
+    reason_4: Option<String>,
     csrf: String,
 ) -> Result<(), AppError> {
     use crate::ssr;
@@ -45,6 +53,10 @@ pub async fn review_case(
         Ok::<_, lendscope_service::ServiceError>((action, version))
     })();
     let (action, version) = parsed.map_err(|e| ssr::fail_form(ssr::map_service_error(e)))?;
+    let reasons: Vec<String> = [reason_1, reason_2, reason_3, reason_4]
+        .into_iter()
+        .flatten()
+        .collect();
     ssr::services()?
         .review(
             &id,
@@ -53,6 +65,7 @@ pub async fn review_case(
             version,
             note.as_deref(),
             shown.as_deref(),
+            &reasons,
             &ssr::request_meta(),
         )
         .await
@@ -283,6 +296,45 @@ fn Actions(
         "reject" => "Approving goes against the recommendation: explain why in the note.",
         _ => "Note what you checked; it is kept with the decision.",
     };
+    // Up to four reasons for a rejection, the model's for this applicant preselected in order;
+    // the notice states exactly the ones chosen.
+    let model_count = file.reason_choices.iter().filter(|c| c.from_model).count();
+    let reason_fields = {
+        let choices = &file.reason_choices;
+        let selects = (1..=4usize)
+            .map(|k| {
+                let id = format!("reason-{k}");
+                let preselected = (k <= model_count).then(|| choices[k - 1].code.clone());
+                let options = |from_model: bool| {
+                    choices
+                        .iter()
+                        .filter(|c| c.from_model == from_model)
+                        .map(|c| {
+                            let selected = preselected.as_deref() == Some(c.code.as_str());
+                            view! { <option value=c.code.clone() selected=selected>{c.text.clone()}</option> }
+                        })
+                        .collect_view()
+                };
+                view! {
+                    <label for=id.clone() class="small">{format!("Reason {k}")}</label>
+                    <select id=id name=format!("reason_{k}") data-testid=format!("reason-{k}")>
+                        <option value="">"—"</option>
+                        <optgroup label="From the model's assessment of this applicant">{options(true)}</optgroup>
+                        <optgroup label="From your review">{options(false)}</optgroup>
+                    </select>
+                }
+            })
+            .collect_view();
+        view! {
+            <fieldset class="reasons" aria-describedby="reasons-hint">
+                <legend>"Principal reasons, if you reject"</legend>
+                <p id="reasons-hint" class="muted small">
+                    "One to four; the applicant's notice states exactly these. The model's reasons for this applicant come first."
+                </p>
+                {selects}
+            </fieldset>
+        }
+    };
     view! {
         <section class="card actions" aria-labelledby="decide-h">
             <h2 id="decide-h">"Your decision"</h2>
@@ -295,9 +347,10 @@ fn Actions(
                 <fieldset>
                     <legend>"Decision"</legend>
                     {option("approve", "Approve", "")}
-                    {option("reject", "Reject", " — the applicant receives the reasons shown")}
+                    {option("reject", "Reject", " — the applicant receives the reasons you choose below")}
                     {option("escalate", "Send to manual review", " — joins the manual-review cases at the top of the queue; claim released")}
                 </fieldset>
+                {reason_fields}
                 <label for="decide-note">"Note"</label>
                 <textarea id="decide-note" name="note" rows="3" maxlength="2000"
                     aria-describedby="note-hint"></textarea>
@@ -363,6 +416,11 @@ fn History(entries: Vec<HistoryEntry>, received: String, model: ModelView) -> im
             view! {
                 <li data-action=e.action.as_str()>
                     <strong>{label}</strong> " by " {e.officer} " · " <time>{e.at}</time> {aided} " " {overrode}
+                    {(!e.reasons.is_empty()).then(|| view! {
+                        <ul class="reasons small" data-testid="action-reasons">
+                            {e.reasons.iter().map(|r| view! { <li>{r.clone()}</li> }).collect_view()}
+                        </ul>
+                    })}
                     {e.note.map(|n| view! { <blockquote>{n}</blockquote> })}
                 </li>
             }

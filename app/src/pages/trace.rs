@@ -131,7 +131,8 @@ fn TraceBody(t: DecisionTrace) -> impl IntoView {
             view! {
                 <tr><td>{a.at.clone()}</td><td>{a.officer.clone()}</td>
                     <td>{a.action.label()}{a.overrode.then_some(" (override)")}</td>
-                    <td>{a.note.clone().unwrap_or_default()}</td>
+                    <td>{a.note.clone().unwrap_or_default()}
+                        {(!a.reasons.is_empty()).then(|| format!(" Reasons stated: {}.", a.reasons.join("; ")))}</td>
                     <td>{if a.model_shown.is_some() { "yes" } else { "no" }}</td></tr>
             }
         })

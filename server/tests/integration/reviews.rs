@@ -86,13 +86,13 @@ async fn officers_claim_decide_and_decided_cases_leave_the_queue(backend: Backen
     let meta = RequestMeta::default();
     let s = &app.services;
     let v1 = s
-        .review(id, "olivia", ReviewAction::Claim, 0, None, None, &meta)
+        .review(id, "olivia", ReviewAction::Claim, 0, None, None, &[], &meta)
         .await
         .unwrap();
     assert_eq!(v1, 1);
     // Another officer cannot act on a claimed case.
     let err = s
-        .review(id, "oscar", ReviewAction::Claim, 1, None, None, &meta)
+        .review(id, "oscar", ReviewAction::Claim, 1, None, None, &[], &meta)
         .await
         .unwrap_err();
     assert!(
@@ -101,7 +101,16 @@ async fn officers_claim_decide_and_decided_cases_leave_the_queue(backend: Backen
     );
     // A stale version is refused.
     let err = s
-        .review(id, "olivia", ReviewAction::Release, 0, None, None, &meta)
+        .review(
+            id,
+            "olivia",
+            ReviewAction::Release,
+            0,
+            None,
+            None,
+            &[],
+            &meta,
+        )
         .await
         .unwrap_err();
     assert!(matches!(err, ServiceError::Conflict(_)), "{err}");
@@ -116,6 +125,7 @@ async fn officers_claim_decide_and_decided_cases_leave_the_queue(backend: Backen
             1,
             None,
             Some("forged"),
+            &[],
             &meta,
         )
         .await
@@ -124,6 +134,8 @@ async fn officers_claim_decide_and_decided_cases_leave_the_queue(backend: Backen
         matches!(err, ServiceError::Invalid(ref f) if f.field == "shown"),
         "{err}"
     );
+    // A rejection states its own reasons (ignored for an approval).
+    let why = vec!["O01".to_owned()];
     let against = if case.recommended == "approve" {
         ReviewAction::Reject
     } else {
@@ -131,7 +143,16 @@ async fn officers_claim_decide_and_decided_cases_leave_the_queue(backend: Backen
     };
     if case.recommended != "manual_review" {
         let err = s
-            .review(id, "olivia", against, 1, None, Some(shown.as_str()), &meta)
+            .review(
+                id,
+                "olivia",
+                against,
+                1,
+                None,
+                Some(shown.as_str()),
+                &why,
+                &meta,
+            )
             .await
             .unwrap_err();
         assert!(
@@ -147,6 +168,7 @@ async fn officers_claim_decide_and_decided_cases_leave_the_queue(backend: Backen
             1,
             Some("verified income by phone"),
             Some(shown.as_str()),
+            &why,
             &meta,
         )
         .await
@@ -175,6 +197,7 @@ async fn officers_claim_decide_and_decided_cases_leave_the_queue(backend: Backen
             2,
             Some("again"),
             None,
+            &[],
             &meta,
         )
         .await
@@ -204,6 +227,7 @@ async fn officers_claim_decide_and_decided_cases_leave_the_queue(backend: Backen
         0,
         None,
         None,
+        &[],
         &meta,
     )
     .await
@@ -254,6 +278,7 @@ async fn two_officers_deciding_at_once_record_one_decision(backend: Backend) {
                 0,
                 Some("double check"),
                 None,
+                &[],
                 &RequestMeta::default(),
             )
             .await
@@ -272,7 +297,128 @@ async fn two_officers_deciding_at_once_record_one_decision(backend: Backend) {
 }
 
 crate::on_both_backends!(
+    an_officers_rejection_states_its_own_reasons,
     the_queue_puts_manual_review_first_then_age_and_pages_by_keyset,
     officers_claim_decide_and_decided_cases_leave_the_queue,
     two_officers_deciding_at_once_record_one_decision,
 );
+
+/// A rejection needs 1–4 principal reasons from the case's choices (the model's reasons for
+/// this applicant first, then the officer catalog); the notice, the history and the compliance
+/// trace state exactly those; an approval needs none. Through the service and the page's form.
+async fn an_officers_rejection_states_its_own_reasons(backend: Backend) {
+    let app = spawn(backend).await;
+    let key = app.with_scoring(0).await;
+    let ids = scored(&app, &key, 2, "W").await;
+    let s = &app.services;
+    let id = &ids[0];
+    let file = s.case_file(id).await.unwrap();
+    let model: Vec<&str> = file
+        .reason_choices
+        .iter()
+        .filter(|c| c.from_model)
+        .map(|c| c.text.as_str())
+        .collect();
+    assert_eq!(model, file.reasons, "the model's reasons are offered first");
+    assert!(file.reason_choices.iter().any(|c| c.code == "O01"));
+    async fn reject(
+        s: &lendscope_service::Services,
+        id: &str,
+        shown: &str,
+        reasons: &[&str],
+    ) -> Result<i32, ServiceError> {
+        let reasons: Vec<String> = reasons.iter().map(|r| (*r).to_owned()).collect();
+        s.review(
+            id,
+            "olivia",
+            ReviewAction::Reject,
+            0,
+            Some("checked the documents"),
+            Some(shown),
+            &reasons,
+            &RequestMeta::default(),
+        )
+        .await
+    }
+    let shown = file.shown_token.clone();
+    for bad in [
+        vec![],
+        vec!["O01", "O02", "O03", "O04", "O05"],
+        vec!["X99"],
+        vec!["O01", "O01"],
+    ] {
+        let err = reject(s, id, &shown, &bad).await.unwrap_err();
+        assert!(
+            matches!(err, ServiceError::Invalid(ref f) if f.field == "reasons"),
+            "{bad:?}: {err}"
+        );
+    }
+    assert!(
+        s.case_history(id).await.unwrap().is_empty(),
+        "nothing recorded"
+    );
+    reject(s, id, &shown, &["O01", "O03"]).await.unwrap();
+    let stated = ["Unable to verify income", "Incomplete application"];
+    let token = file.notice_url.trim_start_matches("/notice/");
+    let notice = s.notice_by_token(token).await.unwrap();
+    assert_eq!(notice.decision, "reject");
+    assert_eq!(notice.reasons, stated, "exactly the officer's reasons");
+    assert!(notice.ecoa_statement.is_some());
+    let history = s.history_entries(id).await.unwrap();
+    assert_eq!(history[0].reasons, stated);
+    let trace = s.decision_trace(id).await.unwrap();
+    assert_eq!(trace.actions[0].reasons, stated);
+    assert_eq!(trace.final_decision.map(|d| d.as_str()), Some("reject"));
+
+    // Through the case page's form: reasons in reason_1…reason_4; an approval needs none.
+    app.add_user("oscar", lendscope_domain::Role::Officer).await;
+    let oscar = app.login_as("oscar").await;
+    let other = &ids[1];
+    async fn post(
+        app: &TestApp,
+        who: &crate::helpers::Session,
+        fields: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let mut form: Vec<(&str, &str)> = vec![("csrf", who.csrf.as_str())];
+        form.extend_from_slice(fields);
+        app.post_form("/rpc/case/review", &form, Some(&who.cookie), false)
+            .await
+    }
+    let res = post(
+        &app,
+        &oscar,
+        &[
+            ("id", other),
+            ("action", "reject"),
+            ("version", "0"),
+            ("note", "n"),
+            ("reason_1", ""),
+        ],
+    )
+    .await;
+    assert_eq!(res.status(), 422);
+    let body: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(body["field"], "reasons", "{body}");
+    let res = post(
+        &app,
+        &oscar,
+        &[
+            ("id", other),
+            ("action", "reject"),
+            ("version", "0"),
+            ("note", "n"),
+            ("reason_1", "O02"),
+        ],
+    )
+    .await;
+    assert!(
+        res.status().is_success() || res.status().is_redirection(),
+        "{}",
+        res.status()
+    );
+    let notice = s.notice_for_application(other, "partner").await.unwrap().0;
+    assert_eq!(
+        notice.reasons,
+        ["Insufficient income for the amount of credit requested"]
+    );
+}

@@ -445,6 +445,13 @@ async fn out_of_product_requests_are_declined_by_rule(backend: Backend) {
     assert_eq!(d["decision"], "reject");
     assert_eq!(d["policy"]["rule"], "amount_out_of_range");
     assert_eq!(d["reasons"][0]["code"], "P01");
+    // The rule decided, not the model: the notice states the rule's reason only.
+    assert_eq!(
+        d["reasons"].as_array().unwrap().len(),
+        1,
+        "{}",
+        d["reasons"]
+    );
 }
 
 async fn concurrent_decisions_share_commits_and_keep_the_chain(backend: Backend) {

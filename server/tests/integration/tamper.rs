@@ -4,12 +4,19 @@
 //! `lendscope audit verify` runs) names the first broken link for each. The tail is caught
 //! by the chain head recorded outside the decisions table.
 
+use std::sync::Arc;
+
+use lendscope_service::registry::artifact_sha256;
+use lendscope_service::{AuthSettings, ServiceError, Services, SystemClock};
 use sea_orm::{ConnectionTrait, DatabaseBackend};
 
 use crate::helpers::{application, spawn, Backend, TestApp};
 use crate::on_both_backends;
 
-on_both_backends!(every_kind_of_tampering_is_detected);
+on_both_backends!(
+    every_kind_of_tampering_is_detected,
+    an_altered_artifact_is_never_served_and_fails_verify
+);
 
 /// Lifts the append-only protection as a database owner could.
 async fn lift_triggers(app: &TestApp) {
@@ -167,4 +174,186 @@ async fn every_kind_of_tampering_is_detected(backend: Backend) {
         };
         assert_eq!(broken.seq, expected_seq, "{tamper}: {}", broken.problem);
     }
+}
+
+/// Lifts the append-only protection of the model registry as a database owner could.
+async fn lift_model_triggers(app: &TestApp) {
+    let db = app.services.db();
+    let sql: &[&str] = match db.get_database_backend() {
+        DatabaseBackend::Sqlite => &[
+            "DROP TRIGGER models_no_update",
+            "DROP TRIGGER models_no_delete",
+        ],
+        _ => &["ALTER TABLE models DISABLE TRIGGER USER"],
+    };
+    for s in sql {
+        db.execute_unprepared(s).await.unwrap();
+    }
+}
+
+async fn one_text(app: &TestApp, sql: &str) -> String {
+    let db = app.services.db();
+    let row = db
+        .query_one(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            sql.to_owned(),
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    row.try_get_by_index::<String>(0).unwrap()
+}
+
+/// A new process over the same database: nothing loaded or cached yet.
+async fn fresh_services(app: &TestApp) -> Services {
+    let db = lendscope_service::db::connect(&app.database_url)
+        .await
+        .unwrap();
+    Services::new(db, Arc::new(SystemClock), AuthSettings::default())
+}
+
+/// Every record names the SHA-256 of the artifacts that scored it; the registry refuses to
+/// change an artifact; one changed anyway (by the database owner) is never served — a
+/// challenger's failure leaves the champion deciding, with the failure recorded, a champion's
+/// makes scoring unavailable — and `audit verify` names the records scored by it, also when the
+/// forger recomputed the registered hash.
+async fn an_altered_artifact_is_never_served_and_fails_verify(backend: Backend) {
+    let app = spawn(backend).await;
+    let key = app.with_scoring(0).await;
+    let first = app.decide(&key, &application("ARTIFACT-1")).await;
+    let id = first["application_id"].as_str().unwrap().to_owned();
+    let record = app.services.decision_record(&id, None).await.unwrap();
+    let (champion, challenger) = (
+        record.served.model.id,
+        record.shadow.as_ref().unwrap().model.id,
+    );
+    let registered = |m: i64| format!("SELECT sha256 FROM models WHERE id = {m}");
+    assert_eq!(
+        record.served.model.sha256.as_deref(),
+        Some(one_text(&app, &registered(champion)).await.as_str())
+    );
+    assert_eq!(
+        record.shadow.as_ref().unwrap().model.sha256.as_deref(),
+        Some(one_text(&app, &registered(challenger)).await.as_str())
+    );
+    assert!(app
+        .services
+        .verify_decisions()
+        .await
+        .unwrap()
+        .broken
+        .is_none());
+
+    // Artifacts are append-only in the database.
+    let db = app.services.db();
+    for sql in [
+        format!("UPDATE models SET model_json = model_json || ' ' WHERE id = {challenger}"),
+        format!("UPDATE models SET sha256 = 'x' WHERE id = {challenger}"),
+        format!("DELETE FROM models WHERE id = {challenger}"),
+    ] {
+        assert!(
+            db.execute_unprepared(&sql).await.is_err(),
+            "{sql} was allowed"
+        );
+    }
+
+    // The owner lifts the protection and appends a byte to the challenger's artifact.
+    lift_model_triggers(&app).await;
+    db.execute_unprepared(&format!(
+        "UPDATE models SET model_json = model_json || ' ' WHERE id = {challenger}"
+    ))
+    .await
+    .unwrap();
+    let report = app.services.verify_decisions().await.unwrap();
+    let broken = report.broken.expect("an altered artifact went unnoticed");
+    assert_eq!(broken.seq, 1);
+    assert!(
+        broken.problem.contains("no longer matches"),
+        "{}",
+        broken.problem
+    );
+
+    // A new process refuses to load it: the champion decides alone, the record says why.
+    let s2 = fresh_services(&app).await;
+    let body = serde_json::to_vec(&application("ARTIFACT-2")).unwrap();
+    let scored = s2.score_application("partner", None, &body).await.unwrap();
+    let second = s2
+        .decision_record(&scored.application_id, None)
+        .await
+        .unwrap();
+    assert_eq!(second.served.model.id, champion);
+    assert!(second.shadow.is_none());
+    let why = second.shadow_error.clone().unwrap_or_default();
+    assert!(
+        why.contains(&format!("model {challenger}")) && why.contains("integrity"),
+        "{why}"
+    );
+    assert_eq!(
+        s2.metrics().counter(
+            "lendscope_model_integrity_failures_total",
+            &[("model_id", &challenger.to_string())]
+        ),
+        1
+    );
+    assert_eq!(
+        s2.metrics().counter(
+            "lendscope_shadow_failures_total",
+            &[("served_role", "champion")]
+        ),
+        1
+    );
+    let alerts = one_text(
+        &app,
+        "SELECT target FROM audit_log WHERE action = 'model.integrity' ORDER BY id DESC",
+    )
+    .await;
+    assert_eq!(alerts, challenger.to_string());
+
+    // A forger who also recomputes the registered hash is caught by the records' own hashes.
+    let model_json = one_text(
+        &app,
+        &format!("SELECT model_json FROM models WHERE id = {challenger}"),
+    )
+    .await;
+    let schema_json = one_text(
+        &app,
+        &format!("SELECT schema_json FROM models WHERE id = {challenger}"),
+    )
+    .await;
+    db.execute_unprepared(&format!(
+        "UPDATE models SET sha256 = '{}' WHERE id = {challenger}",
+        artifact_sha256(&model_json, &schema_json)
+    ))
+    .await
+    .unwrap();
+    let broken = app
+        .services
+        .verify_decisions()
+        .await
+        .unwrap()
+        .broken
+        .unwrap();
+    assert_eq!(broken.seq, 1);
+    assert!(
+        broken.problem.contains("but the registry holds"),
+        "{}",
+        broken.problem
+    );
+
+    // An altered champion is never served: scoring is unavailable until it is fixed.
+    db.execute_unprepared(&format!(
+        "UPDATE models SET model_json = model_json || ' ' WHERE id = {champion}"
+    ))
+    .await
+    .unwrap();
+    let s3 = fresh_services(&app).await;
+    let body = serde_json::to_vec(&application("ARTIFACT-3")).unwrap();
+    let err = s3
+        .score_application("partner", None, &body)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, ServiceError::Unavailable(ref m) if m.contains(&format!("model {champion}")) && m.contains("integrity")),
+        "{err}"
+    );
 }

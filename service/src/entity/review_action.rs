@@ -17,6 +17,8 @@ pub struct Model {
     /// The model output the officer saw (JSON), when the page showed it.
     pub model_shown: Option<String>,
     pub created_at: DateTimeUtc,
+    /// A rejection's principal reasons as the notice states them (JSON `[{code, text}]`).
+    pub reasons: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

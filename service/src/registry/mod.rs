@@ -30,7 +30,8 @@ pub use retrain::generated_base;
 pub use retrain::BaseData;
 pub use runs::RunResult;
 pub use store::{
-    LoadedModel, ModelRef, ModelRole, Provenance, RegistryCache, ServingPair, MAX_ARTIFACT_BYTES,
+    artifact_sha256, LoadedModel, ModelRef, ModelRole, Provenance, RegistryCache, ServingPair,
+    MAX_ARTIFACT_BYTES,
 };
 
 pub(crate) use applications::{stored, Stored};

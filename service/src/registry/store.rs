@@ -38,6 +38,17 @@ pub struct ModelRef {
 pub struct LoadedModel {
     pub meta: ModelRef,
     pub bundle: ModelBundle,
+    /// The registered SHA-256 of its artifact, checked against the stored bytes at load.
+    pub sha256: String,
+}
+
+/// SHA-256 of a model artifact as the registry records it: the model JSON, then the schema JSON.
+pub fn artifact_sha256(model_json: &str, schema_json: &str) -> String {
+    let mut hasher = Sha256::new();
+    for part in [model_json, schema_json] {
+        hasher.update(part.as_bytes());
+    }
+    hex::encode(hasher.finalize())
 }
 
 /// The models that serve traffic now.
@@ -47,6 +58,8 @@ pub struct ServingPair {
     pub challenger: Option<Arc<LoadedModel>>,
     /// Percentage of applicants (by a hash of their id) scored by the challenger.
     pub challenger_share: u8,
+    /// Why the challenger alias's version is not serving, when it could not be loaded.
+    pub challenger_error: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -60,6 +73,8 @@ pub(crate) struct PairIds {
 #[derive(Default)]
 pub struct RegistryCache {
     models: std::sync::RwLock<std::collections::HashMap<i64, Arc<LoadedModel>>>,
+    /// Versions refused for integrity, with the error: alerted once, refused from memory.
+    refused: std::sync::RwLock<std::collections::HashMap<i64, String>>,
     pair: std::sync::RwLock<Option<(Instant, PairIds)>>,
 }
 
@@ -243,11 +258,7 @@ impl Services {
         }
         let bundle = ModelBundle::from_json(model_json.as_bytes(), schema_json.as_bytes())
             .map_err(|e| ServiceError::invalid("model", e.to_string()))?;
-        let mut hasher = Sha256::new();
-        for part in [model_json, schema_json] {
-            hasher.update(part.as_bytes());
-        }
-        let sha = hex::encode(hasher.finalize());
+        let sha = artifact_sha256(model_json, schema_json);
         let (data_sha256, data_rows) = card_lineage(&card);
         let by = audit::actor_label(&actor);
         let txn = self.db().begin().await?;
@@ -412,28 +423,41 @@ impl Services {
         {
             return Ok(m);
         }
+        if let Some(why) = self
+            .registry()
+            .refused
+            .read()
+            .ok()
+            .and_then(|r| r.get(&id).cloned())
+        {
+            return Err(ServiceError::Unavailable(why));
+        }
         let row = model::Entity::find_by_id(id)
             .one(self.db())
             .await?
             .ok_or(ServiceError::NotFound("model"))?;
-        let bundle = tokio::task::spawn_blocking(move || {
+        let registered = row.sha256.clone();
+        let (bundle, meta, actual) = tokio::task::spawn_blocking(move || {
+            let actual = artifact_sha256(&row.model_json, &row.schema_json);
             ModelBundle::from_json(row.model_json.as_bytes(), row.schema_json.as_bytes()).map(|b| {
-                (
-                    b,
-                    ModelRef {
-                        id: row.id,
-                        name: row.name,
-                        version: row.version,
-                    },
-                )
+                let meta = ModelRef {
+                    id: row.id,
+                    name: row.name,
+                    version: row.version,
+                };
+                (b, meta, actual)
             })
         })
         .await
         .map_err(|e| ServiceError::Internal(format!("model loading task: {e}")))?
         .map_err(|e| ServiceError::Internal(format!("stored model {id} does not load: {e}")))?;
+        if actual != registered {
+            return Err(self.integrity_failure(id, &registered, &actual).await);
+        }
         let loaded = Arc::new(LoadedModel {
-            meta: bundle.1,
-            bundle: bundle.0,
+            meta,
+            bundle,
+            sha256: registered,
         });
         if let Ok(mut m) = self.registry().models.write() {
             m.insert(id, loaded.clone());
@@ -450,14 +474,59 @@ impl Services {
             )
         })?;
         let champion = self.load_model(champion_id).await?;
-        let challenger = match ids.challenger {
-            Some(id) if id != champion_id => Some(self.load_model(id).await?),
-            _ => None,
+        // A challenger that cannot be loaded (its integrity check failed, say) takes no
+        // applicants and shadows none; the champion decides alone and each record says why.
+        let (challenger, challenger_error) = match ids.challenger {
+            Some(id) if id != champion_id => match self.load_model(id).await {
+                Ok(m) => (Some(m), None),
+                Err(e) => {
+                    tracing::error!(model_id = id, error = %e, "the challenger cannot be loaded");
+                    (
+                        None,
+                        Some(format!("challenger model {id} could not be loaded: {e}")),
+                    )
+                }
+            },
+            _ => (None, None),
         };
         Ok(ServingPair {
             champion,
             challenger,
             challenger_share: ids.share,
+            challenger_error,
         })
+    }
+}
+
+impl Services {
+    /// A version whose stored bytes no longer match its registered hash: never served. Raises
+    /// the alert (an error log, the `lendscope_model_integrity_failures_total` counter and an
+    /// audit record) and returns the error that refuses it.
+    async fn integrity_failure(&self, id: i64, registered: &str, actual: &str) -> ServiceError {
+        tracing::error!(
+            model_id = id,
+            registered,
+            actual,
+            "model artifact does not match its registered SHA-256; refusing to serve it"
+        );
+        let model_id = id.to_string();
+        self.metrics().inc(
+            "lendscope_model_integrity_failures_total",
+            &[("model_id", model_id.as_str())],
+        );
+        let event = AuditEvent::new(Actor::System, "model.integrity", Outcome::Failure)
+            .target(model_id)
+            .detail(json!({ "registered_sha256": registered, "stored_sha256": actual }));
+        if let Err(e) = audit::append(self.db(), self.now(), &RequestMeta::default(), event).await {
+            tracing::error!(error = %e, "could not record the model integrity failure");
+        }
+        let why = format!(
+            "model {id} failed its integrity check (its stored artifact no longer matches its \
+             registered SHA-256) and is not served"
+        );
+        if let Ok(mut r) = self.registry().refused.write() {
+            r.insert(id, why.clone());
+        }
+        ServiceError::Unavailable(why)
     }
 }

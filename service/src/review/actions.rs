@@ -9,12 +9,15 @@ use sea_orm::{
 };
 use serde_json::json;
 
-use lendscope_domain::review::OfficerRow;
+use lendscope_domain::review::{
+    OfficerRow, ReasonChoice, StatedReason, MAX_STATED_REASONS, OFFICER_REASONS,
+};
 use lendscope_domain::Decision;
 
 use crate::audit::{self, Actor, AuditEvent, Outcome};
-use crate::entity::{case, review_action};
+use crate::entity::{case, decision, review_action};
 use crate::error::{ServiceError, ServiceResult};
+use crate::scoring::DecisionRecord;
 use crate::{RequestMeta, Services};
 
 pub use lendscope_domain::ReviewAction;
@@ -30,7 +33,80 @@ pub(crate) fn overrides(action: ReviewAction, recommended: &str) -> bool {
     Decision::parse(recommended).is_some_and(|d| action.overrides(d))
 }
 
+/// The reasons an officer can give for rejecting an application whose automated decision
+/// stated `model_reasons`: those first, then the officer catalog.
+pub fn reason_choices(model_reasons: &[crate::scoring::reasons::Reason]) -> Vec<ReasonChoice> {
+    model_reasons
+        .iter()
+        .map(|r| ReasonChoice {
+            code: r.code.clone(),
+            text: r.text.clone(),
+            from_model: true,
+        })
+        .chain(OFFICER_REASONS.iter().map(|(code, text)| ReasonChoice {
+            code: (*code).to_owned(),
+            text: (*text).to_owned(),
+            from_model: false,
+        }))
+        .collect()
+}
+
+/// Reads an officer's reasons for a rejection: 1 to 4 distinct codes, each one of `choices`.
+pub fn stated_reasons(
+    codes: &[String],
+    choices: &[ReasonChoice],
+) -> ServiceResult<Vec<StatedReason>> {
+    let codes: Vec<&str> = codes
+        .iter()
+        .map(|c| c.trim())
+        .filter(|c| !c.is_empty())
+        .collect();
+    if codes.is_empty() || codes.len() > MAX_STATED_REASONS {
+        return Err(ServiceError::invalid(
+            "reasons",
+            format!("a rejection states 1 to {MAX_STATED_REASONS} principal reasons"),
+        ));
+    }
+    let mut out: Vec<StatedReason> = Vec::with_capacity(codes.len());
+    for code in codes {
+        let Some(choice) = choices.iter().find(|c| c.code == code) else {
+            return Err(ServiceError::invalid(
+                "reasons",
+                format!("'{code}' is not a reason for this application"),
+            ));
+        };
+        if out.iter().any(|s| s.code == code) {
+            return Err(ServiceError::invalid(
+                "reasons",
+                format!("'{code}' is given twice"),
+            ));
+        }
+        out.push(StatedReason {
+            code: choice.code.clone(),
+            text: choice.text.clone(),
+        });
+    }
+    Ok(out)
+}
+
 impl Services {
+    /// An officer's reasons for rejecting `application_id` (see [`stated_reasons`]): the
+    /// choices are the reasons its automated decision stated, then the officer catalog.
+    async fn officer_reasons<C: sea_orm::ConnectionTrait>(
+        &self,
+        db: &C,
+        application_id: &str,
+        codes: &[String],
+    ) -> ServiceResult<Vec<StatedReason>> {
+        let row = decision::Entity::find()
+            .filter(decision::Column::ApplicationId.eq(application_id))
+            .one(db)
+            .await?
+            .ok_or(ServiceError::NotFound("application"))?;
+        let record = DecisionRecord::from_content(&row.content)?;
+        stated_reasons(codes, &reason_choices(&record.reasons))
+    }
+
     /// Every action on a case, oldest first.
     pub async fn case_history(
         &self,
@@ -57,6 +133,7 @@ impl Services {
         expected_version: i32,
         note: Option<&str>,
         shown: Option<&str>,
+        reasons: &[String],
         meta: &RequestMeta,
     ) -> ServiceResult<i32> {
         let note = note.map(str::trim).filter(|n| !n.is_empty());
@@ -113,6 +190,12 @@ impl Services {
             }
             _ => {}
         }
+        let stated = match action {
+            ReviewAction::Reject => {
+                Some(self.officer_reasons(&txn, application_id, reasons).await?)
+            }
+            _ => None,
+        };
         let now = self.now();
         let version = expected_version + 1;
         review_action::ActiveModel {
@@ -125,6 +208,9 @@ impl Services {
             recommended: Set(current.recommended.clone()),
             model_shown: Set(model_shown),
             created_at: Set(now),
+            reasons: Set(stated
+                .as_ref()
+                .map(|s| serde_json::to_string(s).unwrap_or_default())),
         }
         .insert(&txn)
         .await
@@ -183,6 +269,7 @@ impl Services {
                     "action": action.as_str(),
                     "recommended": current.recommended,
                     "override": overrides(action, &current.recommended),
+                    "reasons": stated.as_ref().map(|s| s.iter().map(|r| r.code.as_str()).collect::<Vec<_>>()),
                     "version": version,
                 })),
         )
@@ -242,6 +329,41 @@ impl Services {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_rejection_states_one_to_four_distinct_reasons_of_its_choices() {
+        let model = vec![crate::scoring::reasons::Reason {
+            code: "R12".into(),
+            feature: "late_payments_12m".into(),
+            text: "4 late payments in the last 12 months".into(),
+            contribution: 0.3,
+        }];
+        let choices = reason_choices(&model);
+        assert!(choices[0].from_model && choices[0].code == "R12");
+        assert_eq!(choices.len(), 1 + OFFICER_REASONS.len());
+        let codes = |c: &[&str]| c.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        let stated = stated_reasons(&codes(&["O01", "R12"]), &choices).unwrap();
+        assert_eq!(
+            stated.iter().map(|s| s.text.as_str()).collect::<Vec<_>>(),
+            [
+                "Unable to verify income",
+                "4 late payments in the last 12 months"
+            ]
+        );
+        for bad in [
+            codes(&[]),
+            codes(&["", " "]),
+            codes(&["O01", "O02", "O03", "O04", "O05"]),
+            codes(&["R13"]),
+            codes(&["O01", "O01"]),
+        ] {
+            let err = stated_reasons(&bad, &choices).unwrap_err();
+            assert!(
+                matches!(err, ServiceError::Invalid(ref f) if f.field == "reasons"),
+                "{bad:?}"
+            );
+        }
+    }
 
     #[test]
     fn overrides_are_decisions_against_the_stored_recommendation() {

@@ -4,8 +4,8 @@
 
 use lendscope_charts::{waterfall, WaterfallItem};
 use lendscope_domain::review::{
-    grouped, money, percent, CaseFile, Contribution, Fact, FactGroup, HistoryEntry, ModelView,
-    QueueCounts, QueueRow, QueueView,
+    CaseFile, Contribution, Fact, FactGroup, HistoryEntry, ModelView, QueueCounts, QueueRow,
+    QueueView, StatedReason,
 };
 use lendscope_domain::{CaseState, Decision};
 use lendscope_model::features::{self, Input};
@@ -24,43 +24,7 @@ use crate::Services;
 pub const WATERFALL_TOP: usize = 10;
 const WATERFALL_WIDTH: u32 = 960;
 
-/// Columns holding money, shown as dollars.
-const MONEY: [&str; 4] = [
-    "loan_amount",
-    "monthly_income",
-    "avg_monthly_balance",
-    "min_balance_90d",
-];
-/// Columns holding a share between 0 and 1, shown as a percentage.
-const SHARES: [&str; 5] = [
-    "rent_on_time_ratio",
-    "utility_on_time_ratio",
-    "telecom_on_time_ratio",
-    "topup_regularity",
-    "savings_rate",
-];
-
-/// How a value of an input reads on the page.
-pub fn display_value(column: &str, value: &Value) -> String {
-    match value {
-        Value::Null => "not provided".to_owned(),
-        Value::Bool(b) => if *b { "yes" } else { "no" }.to_owned(),
-        Value::String(s) => s.replace('_', " "),
-        Value::Number(n) => {
-            let x = n.as_f64().unwrap_or(f64::NAN);
-            if MONEY.contains(&column) {
-                money(x)
-            } else if SHARES.contains(&column) {
-                percent(x, 0)
-            } else if x.fract() == 0.0 {
-                grouped(x, 0)
-            } else {
-                format!("{x:.2}")
-            }
-        }
-        other => other.to_string(),
-    }
-}
+pub use crate::scoring::display::display_value;
 
 fn label_of(column: &str) -> String {
     features::input(column).map_or_else(|| column.replace('_', " "), |i| i.label.to_owned())
@@ -159,6 +123,14 @@ impl Services {
                     note: a.note,
                     recommended,
                     model_shown: a.model_shown,
+                    reasons: match a.reasons.as_deref() {
+                        None => Vec::new(),
+                        Some(r) => serde_json::from_str::<Vec<StatedReason>>(r)
+                            .map_err(|e| ServiceError::Internal(format!("stored reasons: {e}")))?
+                            .into_iter()
+                            .map(|s| s.text)
+                            .collect(),
+                    },
                 })
             })
             .collect()
@@ -316,6 +288,7 @@ impl Services {
             margin,
             waterfall_svg,
             reasons: record.reason_texts(),
+            reason_choices: super::actions::reason_choices(&record.reasons),
             notice_url: crate::scoring::notice_url(&row.notice_token),
             state: summary.state,
             final_decision: summary.final_decision,

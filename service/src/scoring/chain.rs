@@ -2,6 +2,8 @@
 //! first record chained to 64 zeros, and the last link recorded in `chain_heads` so that a
 //! removed tail is noticed too.
 
+use std::collections::HashMap;
+
 use sea_orm::{
     ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
@@ -10,8 +12,9 @@ use serde::{Deserialize, Serialize};
 use super::record::DecisionRecord;
 use sha2::{Digest, Sha256};
 
-use crate::entity::{chain_anchor, chain_head, decision};
+use crate::entity::{chain_anchor, chain_head, decision, model};
 use crate::error::ServiceResult;
+use crate::registry::artifact_sha256;
 
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 pub const DECISIONS_CHAIN: &str = "decisions";
@@ -39,8 +42,8 @@ pub struct BrokenLink {
     pub problem: String,
 }
 
-/// Checks that the indexed columns of a row repeat its hashed record.
-fn columns_agree(row: &decision::Model) -> Result<(), String> {
+/// Checks that the indexed columns of a row repeat its hashed record, and returns the record.
+fn columns_agree(row: &decision::Model) -> Result<DecisionRecord, String> {
     let c: DecisionRecord = serde_json::from_str(&row.content)
         .map_err(|e| format!("content is not a decision record: {e}"))?;
     let checks = [
@@ -62,8 +65,54 @@ fn columns_agree(row: &decision::Model) -> Result<(), String> {
     ];
     match checks.iter().find(|(_, ok)| !ok) {
         Some((name, _)) => Err(format!("column {name} does not match the hashed content")),
-        None => Ok(()),
+        None => Ok(c),
     }
+}
+
+/// Every registered artifact: the SHA-256 the registry records for it, and the SHA-256 of the
+/// bytes it holds now.
+type Artifacts = HashMap<i64, (String, String)>;
+
+async fn artifacts<C: ConnectionTrait>(db: &C) -> ServiceResult<Artifacts> {
+    let rows: Vec<(i64, String, String, String)> = model::Entity::find()
+        .select_only()
+        .column(model::Column::Id)
+        .column(model::Column::Sha256)
+        .column(model::Column::ModelJson)
+        .column(model::Column::SchemaJson)
+        .into_tuple()
+        .all(db)
+        .await?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, registered, m, s)| (id, (registered, artifact_sha256(&m, &s))))
+        .collect())
+}
+
+/// Checks the artifacts a record was scored by (served and shadow): each is in the registry,
+/// its stored bytes still hash to its registered SHA-256, and that is the hash the record
+/// carries (records written before artifacts were anchored carry none).
+fn artifacts_agree(record: &DecisionRecord, artifacts: &Artifacts) -> Result<(), String> {
+    let models =
+        std::iter::once(&record.served.model).chain(record.shadow.as_ref().map(|s| &s.model));
+    for m in models {
+        let Some((registered, stored)) = artifacts.get(&m.id) else {
+            return Err(format!("model {} is not in the registry", m.id));
+        };
+        if stored != registered {
+            return Err(format!(
+                "the stored artifact of model {} no longer matches its registered SHA-256",
+                m.id
+            ));
+        }
+        if let Some(h) = m.sha256.as_ref().filter(|h| *h != registered) {
+            return Err(format!(
+                "it was scored by model {} with artifact SHA-256 {h}, but the registry holds {registered}",
+                m.id
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Checks one record against the hash of the record before it (`None` for the first):
@@ -76,7 +125,7 @@ pub fn verify_record(row: &decision::Model, prev_hash: Option<&str>) -> Result<(
     if link_hash(&row.prev_hash, &row.content) != row.hash {
         return Err("its content does not match its hash".to_owned());
     }
-    columns_agree(row)
+    columns_agree(row).map(|_| ())
 }
 
 /// Where the chain starts: after the newest retention anchor, else at link 1 on the genesis
@@ -92,6 +141,7 @@ pub async fn chain_start<C: ConnectionTrait>(db: &C) -> ServiceResult<(i64, Stri
 
 /// Walks every decision in chain order and reports the first broken link.
 pub async fn verify<C: ConnectionTrait>(db: &C) -> ServiceResult<ChainReport> {
+    let artifacts = artifacts(db).await?;
     const PAGE: u64 = 1000;
     let (mut expected_seq, mut prev) = chain_start(db).await?;
     let mut records = 0u64;
@@ -118,7 +168,10 @@ pub async fn verify<C: ConnectionTrait>(db: &C) -> ServiceResult<ChainReport> {
             } else if link_hash(&row.prev_hash, &row.content) != row.hash {
                 Some("its content does not match its hash".to_owned())
             } else {
-                columns_agree(row).err()
+                match columns_agree(row) {
+                    Err(problem) => Some(problem),
+                    Ok(record) => artifacts_agree(&record, &artifacts).err(),
+                }
             };
             if let Some(problem) = problem {
                 return Ok(ChainReport {

@@ -4,6 +4,7 @@
 //! answering only once it is committed.
 
 pub mod chain;
+pub mod display;
 pub mod form;
 mod ids;
 pub mod notice;

@@ -2,6 +2,7 @@
 //! language, and what the applicant can do next. Built only from the stored decision record,
 //! so it can be regenerated identically at any time. No internal scores are shown.
 
+use lendscope_domain::review::StatedReason;
 use lendscope_domain::{Decision, ReviewAction};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
@@ -23,6 +24,9 @@ applicant has in good faith exercised any right under the Consumer Credit Protec
 pub struct FinalDecision {
     pub decision: Decision,
     pub decided_at: String,
+    /// The officer's own principal reasons for a rejection (none for actions recorded before
+    /// officers gave reasons: the notice then keeps the automated decision's).
+    pub reasons: Option<Vec<String>>,
 }
 
 /// The notice of a stored decision; an officer's final decision replaces the recommendation.
@@ -30,11 +34,12 @@ pub(crate) fn build(
     record: &DecisionRecord,
     officer: Option<FinalDecision>,
 ) -> ServiceResult<Notice> {
-    let (decision, decided_at) = match officer {
-        Some(f) => (f.decision, f.decided_at),
-        None => (record.decision, record.created_at.clone()),
+    let (decision, decided_at, officer_reasons) = match officer {
+        Some(f) => (f.decision, f.decided_at, f.reasons),
+        None => (record.decision, record.created_at.clone(), None),
     };
-    let reasons = record.reason_texts();
+    // An officer's rejection states exactly the officer's reasons.
+    let reasons = officer_reasons.unwrap_or_else(|| record.reason_texts());
     let review =
         "You may ask for your application to be reviewed by a person: reply to this notice or \
                   contact us with your application reference."
@@ -126,7 +131,17 @@ impl Services {
         action
             .map(|a| {
                 let taken = known("review action", &a.action, ReviewAction::parse)?;
+                let reasons = a
+                    .reasons
+                    .as_deref()
+                    .map(|r| {
+                        serde_json::from_str::<Vec<StatedReason>>(r)
+                            .map(|s| s.into_iter().map(|s| s.text).collect())
+                            .map_err(|e| ServiceError::Internal(format!("stored reasons: {e}")))
+                    })
+                    .transpose()?;
                 Ok(FinalDecision {
+                    reasons,
                     decision: taken.decision().ok_or_else(|| {
                         ServiceError::Internal(format!("'{taken}' is not a final decision"))
                     })?,

@@ -94,6 +94,7 @@ pub(super) fn score_with(
                 name: model.meta.name.clone(),
                 version: model.meta.version,
                 role,
+                sha256: Some(model.sha256.clone()),
             },
             probability_of_default: pd.value(),
             score: PointsScale::default().score(pd),
@@ -107,9 +108,13 @@ pub(super) fn score_with(
     ))
 }
 
-/// The reasons given to the applicant: the policy rule's reason (amount or term out of range)
-/// first, then the principal factors of the model's score, at most [`reasons::MAX_REASONS`].
+/// The reasons given to the applicant under reason-selection `method` (see [`reasons`]):
+/// - method 2 (new decisions): a policy rule's reason (amount or term out of range) alone when
+///   a rule decided — the model did not cause the decision — else the model's principal reasons;
+/// - method 1 (records before it): the rule's reason first, then the model's largest positive
+///   contributions, at most [`reasons::MAX_REASONS`] in all.
 pub(super) fn decision_reasons(
+    method: u32,
     policy: &DecisionPolicy,
     rule: &str,
     schema: &lendscope_model::FeatureSchema,
@@ -131,7 +136,13 @@ pub(super) fn decision_reasons(
         })
         .into_iter()
         .collect();
-    reasons.extend(reasons::principal_reasons(schema, contributions, input));
+    if method >= 2 {
+        if reasons.is_empty() {
+            reasons = reasons::principal_reasons(schema, contributions, input);
+        }
+    } else {
+        reasons.extend(reasons::principal_reasons_v1(schema, contributions, input));
+    }
     reasons.truncate(reasons::MAX_REASONS);
     reasons
 }
@@ -148,31 +159,34 @@ pub fn check_idempotency_key(key: &str) -> ServiceResult<()> {
 }
 
 /// The model that serves an application with its role, and the one scored in the shadow with
-/// its role.
-type Routed = (
-    Arc<LoadedModel>,
-    ModelRole,
-    Option<Arc<LoadedModel>>,
-    ModelRole,
-);
+/// its role (or why the other model could not be loaded).
+struct Routed {
+    served: Arc<LoadedModel>,
+    served_role: ModelRole,
+    shadow: Option<Arc<LoadedModel>>,
+    shadow_role: ModelRole,
+    shadow_failed: Option<String>,
+}
 
 /// Routes an applicant: to the challenger when there is one and the applicant's bucket is
 /// below its share (sticky by applicant), else to the champion; the other model is the shadow.
 fn route(pair: &ServingPair, applicant_id: &str) -> Routed {
     let to_challenger = pair.challenger.is_some() && bucket(applicant_id) < pair.challenger_share;
     match (&pair.challenger, to_challenger) {
-        (Some(ch), true) => (
-            ch.clone(),
-            ModelRole::Challenger,
-            Some(pair.champion.clone()),
-            ModelRole::Champion,
-        ),
-        (ch, _) => (
-            pair.champion.clone(),
-            ModelRole::Champion,
-            ch.clone(),
-            ModelRole::Challenger,
-        ),
+        (Some(ch), true) => Routed {
+            served: ch.clone(),
+            served_role: ModelRole::Challenger,
+            shadow: Some(pair.champion.clone()),
+            shadow_role: ModelRole::Champion,
+            shadow_failed: None,
+        },
+        (ch, _) => Routed {
+            served: pair.champion.clone(),
+            served_role: ModelRole::Champion,
+            shadow: ch.clone(),
+            shadow_role: ModelRole::Challenger,
+            shadow_failed: pair.challenger_error.clone(),
+        },
     }
 }
 
@@ -185,6 +199,8 @@ struct Predicted {
     contributions: Vec<f64>,
     features: Vec<Option<f32>>,
     shadow: Option<ModelScore>,
+    /// Why the shadow model gave no output, if it failed.
+    shadow_error: Option<String>,
     policy: DecisionPolicy,
 }
 
@@ -194,12 +210,22 @@ async fn predict(
     input: ApplicationInput,
     policy: DecisionPolicy,
 ) -> ServiceResult<Predicted> {
-    let (served, served_role, shadow, shadow_role) = routed;
+    let Routed {
+        served,
+        served_role,
+        shadow,
+        shadow_role,
+        shadow_failed,
+    } = routed;
     tokio::task::spawn_blocking(move || {
         let (s, contributions, features) = score_with(&served, served_role, &input, &policy)?;
-        let shadow = match &shadow {
-            Some(m) => Some(score_with(m, shadow_role, &input, &policy)?.0),
-            None => None,
+        // The shadow never decides, so its failure never fails the decision: it is recorded.
+        let (shadow, shadow_error) = match &shadow {
+            Some(m) => match score_with(m, shadow_role, &input, &policy) {
+                Ok((score, _, _)) => (Some(score), None),
+                Err(e) => (None, Some(format!("model {}: {e}", m.meta.id))),
+            },
+            None => (None, shadow_failed),
         };
         let reasons_schema = served.bundle.schema().clone();
         Ok::<_, ServiceError>(Predicted {
@@ -209,6 +235,7 @@ async fn predict(
             contributions,
             features,
             shadow,
+            shadow_error,
             policy,
         })
     })
@@ -275,7 +302,9 @@ fn decision_content(
         policy: p.policy.clone(),
         served: served_score.clone(),
         shadow: p.shadow.clone(),
+        shadow_error: p.shadow_error.clone(),
         reasons: reasons.to_vec(),
+        reasons_method: Some(reasons::REASONS_METHOD),
         response: response.clone(),
         seq: None,
     }
@@ -350,6 +379,7 @@ impl Services {
         let p = predict(routed, input, policy).await?;
 
         let reasons = decision_reasons(
+            reasons::REASONS_METHOD,
             &p.policy,
             &p.served.rule,
             &p.schema,
@@ -371,7 +401,7 @@ impl Services {
         let notice_url = notice_url(&issued.notice_token);
         let pending = pending_decision(issued, &p, record);
         self.decision_writer().commit(pending).await?;
-        self.count_new_decision(&p.served, p.shadow.as_ref());
+        self.count_new_decision(&p.served, p.shadow.as_ref(), p.shadow_error.is_some());
         Ok(Scored {
             created: true,
             application_id,
@@ -412,7 +442,12 @@ impl Services {
     }
 
     /// Counts a committed new decision: the review queue's counts and the decision metrics.
-    fn count_new_decision(&self, served_score: &ModelScore, shadow_score: Option<&ModelScore>) {
+    fn count_new_decision(
+        &self,
+        served_score: &ModelScore,
+        shadow_score: Option<&ModelScore>,
+        shadow_failed: bool,
+    ) {
         self.counts_cache()
             .apply(crate::review::counts::CountChange::Opened(
                 served_score.decision,
@@ -439,6 +474,12 @@ impl Services {
             &[("role", served_score.model.role.as_str())],
             served_score.score as f64,
         );
+        if shadow_failed {
+            m.inc(
+                "lendscope_shadow_failures_total",
+                &[("served_role", served_score.model.role.as_str())],
+            );
+        }
         if let Some(shadow) = shadow_score {
             let role = served_score.model.role.as_str();
             m.inc(

@@ -49,8 +49,14 @@ pub struct DecisionRecord {
     pub served: ModelScore,
     /// The other model's output, scored in the shadow.
     pub shadow: Option<ModelScore>,
+    /// Why the shadow model gave no output, when it failed (the live decision stands).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shadow_error: Option<String>,
     /// The principal reasons, as the notice states them.
     pub reasons: Vec<Reason>,
+    /// How they were chosen ([`super::reasons::REASONS_METHOD`]); absent: method 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reasons_method: Option<u32>,
     /// The API response as it was sent (replayed for a repeated Idempotency-Key).
     pub response: Value,
     /// Its place in the chain; set by the writer when it is chained.
@@ -76,6 +82,10 @@ pub struct ModelInfo {
     pub name: String,
     pub version: i32,
     pub role: ModelRole,
+    /// SHA-256 of the artifact that scored (model JSON, then schema JSON), as registered.
+    /// Absent in records written before artifacts were anchored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
 }
 
 /// SHAP values in log-odds: `base_value + Σ contributions = margin`.

@@ -66,6 +66,7 @@ impl Services {
         let (score, contributions, _) =
             score_with(&model, record.model.role, &stored.input, &policy)?;
         let reasons = decision_reasons(
+            record.reasons_method.unwrap_or(1),
             &policy,
             &score.rule,
             model.bundle.schema(),
