@@ -13,6 +13,7 @@ mod m20261129_000007_monitoring;
 mod m20261129_000008_retention;
 mod m20261201_000009_artifacts;
 mod m20261201_000010_officer_reasons;
+mod m20261201_000011_record_chains;
 
 /// Column shapes shared by the migrations.
 pub(crate) mod columns {
@@ -76,6 +77,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000008_retention::Migration),
             Box::new(m20261201_000009_artifacts::Migration),
             Box::new(m20261201_000010_officer_reasons::Migration),
+            Box::new(m20261201_000011_record_chains::Migration),
         ]
     }
 }
@@ -96,6 +98,7 @@ pub const APPEND_ONLY_TABLES: &[&str] = &[
     "outcomes",
     "promotion_requests",
     "promotion_resolutions",
+    "record_links",
     "review_actions",
     "routing_settings",
 ];

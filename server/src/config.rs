@@ -65,6 +65,14 @@ pub struct Config {
     pub monitoring_window: usize,
     /// Applications scored at once; more are answered 503 with `Retry-After` (load shedding).
     pub max_concurrent_scoring: usize,
+    /// The Ed25519 key (a file holding the 32-byte seed in hex; `lendscope audit keygen`)
+    /// that signs checkpoints of the hash chains. Never stored in the database.
+    pub checkpoint_key: Option<PathBuf>,
+    /// Where signed checkpoints are written (outside the database: another disk or host).
+    pub checkpoint_dir: Option<PathBuf>,
+    /// How often the server writes a checkpoint when the decision chain moved (0: only by
+    /// `lendscope audit checkpoint`).
+    pub checkpoint_interval_secs: u64,
 }
 
 impl Default for Config {
@@ -82,6 +90,9 @@ impl Default for Config {
             monitoring_interval_secs: 3600,
             monitoring_window: 2000,
             max_concurrent_scoring: 64,
+            checkpoint_key: None,
+            checkpoint_dir: None,
+            checkpoint_interval_secs: 3600,
         }
     }
 }
@@ -103,6 +114,9 @@ pub const ENV_VARS: &[&str] = &[
     "LENDSCOPE_MONITORING_INTERVAL_SECS",
     "LENDSCOPE_MONITORING_WINDOW",
     "LENDSCOPE_MAX_CONCURRENT_SCORING",
+    "LENDSCOPE_CHECKPOINT_KEY",
+    "LENDSCOPE_CHECKPOINT_DIR",
+    "LENDSCOPE_CHECKPOINT_INTERVAL_SECS",
 ];
 
 impl Config {
@@ -175,6 +189,15 @@ impl Config {
                     self.monitoring_interval_secs = parse(name, &value)?;
                 }
                 "LENDSCOPE_MONITORING_WINDOW" => self.monitoring_window = parse(name, &value)?,
+                "LENDSCOPE_CHECKPOINT_KEY" => {
+                    self.checkpoint_key = Some(PathBuf::from(value.trim()));
+                }
+                "LENDSCOPE_CHECKPOINT_DIR" => {
+                    self.checkpoint_dir = Some(PathBuf::from(value.trim()));
+                }
+                "LENDSCOPE_CHECKPOINT_INTERVAL_SECS" => {
+                    self.checkpoint_interval_secs = parse(name, &value)?;
+                }
                 "LENDSCOPE_MAX_CONCURRENT_SCORING" => {
                     self.max_concurrent_scoring = parse(name, &value)?;
                 }

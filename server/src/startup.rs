@@ -2,6 +2,7 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
@@ -11,6 +12,7 @@ use axum::routing::get;
 use axum::{middleware, Json, Router};
 use http::{Request, StatusCode};
 use lendscope_app::{shell, App};
+use lendscope_service::audit::checkpoint::CheckpointKey;
 use lendscope_service::{db, Clock, Services, SystemClock};
 use leptos::prelude::*;
 use leptos_axum::{generate_route_list, LeptosRoutes};
@@ -33,6 +35,8 @@ pub struct Application {
     services: Services,
     /// The monitoring job's interval (`None`: only runs started from the page).
     monitoring_every: Option<Duration>,
+    /// Scheduled signed checkpoints of the decision chain: key, directory, interval.
+    checkpoints: Option<(Arc<CheckpointKey>, PathBuf, Duration)>,
 }
 
 impl Application {
@@ -48,6 +52,8 @@ impl Application {
         let conn = db::connect(&config.database_url).await?;
         db::migrate(&conn).await?;
         let services = Services::new(conn, clock, config.auth_settings());
+        // Records written before the record chains existed are linked once, before serving.
+        services.link_unchained_records().await?;
         services.set_retrain_base(config.retrain_base_data.clone());
         if config.max_concurrent_scoring == 0 {
             return Err(ServerError::Config(
@@ -66,6 +72,20 @@ impl Application {
             interval_secs: config.monitoring_interval_secs,
             ..Default::default()
         });
+        // The checkpoint key is read at start: a missing or bad key file stops the server
+        // rather than leaving the chain unanchored unnoticed.
+        let checkpoints = match (&config.checkpoint_key, &config.checkpoint_dir) {
+            (Some(key), Some(dir)) if config.checkpoint_interval_secs > 0 => Some((
+                Arc::new(CheckpointKey::load(key)?),
+                dir.clone(),
+                Duration::from_secs(config.checkpoint_interval_secs),
+            )),
+            (Some(key), _) => {
+                CheckpointKey::load(key)?;
+                None
+            }
+            _ => None,
+        };
         let listener = TcpListener::bind(config.listen).await?;
         let addr = listener.local_addr()?;
         let router = router(config, services.clone(), addr);
@@ -75,6 +95,7 @@ impl Application {
             services,
             monitoring_every: (config.monitoring_interval_secs > 0)
                 .then(|| Duration::from_secs(config.monitoring_interval_secs)),
+            checkpoints,
         })
     }
 
@@ -99,10 +120,13 @@ impl Application {
         let monitor = self
             .monitoring_every
             .map(|every| tokio::spawn(monitoring(self.services.clone(), every)));
+        let checkpointer = self.checkpoints.map(|(key, dir, every)| {
+            tokio::spawn(checkpoints(self.services.clone(), key, dir, every))
+        });
         let result = crate::drain::serve(self.listener, self.router, stop).await;
         housekeeping.abort();
-        if let Some(m) = monitor {
-            m.abort();
+        for task in [monitor, checkpointer].into_iter().flatten() {
+            task.abort();
         }
         result
     }
@@ -277,6 +301,27 @@ async fn monitoring(services: Services, every: Duration) {
         match services.run_monitoring("scheduler").await {
             Ok(id) => tracing::info!(run = id, "monitoring run stored"),
             Err(e) => tracing::warn!(error = %e, "monitoring run failed"),
+        }
+    }
+}
+
+/// Writes a signed checkpoint of the chains' heads every `every` when a chain has moved.
+async fn checkpoints(services: Services, key: Arc<CheckpointKey>, dir: PathBuf, every: Duration) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last = None;
+    loop {
+        tick.tick().await;
+        let heads = services.chain_heads().await.ok();
+        if heads.is_some() && heads == last {
+            continue;
+        }
+        match services.write_checkpoint(&key, &dir).await {
+            Ok((c, path)) => {
+                tracing::info!(heads = ?c.heads, path = %path.display(), "checkpoint written");
+                last = Some(c.heads);
+            }
+            Err(e) => tracing::error!(error = %e, "writing a checkpoint failed"),
         }
     }
 }

@@ -909,3 +909,59 @@ fn drift_matches_evidently() {
     );
     assert!(err.contains("nope.csv"), "{err}");
 }
+
+/// `audit keygen`, `audit checkpoint` and `audit verify` with the key and directory from the
+/// environment, as an operator runs them; a verifier with only the public key; a wrong key.
+#[test]
+fn checkpoints_are_signed_written_and_verified_from_the_command_line() {
+    let dir = temp("checkpoints");
+    let run = |args: &[&str], key: &Path| {
+        Command::new(env!("CARGO_BIN_EXE_lendscope"))
+            .args(args)
+            .current_dir(&dir)
+            .env(
+                "DATABASE_URL",
+                format!("sqlite://{}", dir.join("audit.db").display()),
+            )
+            .env("LENDSCOPE_CHECKPOINT_KEY", key)
+            .env("LENDSCOPE_CHECKPOINT_DIR", dir.join("checkpoints"))
+            .output()
+            .unwrap()
+    };
+    let key = dir.join("checkpoint.key");
+    let out = stdout_of(
+        &run(&["audit", "keygen", "--out", "checkpoint.key"], &key),
+        &["keygen"],
+    );
+    let public = out
+        .lines()
+        .find_map(|l| l.strip_prefix("public key "))
+        .unwrap()
+        .to_owned();
+    assert_eq!(public.len(), 64, "{out}");
+    assert!(!run(&["audit", "keygen", "--out", "checkpoint.key"], &key)
+        .status
+        .success());
+    let out = stdout_of(&run(&["audit", "checkpoint"], &key), &["checkpoint"]);
+    assert!(out.contains("decisions at link 0"), "{out}");
+    let out = stdout_of(&run(&["audit", "verify"], &key), &["verify"]);
+    assert!(out.contains("1 signed checkpoints hold"), "{out}");
+    let with_public = run(
+        &["audit", "verify", "--public-key", &public],
+        Path::new("/nonexistent"),
+    );
+    assert!(stdout_of(&with_public, &["verify --public-key"]).contains("1 signed checkpoints hold"));
+    let other = dir.join("other.key");
+    stdout_of(
+        &run(&["audit", "keygen", "--out", "other.key"], &other),
+        &["keygen other"],
+    );
+    let wrong = run(&["audit", "verify"], &other);
+    assert!(!wrong.status.success());
+    assert!(
+        String::from_utf8_lossy(&wrong.stderr).contains("not signed by this deployment's"),
+        "{}",
+        String::from_utf8_lossy(&wrong.stderr)
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -1,21 +1,90 @@
 //! `lendscope audit`: checks of the audit trail.
 
+use std::path::{Path, PathBuf};
+
 use clap::Subcommand;
+use lendscope_service::audit::checkpoint::CheckpointKey;
 use lendscope_service::Services;
 
+use crate::config::Config;
 use crate::error::ServerError;
 
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
-    /// Verify the hash chain of every decision; names the first broken link.
-    Verify,
+    /// Verify the hash chain of every decision; names the first broken link. With
+    /// `--checkpoints DIR`, also every signed checkpoint there: signed by this deployment's
+    /// key, and the chain still holds the hash each one recorded (a rewritten suffix fails).
+    Verify {
+        /// A directory of signed checkpoints (default: the configured checkpoint_dir, if any).
+        #[arg(long)]
+        checkpoints: Option<PathBuf>,
+        /// The signer's Ed25519 public key in hex (default: derived from the configured
+        /// checkpoint_key), for auditors who hold only the public key.
+        #[arg(long)]
+        public_key: Option<String>,
+    },
+    /// Sign the decision chain's current head and write the checkpoint to the checkpoint
+    /// directory (configuration: checkpoint_key, checkpoint_dir).
+    Checkpoint,
+    /// Make a new checkpoint key: writes its seed to FILE (owner-only) and prints the public
+    /// key. Keep the file out of the database and its backups.
+    Keygen {
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Recompute a stored decision from its stored inputs with the model version and policy
     /// version it names, and regenerate its notice: exit code 1 unless byte-identical.
     Reproduce { application_id: String },
 }
 
-pub(super) async fn run(svc: &Services, command: AuditCommand) -> Result<(), ServerError> {
+fn configured<'a>(value: Option<&'a PathBuf>, what: &str) -> Result<&'a Path, ServerError> {
+    value.map(PathBuf::as_path).ok_or_else(|| {
+        ServerError::Usage(format!(
+            "no {what} is configured (lendscope.toml or LENDSCOPE_{})",
+            what.to_uppercase().replace(' ', "_")
+        ))
+    })
+}
+
+/// `audit keygen` needs no database.
+pub(super) fn keygen(out: &Path) -> Result<(), ServerError> {
+    let key = CheckpointKey::generate(out)?;
+    println!(
+        "checkpoint key written to {} (keep it out of the database and its backups)
+public key {}",
+        out.display(),
+        key.public_key_hex()
+    );
+    Ok(())
+}
+
+pub(super) async fn run(
+    svc: &Services,
+    config: &Config,
+    command: AuditCommand,
+) -> Result<(), ServerError> {
     match command {
+        AuditCommand::Keygen { out } => keygen(&out),
+        AuditCommand::Checkpoint => {
+            let key = CheckpointKey::load(configured(
+                config.checkpoint_key.as_ref(),
+                "checkpoint key",
+            )?)?;
+            let dir = configured(config.checkpoint_dir.as_ref(), "checkpoint dir")?;
+            let (c, path) = svc.write_checkpoint(&key, dir).await?;
+            let heads: Vec<String> = c
+                .heads
+                .iter()
+                .map(|h| format!("{} at link {} ({})", h.chain, h.seq, h.hash))
+                .collect();
+            println!(
+                "checkpoint of {} signed by {} written to {}",
+                heads.join(", "),
+                c.public_key,
+                path.display()
+            );
+            Ok(())
+        }
         AuditCommand::Reproduce { application_id } => {
             let r = svc.reproduce_decision(&application_id).await?;
             println!(
@@ -35,7 +104,10 @@ pub(super) async fn run(svc: &Services, command: AuditCommand) -> Result<(), Ser
                 )))
             }
         }
-        AuditCommand::Verify => {
+        AuditCommand::Verify {
+            checkpoints,
+            public_key,
+        } => {
             let report = svc.verify_decisions().await?;
             match report.broken {
                 None => {
@@ -43,7 +115,50 @@ pub(super) async fn run(svc: &Services, command: AuditCommand) -> Result<(), Ser
                         "audit verify: {} decisions, hash chain intact, head matches",
                         report.records
                     );
-                    Ok(())
+                    for r in svc.verify_record_chains().await? {
+                        match r.broken {
+                            None => println!(
+                                "audit verify: {} chain intact: {} links ({} of purged applications)",
+                                r.chain, r.links, r.purged
+                            ),
+                            Some(why) => {
+                                return Err(ServerError::Usage(format!(
+                                    "audit verify: the {} chain is broken: {why}",
+                                    r.chain
+                                )))
+                            }
+                        }
+                    }
+                    let Some(dir) = checkpoints.as_ref().or(config.checkpoint_dir.as_ref()) else {
+                        return Ok(());
+                    };
+                    let public = match public_key {
+                        Some(hex_key) => hex::decode(hex_key.trim()).map_err(|e| {
+                            ServerError::Usage(format!("--public-key is not hex: {e}"))
+                        })?,
+                        None => hex::decode(
+                            CheckpointKey::load(configured(
+                                config.checkpoint_key.as_ref(),
+                                "checkpoint key",
+                            )?)?
+                            .public_key_hex(),
+                        )
+                        .map_err(|e| ServerError::Usage(e.to_string()))?,
+                    };
+                    let c = svc.verify_checkpoints(dir, &public).await?;
+                    match c.broken {
+                        None => {
+                            println!(
+                                "audit verify: {} signed checkpoints hold ({} older than the retention anchor)",
+                                c.checked, c.purged
+                            );
+                            Ok(())
+                        }
+                        Some((file, why)) => Err(ServerError::Usage(format!(
+                            "audit verify: checkpoint {file} {why} ({} checkpoints held before it)",
+                            c.checked
+                        ))),
+                    }
                 }
                 Some(b) => Err(ServerError::Usage(format!(
                     "audit verify: chain broken at link {}{}: {} ({} links verified before it)",

@@ -160,7 +160,10 @@ pub async fn run(cli: Cli) -> Result<(), ServerError> {
         Command::Db { command } => db::run(&config, command).await,
         #[cfg(feature = "train")]
         Command::Demo => demo::run(&services(&config).await?, &cli_meta()).await,
-        Command::Audit { command } => audit::run(&services(&config).await?, command).await,
+        Command::Audit {
+            command: AuditCommand::Keygen { out },
+        } => audit::keygen(&out),
+        Command::Audit { command } => audit::run(&services(&config).await?, &config, command).await,
         Command::Models { command } => models::run(&services(&config).await?, command).await,
         #[cfg(feature = "train")]
         Command::Retrain { base_data } => train::retrain(&config, base_data).await,
@@ -173,11 +176,10 @@ pub async fn run(cli: Cli) -> Result<(), ServerError> {
 async fn services(config: &Config) -> Result<Services, ServerError> {
     let conn = lendscope_service::db::connect(&config.database_url).await?;
     lendscope_service::db::migrate(&conn).await?;
-    Ok(Services::new(
-        conn,
-        Arc::new(SystemClock),
-        config.auth_settings(),
-    ))
+    let services = Services::new(conn, Arc::new(SystemClock), config.auth_settings());
+    // As at the server's start: records from before the record chains get their links.
+    services.link_unchained_records().await?;
+    Ok(services)
 }
 
 fn cli_meta() -> RequestMeta {

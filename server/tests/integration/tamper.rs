@@ -6,7 +6,9 @@
 
 use std::sync::Arc;
 
+use lendscope_service::audit::checkpoint::CheckpointKey;
 use lendscope_service::registry::artifact_sha256;
+use lendscope_service::scoring::chain::link_hash;
 use lendscope_service::{AuthSettings, ServiceError, Services, SystemClock};
 use sea_orm::{ConnectionTrait, DatabaseBackend};
 
@@ -15,7 +17,9 @@ use crate::on_both_backends;
 
 on_both_backends!(
     every_kind_of_tampering_is_detected,
-    an_altered_artifact_is_never_served_and_fails_verify
+    an_altered_artifact_is_never_served_and_fails_verify,
+    signed_checkpoints_catch_a_rewritten_suffix_and_a_foreign_key,
+    officer_actions_and_outcomes_are_chained
 );
 
 /// Lifts the append-only protection as a database owner could.
@@ -356,4 +360,219 @@ async fn an_altered_artifact_is_never_served_and_fails_verify(backend: Backend) 
         matches!(err, ServiceError::Unavailable(ref m) if m.contains(&format!("model {champion}")) && m.contains("integrity")),
         "{err}"
     );
+}
+
+/// The chain alone cannot tell a suffix rewritten by the database's owner with recomputed
+/// hashes and head; a signed checkpoint written before can. A checkpoint signed by any other
+/// key is refused.
+async fn signed_checkpoints_catch_a_rewritten_suffix_and_a_foreign_key(backend: Backend) {
+    let app = spawn(backend).await;
+    let key = app.with_scoring(0).await;
+    for i in 0..10 {
+        app.decide(&key, &application(&format!("CHECKPOINT-{i:02}")))
+            .await;
+    }
+    let dir = std::env::temp_dir().join(format!(
+        "lendscope-checkpoints-{}-{}",
+        std::process::id(),
+        uuid::Uuid::new_v4().simple()
+    ));
+    std::fs::create_dir_all(&dir).unwrap();
+    let signer = CheckpointKey::generate(&dir.join("checkpoint.key")).unwrap();
+    assert!(
+        CheckpointKey::generate(&dir.join("checkpoint.key")).is_err(),
+        "an existing key file is never overwritten"
+    );
+    let public = hex::decode(signer.public_key_hex()).unwrap();
+    let ours = dir.join("ours");
+    let (c, path) = app.services.write_checkpoint(&signer, &ours).await.unwrap();
+    assert_eq!(c.heads[0].chain, "decisions");
+    assert_eq!(c.heads[0].seq, 10);
+    assert!(path.exists());
+    let report = app
+        .services
+        .verify_checkpoints(&ours, &public)
+        .await
+        .unwrap();
+    assert_eq!((report.checked, report.broken.clone()), (1, None));
+
+    // The owner rewrites links 8 to 10 (an applicant's protected attribute) and recomputes
+    // every hash and the head: the chain alone verifies again.
+    lift_triggers(&app).await;
+    let db = app.services.db();
+    let mut prev = one_text(&app, "SELECT hash FROM decisions WHERE seq = 7").await;
+    for seq in 8..=10 {
+        let content = content_of(&app, seq)
+            .await
+            .replace("\"female\"", "\"male\"");
+        let hash = link_hash(&prev, &content);
+        db.execute_unprepared(&format!(
+            "UPDATE decisions SET content = {}, prev_hash = '{prev}', hash = '{hash}' WHERE seq = {seq}",
+            quoted(&content)
+        ))
+        .await
+        .unwrap();
+        prev = hash;
+    }
+    db.execute_unprepared(&format!(
+        "UPDATE chain_heads SET hash = '{prev}' WHERE chain = 'decisions'"
+    ))
+    .await
+    .unwrap();
+    let chain = app.services.verify_decisions().await.unwrap();
+    assert!(
+        chain.broken.is_none(),
+        "a consistent rewrite passes the chain alone"
+    );
+    let report = app
+        .services
+        .verify_checkpoints(&ours, &public)
+        .await
+        .unwrap();
+    let (file, why) = report
+        .broken
+        .expect("the rewrite went unnoticed by the checkpoint");
+    assert!(file.starts_with("checkpoint-000000000010-"), "{file}");
+    assert!(
+        why.contains("link 10") && why.contains("rewritten"),
+        "{why}"
+    );
+
+    // A checkpoint signed by another key is refused, whatever it says.
+    let stranger = CheckpointKey::generate(&dir.join("stranger.key")).unwrap();
+    let theirs = dir.join("theirs");
+    app.services
+        .write_checkpoint(&stranger, &theirs)
+        .await
+        .unwrap();
+    let report = app
+        .services
+        .verify_checkpoints(&theirs, &public)
+        .await
+        .unwrap();
+    let (_, why) = report.broken.expect("a foreign checkpoint was accepted");
+    assert!(
+        why.contains("not signed by this deployment's checkpoint key"),
+        "{why}"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Officer actions and outcomes have hash chains of their own: a changed, removed or
+/// forged record is named by `verify_record_chains` (what `lendscope audit verify` runs).
+async fn officer_actions_and_outcomes_are_chained(backend: Backend) {
+    use lendscope_service::review::ReviewAction;
+    use lendscope_service::RequestMeta;
+    for tamper in ["change-action", "remove-outcome", "forge-outcome", "none"] {
+        let app = spawn(backend).await;
+        let key = app.with_scoring(0).await;
+        let mut ids = Vec::new();
+        for i in 0..3 {
+            let d = app
+                .decide(&key, &application(&format!("RECORDS-{tamper}-{i}")))
+                .await;
+            ids.push(d["application_id"].as_str().unwrap().to_owned());
+        }
+        let s = &app.services;
+        let meta = RequestMeta::default();
+        s.review(
+            &ids[0],
+            "olivia",
+            ReviewAction::Claim,
+            0,
+            None,
+            None,
+            &[],
+            &meta,
+        )
+        .await
+        .unwrap();
+        s.review(
+            &ids[0],
+            "olivia",
+            ReviewAction::Escalate,
+            1,
+            Some("check income"),
+            None,
+            &[],
+            &meta,
+        )
+        .await
+        .unwrap();
+        for id in &ids[1..] {
+            s.record_outcome(id, "partner", "repaid", s.now())
+                .await
+                .unwrap();
+        }
+        let reports = s.verify_record_chains().await.unwrap();
+        assert_eq!(
+            reports
+                .iter()
+                .map(|r| (r.chain.as_str(), r.links, r.broken.clone()))
+                .collect::<Vec<_>>(),
+            [("review_actions", 2, None), ("outcomes", 2, None)],
+            "{tamper}"
+        );
+        let db = s.db();
+        let lift: Vec<String> = match db.get_database_backend() {
+            DatabaseBackend::Sqlite => ["review_actions", "outcomes"]
+                .iter()
+                .flat_map(|t| {
+                    [
+                        format!("DROP TRIGGER {t}_no_update"),
+                        format!("DROP TRIGGER {t}_no_delete"),
+                    ]
+                })
+                .collect(),
+            _ => ["review_actions", "outcomes"]
+                .iter()
+                .map(|t| format!("ALTER TABLE {t} DISABLE TRIGGER USER"))
+                .collect(),
+        };
+        for sql in lift {
+            db.execute_unprepared(&sql).await.unwrap();
+        }
+        let (chain, expected) = match tamper {
+            "change-action" => {
+                db.execute_unprepared(
+                    "UPDATE review_actions SET note = 'nothing to check' WHERE version = 2",
+                )
+                .await
+                .unwrap();
+                ("review_actions", "was changed after it was written")
+            }
+            "remove-outcome" => {
+                db.execute_unprepared(&format!(
+                    "DELETE FROM outcomes WHERE application_id = '{}'",
+                    ids[2]
+                ))
+                .await
+                .unwrap();
+                ("outcomes", "was removed")
+            }
+            "forge-outcome" => {
+                db.execute_unprepared(&format!(
+                    "INSERT INTO outcomes (application_id, outcome, observed_at, recorded_at, recorded_by) \
+                     SELECT '{}', 'defaulted', observed_at, recorded_at, recorded_by FROM outcomes \
+                     WHERE application_id = '{}'",
+                    ids[0], ids[1]
+                ))
+                .await
+                .unwrap();
+                ("outcomes", "written around Lendscope")
+            }
+            _ => ("", ""),
+        };
+        let reports = s.verify_record_chains().await.unwrap();
+        for r in reports {
+            if r.chain == chain {
+                let why = r
+                    .broken
+                    .unwrap_or_else(|| panic!("{tamper} went unnoticed"));
+                assert!(why.contains(expected), "{tamper}: {why}");
+            } else {
+                assert!(r.broken.is_none(), "{tamper}: {:?}", r.broken);
+            }
+        }
+    }
 }

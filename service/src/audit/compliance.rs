@@ -9,6 +9,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use crate::entity::{alias_history, case, decision, model};
 use crate::error::{known, ServiceError, ServiceResult};
+use crate::scoring::replay::decision_row;
 use crate::scoring::{chain, DecisionRecord};
 use crate::Services;
 
@@ -69,11 +70,7 @@ impl Services {
 
     /// The full trace of one decision.
     pub async fn decision_trace(&self, application_id: &str) -> ServiceResult<DecisionTrace> {
-        let d = decision::Entity::find()
-            .filter(decision::Column::ApplicationId.eq(application_id))
-            .one(self.db())
-            .await?
-            .ok_or(ServiceError::NotFound("application"))?;
+        let d = decision_row(self.db(), application_id, None).await?;
         let names = self.model_names().await?;
         let record = DecisionRecord::from_content(&d.content)?;
         let m = model::Entity::find_by_id(d.model_id)

@@ -2,7 +2,9 @@
 //! ended. Sign-ins, sign-outs, denials and every administrative change are recorded. Beside it:
 //! the compliance view of decisions, and the retention purge of old ones.
 
+pub mod checkpoint;
 pub mod compliance;
+pub mod records;
 pub mod retention;
 
 use chrono::{DateTime, Utc};

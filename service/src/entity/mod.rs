@@ -16,6 +16,7 @@ pub mod monitoring_run;
 pub mod outcome;
 pub mod promotion_request;
 pub mod promotion_resolution;
+pub mod record_link;
 pub mod review_action;
 pub mod routing_setting;
 pub mod session;

@@ -15,8 +15,9 @@ use lendscope_domain::review::{
 use lendscope_domain::Decision;
 
 use crate::audit::{self, Actor, AuditEvent, Outcome};
-use crate::entity::{case, decision, review_action};
+use crate::entity::{case, review_action};
 use crate::error::{ServiceError, ServiceResult};
+use crate::scoring::replay::decision_row;
 use crate::scoring::DecisionRecord;
 use crate::{RequestMeta, Services};
 
@@ -98,11 +99,7 @@ impl Services {
         application_id: &str,
         codes: &[String],
     ) -> ServiceResult<Vec<StatedReason>> {
-        let row = decision::Entity::find()
-            .filter(decision::Column::ApplicationId.eq(application_id))
-            .one(db)
-            .await?
-            .ok_or(ServiceError::NotFound("application"))?;
+        let row = decision_row(db, application_id, None).await?;
         let record = DecisionRecord::from_content(&row.content)?;
         stated_reasons(codes, &reason_choices(&record.reasons))
     }
@@ -198,7 +195,7 @@ impl Services {
         };
         let now = self.now();
         let version = expected_version + 1;
-        review_action::ActiveModel {
+        let written = review_action::ActiveModel {
             id: NotSet,
             application_id: Set(application_id.to_owned()),
             version: Set(version),
@@ -223,6 +220,15 @@ impl Services {
                 e.into()
             }
         })?;
+        crate::audit::records::link(
+            &txn,
+            crate::audit::records::REVIEW_ACTIONS_CHAIN,
+            written.id,
+            application_id,
+            &crate::audit::records::action_content(&written),
+            now,
+        )
+        .await?;
         let mut next: case::ActiveModel = current.clone().into();
         next.version = Set(version);
         match action {

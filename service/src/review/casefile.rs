@@ -10,13 +10,14 @@ use lendscope_domain::review::{
 use lendscope_domain::{CaseState, Decision};
 use lendscope_model::features::{self, Input};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QuerySelect};
+use sea_orm::{EntityTrait, QuerySelect};
 use serde_json::Value;
 
 use super::{CaseSummary, QueueFilter, ReviewAction};
-use crate::entity::{case, decision};
+use crate::entity::case;
 use crate::error::{known, ServiceError, ServiceResult};
 use crate::scoring::policy::DecisionPolicy;
+use crate::scoring::replay::decision_row;
 use crate::scoring::{DecisionRecord, ModelScore};
 use crate::Services;
 
@@ -230,11 +231,7 @@ impl Services {
     /// Everything the application page shows.
     pub async fn case_file(&self, application_id: &str) -> ServiceResult<CaseFile> {
         let summary = self.case_summary(application_id).await?;
-        let row = decision::Entity::find()
-            .filter(decision::Column::ApplicationId.eq(application_id))
-            .one(self.db())
-            .await?
-            .ok_or(ServiceError::NotFound("application"))?;
+        let row = decision_row(self.db(), application_id, None).await?;
         let record = DecisionRecord::from_content(&row.content)?;
         let served = model_view(&record.served);
         let shadow = record.shadow.as_ref().map(model_view);
@@ -310,11 +307,7 @@ impl Services {
         let Some(token) = shown.filter(|t| !t.is_empty()) else {
             return Ok(None);
         };
-        let row = decision::Entity::find()
-            .filter(decision::Column::ApplicationId.eq(application_id))
-            .one(db)
-            .await?
-            .ok_or(ServiceError::NotFound("application"))?;
+        let row = decision_row(db, application_id, None).await?;
         if row.hash != token {
             return Err(ServiceError::invalid(
                 "shown",

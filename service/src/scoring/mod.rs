@@ -13,7 +13,7 @@ mod pipeline;
 pub mod policy;
 pub mod reasons;
 pub mod record;
-mod replay;
+pub(crate) mod replay;
 pub mod request;
 pub mod writer;
 

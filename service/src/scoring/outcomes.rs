@@ -3,11 +3,13 @@
 
 use sea_orm::{
     ActiveModelTrait, ActiveValue::NotSet, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter,
+    TransactionTrait,
 };
 use serde_json::{json, Value};
 
-use crate::entity::{decision, outcome};
+use crate::entity::outcome;
 use crate::error::{ServiceError, ServiceResult};
+use crate::scoring::replay::decision_row;
 use crate::Services;
 
 impl Services {
@@ -51,12 +53,7 @@ impl Services {
                 "must be repaid or defaulted",
             ));
         }
-        let row = decision::Entity::find()
-            .filter(decision::Column::ApplicationId.eq(application_id))
-            .filter(decision::Column::ApiClient.eq(api_client))
-            .one(self.db())
-            .await?
-            .ok_or(ServiceError::NotFound("application"))?;
+        let row = decision_row(self.db(), application_id, Some(api_client)).await?;
         if observed_at > self.now() + chrono::Duration::minutes(5) {
             return Err(ServiceError::invalid("observed_at", "lies in the future"));
         }
@@ -81,19 +78,35 @@ impl Services {
         if let Some(o) = existing {
             return same_or_conflict(&o, outcome_value).map(|()| (false, view(&o)));
         }
-        let inserted = outcome::ActiveModel {
-            id: NotSet,
-            application_id: Set(application_id.to_owned()),
-            outcome: Set(outcome_value.to_owned()),
-            observed_at: Set(observed_at),
-            recorded_at: Set(self.now()),
-            recorded_by: Set(format!("api_key:{api_client}")),
+        // The outcome and its link in the outcomes' chain are written together.
+        let inserted = async {
+            let txn = self.db().begin().await?;
+            let o = outcome::ActiveModel {
+                id: NotSet,
+                application_id: Set(application_id.to_owned()),
+                outcome: Set(outcome_value.to_owned()),
+                observed_at: Set(observed_at),
+                recorded_at: Set(self.now()),
+                recorded_by: Set(format!("api_key:{api_client}")),
+            }
+            .insert(&txn)
+            .await?;
+            crate::audit::records::link(
+                &txn,
+                crate::audit::records::OUTCOMES_CHAIN,
+                o.id,
+                application_id,
+                &crate::audit::records::outcome_content(&o),
+                self.now(),
+            )
+            .await?;
+            txn.commit().await?;
+            Ok::<_, ServiceError>(o)
         }
-        .insert(self.db())
         .await;
         match inserted {
             Ok(o) => Ok((true, view(&o))),
-            Err(e) if ServiceError::is_unique_violation(&e) => {
+            Err(ServiceError::Database(e)) if ServiceError::is_unique_violation(&e) => {
                 let o = outcome::Entity::find()
                     .filter(outcome::Column::ApplicationId.eq(application_id))
                     .one(self.db())
@@ -101,7 +114,7 @@ impl Services {
                     .ok_or(ServiceError::NotFound("outcome"))?;
                 same_or_conflict(&o, outcome_value).map(|()| (false, view(&o)))
             }
-            Err(e) => Err(e.into()),
+            Err(e) => Err(e),
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Stored decisions read back for audit: a decision's record, its reproduction from the stored
 //! inputs with the model and policy versions it names, and the check of the whole chain.
 
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
 use super::pipeline::{decision_reasons, score_with};
 use super::record::DecisionRecord;
@@ -31,6 +31,21 @@ impl Reproduction {
     }
 }
 
+/// The stored decision of `application_id`, visible to `api_client` only when one is given.
+pub(crate) async fn decision_row<C: ConnectionTrait>(
+    db: &C,
+    application_id: &str,
+    api_client: Option<&str>,
+) -> ServiceResult<decision::Model> {
+    let mut q = decision::Entity::find().filter(decision::Column::ApplicationId.eq(application_id));
+    if let Some(client) = api_client {
+        q = q.filter(decision::Column::ApiClient.eq(client));
+    }
+    q.one(db)
+        .await?
+        .ok_or(ServiceError::NotFound("application"))
+}
+
 impl Services {
     /// A stored decision's record (the hashed content), visible to the client that created it
     /// (`None` for staff, who see every application).
@@ -39,26 +54,14 @@ impl Services {
         application_id: &str,
         api_client: Option<&str>,
     ) -> ServiceResult<DecisionRecord> {
-        let mut q =
-            decision::Entity::find().filter(decision::Column::ApplicationId.eq(application_id));
-        if let Some(client) = api_client {
-            q = q.filter(decision::Column::ApiClient.eq(client));
-        }
-        let row = q
-            .one(self.db())
-            .await?
-            .ok_or(ServiceError::NotFound("application"))?;
+        let row = decision_row(self.db(), application_id, api_client).await?;
         DecisionRecord::from_content(&row.content)
     }
 
     /// Recomputes a stored decision from its stored inputs, model version and policy version,
     /// and regenerates its notice from the recomputation (see [`Reproduction`]).
     pub async fn reproduce_decision(&self, application_id: &str) -> ServiceResult<Reproduction> {
-        let row = decision::Entity::find()
-            .filter(decision::Column::ApplicationId.eq(application_id))
-            .one(self.db())
-            .await?
-            .ok_or(ServiceError::NotFound("application"))?;
+        let row = decision_row(self.db(), application_id, None).await?;
         let record = DecisionRecord::from_content(&row.content)?;
         let stored = crate::registry::stored(&row.content)?;
         let policy = self.policy_version(&row.policy_version).await?;
