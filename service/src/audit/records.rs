@@ -9,18 +9,16 @@
 //! Records written before the chains existed are linked once, in id order, when the server
 //! starts ([`Services::link_unchained_records`]).
 
-use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::NotSet, ActiveValue::Set, ColumnTrait, ConnectionTrait,
-    DatabaseBackend, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
-    TransactionTrait,
+    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::entity::{chain_head, decision, outcome, record_link, review_action};
 use crate::error::{ServiceError, ServiceResult};
-use crate::scoring::chain::{chain_start, link_hash, GENESIS};
+use crate::scoring::chain::{chain_start, link_hash, locked_head, GENESIS};
 use crate::Services;
 
 /// The chain of officer actions.
@@ -100,34 +98,6 @@ pub(crate) async fn link<C: ConnectionTrait>(
     .exec(db)
     .await?;
     Ok(())
-}
-
-/// The chain's head, created at the genesis hash when missing, locked for this transaction on
-/// PostgreSQL (SQLite's writer holds the database).
-async fn locked_head<C: ConnectionTrait>(db: &C, chain: &str) -> ServiceResult<(i64, String)> {
-    chain_head::Entity::insert(chain_head::ActiveModel {
-        chain: Set(chain.to_owned()),
-        seq: Set(0),
-        hash: Set(GENESIS.to_owned()),
-        updated_at: Set(chrono::Utc::now()),
-    })
-    .on_conflict(
-        OnConflict::column(chain_head::Column::Chain)
-            .do_nothing()
-            .to_owned(),
-    )
-    .do_nothing()
-    .exec(db)
-    .await?;
-    let mut q = chain_head::Entity::find_by_id(chain.to_owned());
-    if db.get_database_backend() == DatabaseBackend::Postgres {
-        q = q.lock_exclusive();
-    }
-    let head = q
-        .one(db)
-        .await?
-        .ok_or_else(|| ServiceError::Internal(format!("the {chain} chain head is missing")))?;
-    Ok((head.seq, head.hash))
 }
 
 /// What checking one record chain found.

@@ -5,7 +5,8 @@
 use std::collections::HashMap;
 
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseBackend, DbErr, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use serde::{Deserialize, Serialize};
 
@@ -126,6 +127,39 @@ pub fn verify_record(row: &decision::Model, prev_hash: Option<&str>) -> Result<(
         return Err("its content does not match its hash".to_owned());
     }
     columns_agree(row).map(|_| ())
+}
+
+/// A chain's head (sequence number, hash) inside a writing transaction: created at the
+/// genesis hash on first use, and locked until the transaction ends on PostgreSQL (SQLite's
+/// writer holds the whole database). Written before it is read, so that on SQLite the
+/// transaction takes the write lock at once (a read first could deadlock with another writer).
+pub(crate) async fn locked_head<C: ConnectionTrait>(
+    db: &C,
+    chain: &str,
+) -> Result<(i64, String), DbErr> {
+    chain_head::Entity::insert(chain_head::ActiveModel {
+        chain: Set(chain.to_owned()),
+        seq: Set(0),
+        hash: Set(GENESIS.to_owned()),
+        updated_at: Set(chrono::Utc::now()),
+    })
+    .on_conflict(
+        sea_orm::sea_query::OnConflict::column(chain_head::Column::Chain)
+            .do_nothing()
+            .to_owned(),
+    )
+    .do_nothing()
+    .exec(db)
+    .await?;
+    let mut q = chain_head::Entity::find_by_id(chain.to_owned());
+    if db.get_database_backend() == DatabaseBackend::Postgres {
+        q = q.lock_exclusive();
+    }
+    let head = q
+        .one(db)
+        .await?
+        .ok_or_else(|| DbErr::RecordNotFound(format!("the {chain} chain head")))?;
+    Ok((head.seq, head.hash))
 }
 
 /// Where the chain starts: after the newest retention anchor, else at link 1 on the genesis

@@ -10,12 +10,11 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::NotSet, ActiveValue::Set, ConnectionTrait, DatabaseBackend,
-    DatabaseConnection, DbErr, EntityTrait, QuerySelect, TransactionTrait,
+    ActiveValue::NotSet, ActiveValue::Set, DatabaseConnection, DbErr, EntityTrait, TransactionTrait,
 };
 use tokio::sync::{mpsc, oneshot};
 
-use super::chain::{link_hash, DECISIONS_CHAIN, GENESIS};
+use super::chain::{link_hash, locked_head, DECISIONS_CHAIN};
 use crate::entity::{case, chain_head, decision};
 use crate::error::{ServiceError, ServiceResult};
 use crate::metrics::{Metrics, BATCH_BUCKETS, LATENCY_BUCKETS};
@@ -157,29 +156,8 @@ async fn commit_batch(
     let txn = db.begin().await?;
     // Write first: on SQLite this takes the write lock at once (a read first could deadlock
     // with another writing transaction); it also creates the head row on first use.
-    chain_head::Entity::insert(chain_head::ActiveModel {
-        chain: Set(DECISIONS_CHAIN.to_owned()),
-        seq: Set(0),
-        hash: Set(GENESIS.to_owned()),
-        updated_at: Set(chrono::Utc::now()),
-    })
-    .on_conflict(
-        sea_orm::sea_query::OnConflict::column(chain_head::Column::Chain)
-            .do_nothing()
-            .to_owned(),
-    )
-    .do_nothing()
-    .exec(&txn)
-    .await?;
-    let mut head_query = chain_head::Entity::find_by_id(DECISIONS_CHAIN.to_owned());
-    if db.get_database_backend() == DatabaseBackend::Postgres {
-        head_query = head_query.lock_exclusive();
-    }
-    let head = head_query
-        .one(&txn)
-        .await?
-        .ok_or_else(|| DbErr::RecordNotFound("the decision chain head".into()))?;
-    let (mut seq, mut prev) = (head.seq, head.hash.clone());
+    let (head_seq, head_hash) = locked_head(&txn, DECISIONS_CHAIN).await?;
+    let (mut seq, mut prev) = (head_seq, head_hash);
     let mut keys = HashSet::new();
     let mut results = Vec::with_capacity(batch.len());
     let mut rows = Vec::with_capacity(batch.len());
@@ -253,12 +231,14 @@ async fn commit_batch(
     if !rows.is_empty() {
         decision::Entity::insert_many(rows).exec(&txn).await?;
         case::Entity::insert_many(cases).exec(&txn).await?;
-        let now = chrono::Utc::now();
-        let mut active: chain_head::ActiveModel = head.into();
-        active.seq = Set(seq);
-        active.hash = Set(prev);
-        active.updated_at = Set(now);
-        active.update(&txn).await?;
+        chain_head::Entity::update(chain_head::ActiveModel {
+            chain: Set(DECISIONS_CHAIN.to_owned()),
+            seq: Set(seq),
+            hash: Set(prev),
+            updated_at: Set(chrono::Utc::now()),
+        })
+        .exec(&txn)
+        .await?;
     }
     txn.commit().await?;
     Ok(results)
