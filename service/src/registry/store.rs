@@ -137,6 +137,18 @@ pub(crate) async fn write_alias(
     }
     .insert(txn)
     .await?;
+    // A new challenger starts in shadow: it scores every application and decides none until
+    // a share of applicants is given to it afterwards.
+    if role == ModelRole::Challenger && model_id.is_some() {
+        routing_setting::ActiveModel {
+            id: NotSet,
+            challenger_share_percent: Set(0),
+            set_at: Set(now),
+            set_by: Set(by.to_owned()),
+        }
+        .insert(txn)
+        .await?;
+    }
     Ok(())
 }
 
