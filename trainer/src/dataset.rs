@@ -301,12 +301,10 @@ impl Dataset {
                 .filter(|(_, v)| !is_missing_text(v));
             match &col.kind {
                 ColumnKind::Numeric => {
+                    // Parsed as the schema's encoder parses them (the matrix was encoded from
+                    // these cells before, so every present cell is a finite number).
                     let mut values: Vec<f64> = present
-                        .filter_map(|(_, v)| match v {
-                            "true" | "yes" => Some(1.0),
-                            "false" | "no" => Some(0.0),
-                            _ => v.parse::<f64>().ok().filter(|x| x.is_finite()),
-                        })
+                        .filter_map(|(_, v)| v.parse::<f64>().ok().filter(|x| x.is_finite()))
                         .collect();
                     if values.is_empty() {
                         continue;

@@ -1,9 +1,9 @@
-//! Signed checkpoints of the decision chain, kept outside the database.
+//! Signed checkpoints of the hash chains, kept outside the database.
 //!
-//! The hash chain shows that records were changed, removed or reordered — unless whoever owns
+//! A hash chain shows that records were changed, removed or reordered — unless whoever owns
 //! the database rewrites a suffix and recomputes its hashes and the head: then the chain is
-//! consistent again. A checkpoint anchors the chain outside the database: the head's sequence
-//! number and hash, signed with an Ed25519 key read from a file named in the configuration
+//! consistent again. A checkpoint anchors the chains outside the database: the heads' sequence
+//! numbers and hashes (decisions, officer actions, outcomes), signed with an Ed25519 key read from a file named in the configuration
 //! (never stored in the database), written as a small JSON file to a directory elsewhere (a
 //! write-once bucket, another host). `audit verify --checkpoints DIR` checks every checkpoint's
 //! signature against this deployment's key and that the chain still holds the hash each one
@@ -18,9 +18,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::audit::records::RECORD_CHAINS;
 use crate::audit::{self, Actor, AuditEvent, Outcome};
-use crate::entity::{chain_head, decision, record_link};
+use crate::entity::{decision, record_link};
 use crate::error::{ServiceError, ServiceResult};
-use crate::scoring::chain::{chain_start, DECISIONS_CHAIN, GENESIS};
+use crate::scoring::chain::{chain_start, head_of, DECISIONS_CHAIN, GENESIS};
 use crate::{RequestMeta, Services};
 
 /// The format of checkpoint files and of the bytes their signature covers.
@@ -154,10 +154,7 @@ impl Services {
     pub async fn chain_heads(&self) -> ServiceResult<Vec<Head>> {
         let mut heads = Vec::with_capacity(1 + RECORD_CHAINS.len());
         for chain in std::iter::once(DECISIONS_CHAIN).chain(RECORD_CHAINS) {
-            let (seq, hash) = chain_head::Entity::find_by_id(chain.to_owned())
-                .one(self.db())
-                .await?
-                .map_or((0, GENESIS.to_owned()), |h| (h.seq, h.hash));
+            let (seq, hash) = head_of(self.db(), chain).await?;
             heads.push(Head {
                 chain: chain.to_owned(),
                 seq,
@@ -168,7 +165,7 @@ impl Services {
     }
 
     /// Signs the chains' current heads with `key` and writes the checkpoint to `dir`
-    /// (created if missing) as `decisions-<seq>-<time>.json`. Audited.
+    /// (created if missing) as `checkpoint-<decisions' seq>-<time>.json`. Audited.
     pub async fn write_checkpoint(
         &self,
         key: &CheckpointKey,
@@ -216,8 +213,8 @@ impl Services {
     }
 
     /// Checks every checkpoint in `dir` (files ending in `.json`, in name order): signed by
-    /// `public_key` (raw 32 bytes), and the chain still holds the hash it recorded at its
-    /// sequence number. Stops at the first failure.
+    /// `public_key` (raw 32 bytes), and each chain still holds the hash the checkpoint recorded
+    /// at its sequence number. Stops at the first failure.
     pub async fn verify_checkpoints(
         &self,
         dir: &Path,

@@ -18,7 +18,7 @@ use serde_json::json;
 
 use crate::entity::{chain_head, decision, outcome, record_link, review_action};
 use crate::error::{ServiceError, ServiceResult};
-use crate::scoring::chain::{chain_start, link_hash, locked_head, GENESIS};
+use crate::scoring::chain::{chain_start, head_of, link_hash, locked_head, set_head, GENESIS};
 use crate::Services;
 
 /// The chain of officer actions.
@@ -89,14 +89,7 @@ pub(crate) async fn link<C: ConnectionTrait>(
     }
     .insert(db)
     .await?;
-    chain_head::Entity::update(chain_head::ActiveModel {
-        chain: Set(chain.to_owned()),
-        seq: Set(seq + 1),
-        hash: Set(hash),
-        updated_at: Set(now),
-    })
-    .exec(db)
-    .await?;
+    set_head(db, chain, seq + 1, hash).await?;
     Ok(())
 }
 
@@ -125,8 +118,13 @@ impl Services {
                 txn.rollback().await?;
                 continue;
             }
-            // Creates (and on PostgreSQL locks) the head: a second process waits, then finds it.
-            locked_head(&txn, chain).await?;
+            // Creates (and on PostgreSQL locks) the head. A second process starting at the same
+            // time waits here, then finds the head moved past link 0 and links nothing again.
+            let (seq, _) = locked_head(&txn, chain).await?;
+            if seq > 0 {
+                txn.rollback().await?;
+                continue;
+            }
             let now = self.now();
             if chain == REVIEW_ACTIONS_CHAIN {
                 for a in review_action::Entity::find()
@@ -227,10 +225,7 @@ impl Services {
             expected += 1;
             report.links += 1;
         }
-        let head = chain_head::Entity::find_by_id(chain.to_owned())
-            .one(self.db())
-            .await?
-            .map_or((0, GENESIS.to_owned()), |h| (h.seq, h.hash));
+        let head = head_of(self.db(), chain).await?;
         if head != (expected - 1, prev) {
             report.broken = Some(format!(
                 "the chain head (link {}) does not match its last link ({}): links were removed",

@@ -25,3 +25,20 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+impl Model {
+    /// A rejection's principal reasons as its notice states them (their texts); `None` for an
+    /// action that carries none (not a rejection, or recorded before officers gave reasons).
+    pub fn stated_reason_texts(&self) -> crate::error::ServiceResult<Option<Vec<String>>> {
+        self.reasons
+            .as_deref()
+            .map(|r| {
+                serde_json::from_str::<Vec<lendscope_domain::review::StatedReason>>(r)
+                    .map(|s| s.into_iter().map(|s| s.text).collect())
+                    .map_err(|e| {
+                        crate::error::ServiceError::Internal(format!("stored reasons: {e}"))
+                    })
+            })
+            .transpose()
+    }
+}

@@ -449,23 +449,31 @@ impl Services {
             .await?
             .ok_or(ServiceError::NotFound("model"))?;
         let registered = row.sha256.clone();
-        let (bundle, meta, actual) = tokio::task::spawn_blocking(move || {
+        // The bytes are checked against their registered hash before they are parsed: an
+        // altered artifact is refused as such, whether or not it would still parse.
+        let parsed = tokio::task::spawn_blocking(move || {
             let actual = artifact_sha256(&row.model_json, &row.schema_json);
-            ModelBundle::from_json(row.model_json.as_bytes(), row.schema_json.as_bytes()).map(|b| {
-                let meta = ModelRef {
-                    id: row.id,
-                    name: row.name,
-                    version: row.version,
-                };
-                (b, meta, actual)
-            })
+            if actual != row.sha256 {
+                return Err(actual);
+            }
+            let meta = ModelRef {
+                id: row.id,
+                name: row.name,
+                version: row.version,
+            };
+            Ok(
+                ModelBundle::from_json(row.model_json.as_bytes(), row.schema_json.as_bytes())
+                    .map(|b| (b, meta)),
+            )
         })
         .await
-        .map_err(|e| ServiceError::Internal(format!("model loading task: {e}")))?
-        .map_err(|e| ServiceError::Internal(format!("stored model {id} does not load: {e}")))?;
-        if actual != registered {
-            return Err(self.integrity_failure(id, &registered, &actual).await);
-        }
+        .map_err(|e| ServiceError::Internal(format!("model loading task: {e}")))?;
+        let (bundle, meta) = match parsed {
+            Err(actual) => return Err(self.integrity_failure(id, &registered, &actual).await),
+            Ok(bundle) => bundle.map_err(|e| {
+                ServiceError::Internal(format!("stored model {id} does not load: {e}"))
+            })?,
+        };
         let loaded = Arc::new(LoadedModel {
             meta,
             bundle,

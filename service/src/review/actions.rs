@@ -12,7 +12,7 @@ use serde_json::json;
 use lendscope_domain::review::{
     OfficerRow, ReasonChoice, StatedReason, MAX_STATED_REASONS, OFFICER_REASONS,
 };
-use lendscope_domain::Decision;
+use lendscope_domain::{CaseState, Decision};
 
 use crate::audit::{self, Actor, AuditEvent, Outcome};
 use crate::entity::{case, review_action};
@@ -161,7 +161,7 @@ impl Services {
                 current.version
             )));
         }
-        if current.state != "open" {
+        if current.state != CaseState::Open.as_str() {
             return Err(ServiceError::Conflict(format!(
                 "this case was already decided ({})",
                 current.final_decision.as_deref().unwrap_or("?")
@@ -207,7 +207,9 @@ impl Services {
             created_at: Set(now),
             reasons: Set(stated
                 .as_ref()
-                .map(|s| serde_json::to_string(s).unwrap_or_default())),
+                .map(serde_json::to_string)
+                .transpose()
+                .map_err(|e| ServiceError::Internal(format!("officer reasons: {e}")))?),
         }
         .insert(&txn)
         .await
@@ -246,7 +248,7 @@ impl Services {
                 next.claimed_at = Set(None);
             }
             ReviewAction::Approve | ReviewAction::Reject => {
-                next.state = Set("decided".to_owned());
+                next.state = Set(CaseState::Decided.as_str().to_owned());
                 next.final_decision = Set(Some(action.as_str().to_owned()));
                 next.decided_by = Set(Some(officer.to_owned()));
                 next.decided_at = Set(Some(now));

@@ -5,7 +5,7 @@
 use lendscope_charts::{waterfall, WaterfallItem};
 use lendscope_domain::review::{
     CaseFile, Contribution, Fact, FactGroup, HistoryEntry, ModelView, QueueCounts, QueueRow,
-    QueueView, StatedReason,
+    QueueView,
 };
 use lendscope_domain::{CaseState, Decision};
 use lendscope_model::features::{self, Input};
@@ -116,6 +116,7 @@ impl Services {
             .map(|a| {
                 let action = known("review action", &a.action, ReviewAction::parse)?;
                 let recommended = known("recommendation", &a.recommended, Decision::parse)?;
+                let reasons = a.stated_reason_texts()?.unwrap_or_default();
                 Ok(HistoryEntry {
                     at: a.created_at.format("%Y-%m-%d %H:%M:%S UTC").to_string(),
                     overrode: action.overrides(recommended),
@@ -124,14 +125,7 @@ impl Services {
                     note: a.note,
                     recommended,
                     model_shown: a.model_shown,
-                    reasons: match a.reasons.as_deref() {
-                        None => Vec::new(),
-                        Some(r) => serde_json::from_str::<Vec<StatedReason>>(r)
-                            .map_err(|e| ServiceError::Internal(format!("stored reasons: {e}")))?
-                            .into_iter()
-                            .map(|s| s.text)
-                            .collect(),
-                    },
+                    reasons,
                 })
             })
             .collect()

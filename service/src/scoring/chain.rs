@@ -9,10 +9,9 @@ use sea_orm::{
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 use serde::{Deserialize, Serialize};
-
-use super::record::DecisionRecord;
 use sha2::{Digest, Sha256};
 
+use super::record::DecisionRecord;
 use crate::entity::{chain_anchor, chain_head, decision, model};
 use crate::error::ServiceResult;
 use crate::registry::artifact_sha256;
@@ -162,6 +161,36 @@ pub(crate) async fn locked_head<C: ConnectionTrait>(
     Ok((head.seq, head.hash))
 }
 
+/// Moves a chain's head to link `seq` with `hash` (inside the transaction that holds it).
+pub(crate) async fn set_head<C: ConnectionTrait>(
+    db: &C,
+    chain: &str,
+    seq: i64,
+    hash: String,
+) -> Result<(), DbErr> {
+    chain_head::Entity::update(chain_head::ActiveModel {
+        chain: Set(chain.to_owned()),
+        seq: Set(seq),
+        hash: Set(hash),
+        updated_at: Set(chrono::Utc::now()),
+    })
+    .exec(db)
+    .await?;
+    Ok(())
+}
+
+/// A chain's recorded head (sequence number, hash): link 0 on the genesis hash when the chain
+/// has none yet.
+pub(crate) async fn head_of<C: ConnectionTrait>(
+    db: &C,
+    chain: &str,
+) -> ServiceResult<(i64, String)> {
+    Ok(chain_head::Entity::find_by_id(chain.to_owned())
+        .one(db)
+        .await?
+        .map_or((0, GENESIS.to_owned()), |h| (h.seq, h.hash)))
+}
+
 /// Where the chain starts: after the newest retention anchor, else at link 1 on the genesis
 /// hash. Returns (first sequence number, the hash it must chain to).
 pub async fn chain_start<C: ConnectionTrait>(db: &C) -> ServiceResult<(i64, String)> {
@@ -232,10 +261,7 @@ pub async fn verify<C: ConnectionTrait>(db: &C) -> ServiceResult<ChainReport> {
             )),
         });
     }
-    let head = chain_head::Entity::find_by_id(DECISIONS_CHAIN.to_owned())
-        .one(db)
-        .await?;
-    let (head_seq, head_hash) = head.map_or((0, GENESIS.to_owned()), |h| (h.seq, h.hash));
+    let (head_seq, head_hash) = head_of(db, DECISIONS_CHAIN).await?;
     let last = expected_seq - 1;
     let problem = if head_seq > last {
         Some((

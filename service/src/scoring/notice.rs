@@ -2,7 +2,6 @@
 //! language, and what the applicant can do next. Built only from the stored decision record,
 //! so it can be regenerated identically at any time. No internal scores are shown.
 
-use lendscope_domain::review::StatedReason;
 use lendscope_domain::{Decision, ReviewAction};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
@@ -131,17 +130,8 @@ impl Services {
         action
             .map(|a| {
                 let taken = known("review action", &a.action, ReviewAction::parse)?;
-                let reasons = a
-                    .reasons
-                    .as_deref()
-                    .map(|r| {
-                        serde_json::from_str::<Vec<StatedReason>>(r)
-                            .map(|s| s.into_iter().map(|s| s.text).collect())
-                            .map_err(|e| ServiceError::Internal(format!("stored reasons: {e}")))
-                    })
-                    .transpose()?;
                 Ok(FinalDecision {
-                    reasons,
+                    reasons: a.stated_reason_texts()?,
                     decision: taken.decision().ok_or_else(|| {
                         ServiceError::Internal(format!("'{taken}' is not a final decision"))
                     })?,

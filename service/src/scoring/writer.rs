@@ -14,8 +14,8 @@ use sea_orm::{
 };
 use tokio::sync::{mpsc, oneshot};
 
-use super::chain::{link_hash, locked_head, DECISIONS_CHAIN};
-use crate::entity::{case, chain_head, decision};
+use super::chain::{link_hash, locked_head, set_head, DECISIONS_CHAIN};
+use crate::entity::{case, decision};
 use crate::error::{ServiceError, ServiceResult};
 use crate::metrics::{Metrics, BATCH_BUCKETS, LATENCY_BUCKETS};
 
@@ -156,8 +156,7 @@ async fn commit_batch(
     let txn = db.begin().await?;
     // Write first: on SQLite this takes the write lock at once (a read first could deadlock
     // with another writing transaction); it also creates the head row on first use.
-    let (head_seq, head_hash) = locked_head(&txn, DECISIONS_CHAIN).await?;
-    let (mut seq, mut prev) = (head_seq, head_hash);
+    let (mut seq, mut prev) = locked_head(&txn, DECISIONS_CHAIN).await?;
     let mut keys = HashSet::new();
     let mut results = Vec::with_capacity(batch.len());
     let mut rows = Vec::with_capacity(batch.len());
@@ -231,14 +230,7 @@ async fn commit_batch(
     if !rows.is_empty() {
         decision::Entity::insert_many(rows).exec(&txn).await?;
         case::Entity::insert_many(cases).exec(&txn).await?;
-        chain_head::Entity::update(chain_head::ActiveModel {
-            chain: Set(DECISIONS_CHAIN.to_owned()),
-            seq: Set(seq),
-            hash: Set(prev),
-            updated_at: Set(chrono::Utc::now()),
-        })
-        .exec(&txn)
-        .await?;
+        set_head(&txn, DECISIONS_CHAIN, seq, prev).await?;
     }
     txn.commit().await?;
     Ok(results)
