@@ -155,6 +155,10 @@ pub struct Comparison {
     pub ks: Option<(Interval, Interval, Interval)>,
     pub labelled_note: Option<String>,
     pub fairness: Vec<GroupParity>,
+    /// Final decisions (the officer's, else the automated one) of the same recent
+    /// applications, whichever version served them; undecided manual reviews left out.
+    pub final_decided: usize,
+    pub final_fairness: Vec<GroupParity>,
     pub latency_p50_us: f64,
     pub latency_p99_us: f64,
     pub gate: Vec<GateCheck>,
@@ -172,11 +176,23 @@ pub struct PromotionView {
     pub requested_at: String,
     pub expires_at: String,
     pub reason: String,
+    /// `None`: make the version champion; `Some(p)`: route p % of applicants to it.
+    pub challenger_share: Option<u8>,
     /// `open`, `approved`, `rejected`, `cancelled` or `expired`.
     pub state: String,
     pub resolved_by: Option<String>,
     pub resolved_at: Option<String>,
     pub note: Option<String>,
+}
+
+/// An alias or share changed by the command line's emergency bypass (from the audit log).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EmergencyView {
+    pub at: String,
+    pub actor: String,
+    /// What changed, e.g. "champion → model 3" or "challenger's share → 20 %".
+    pub change: String,
+    pub reason: String,
 }
 
 /// The registry's front page.
@@ -186,6 +202,8 @@ pub struct RegistryView {
     pub challenger_share: u8,
     pub runs: Vec<RunRow>,
     pub promotions: Vec<PromotionView>,
+    /// Changes made outside four eyes (`--emergency` on the command line), newest first.
+    pub emergencies: Vec<EmergencyView>,
     /// The signed-in admin (set by the page: requesters cannot approve their own request).
     pub viewer: String,
 }

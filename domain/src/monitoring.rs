@@ -53,6 +53,11 @@ pub struct FairnessView {
     pub parity_difference: Option<f64>,
     pub parity_ratio: Option<f64>,
     pub four_fifths_violated: bool,
+    /// The final decisions (officer, else automated) of the window's decided applications:
+    /// (group, decided, approval rate), their parity difference and how many were decided.
+    pub final_groups: Vec<(String, usize, f64)>,
+    pub final_parity_difference: Option<f64>,
+    pub final_decided: usize,
     pub equal_opportunity_difference: Option<f64>,
     pub equalized_odds_difference: Option<f64>,
     pub alert: bool,

@@ -106,6 +106,37 @@ test('a reject sends the applicant the reasons shown to the officer', async () =
   await context.close();
 });
 
+test('an officer rejecting against an approval states their own reasons, and the notice says exactly those', async () => {
+  const decision = await score((b) => {
+    b.alternative_data.payments.late_payments_12m = 0;
+    b.alternative_data.banking.avg_monthly_balance = 1500;
+  });
+  assert.equal(decision.decision, 'approve', JSON.stringify(decision));
+  const { context, page } = await officer();
+  await page.goto(`${BASE}/queue/${decision.application_id}`);
+  await hydrated(page);
+  await page.getByLabel('Reject').check();
+  await page.getByLabel('Note').fill('Payslips do not match the stated income.');
+  for (const k of [1, 2, 3, 4]) await page.getByTestId(`reason-${k}`).selectOption('');
+  // A rejection without a reason is refused: the applicant must be told why.
+  await page.getByRole('button', { name: 'Record decision' }).click();
+  await page.getByRole('alert').filter({ hasText: /reason/i }).waitFor();
+  assert.equal(page.url(), `${BASE}/queue/${decision.application_id}`);
+  await page.getByTestId('reason-1').selectOption({ label: 'Unable to verify income' });
+  await page.getByTestId('reason-2').selectOption({ label: 'Incomplete application' });
+  await page.screenshot({ path: `${ARTIFACTS}/officer-reasons.png`, fullPage: true });
+  await page.getByRole('button', { name: 'Record decision' }).click();
+  await page.waitForURL(`${BASE}/queue?done=reject`);
+
+  const applicant = await newPage(browser);
+  await applicant.page.goto(`${BASE}${decision.notice_url}`);
+  assert.match(await applicant.page.locator('h1').innerText(), /unable to approve/);
+  assert.deepEqual(await applicant.page.getByTestId('notice-reasons').locator('li').allInnerTexts(),
+    ['Unable to verify income', 'Incomplete application']);
+  await applicant.context.close();
+  await context.close();
+});
+
 test('an override without a note is refused and nothing is recorded', async () => {
   // Outside the product's amount range: recommended reject by rule, so approving overrides.
   const decision = await score((b) => { b.loan.amount = 9000; });

@@ -1,5 +1,6 @@
-// Browser tests of model governance: retraining a challenger from the registry page, the
-// traffic share, the promotion gate, four-eyes promotion by two admins, the new champion
+// Browser tests of model governance: retraining a challenger from the registry page (it starts
+// in shadow), a share of live decisions requested by one admin and approved by another, the
+// promotion gate, four-eyes promotion by two admins, the new champion
 // serving the next application, rollback, and the compliance trace of that application.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -42,7 +43,7 @@ async function championVersion() {
   throw new Error('no application was routed to the champion');
 }
 
-test('admin A retrains a challenger, sets 20 %, requests promotion; admin B approves; rollback restores', { timeout: 240000 }, async () => {
+test('admin A retrains a challenger (in shadow), requests 20 % and promotion; admin B approves both; rollback restores', { timeout: 240000 }, async () => {
   const before = await championVersion();
   const a = await signedIn('admin');
   const { page } = a;
@@ -59,10 +60,25 @@ test('admin A retrains a challenger, sets 20 %, requests promotion; admin B appr
   const newVersion = Number(challenger.split(' v')[1]);
   assert.ok(newVersion > before);
 
-  await page.getByLabel('Traffic share for the challenger (%)').fill('20');
-  await page.getByRole('button', { name: 'Set share' }).click();
+  // A new version starts in shadow: it scores every application and decides none.
+  assert.match(await page.getByTestId('share').innerText(), /^0%/);
+  // A share of live decisions is requested (the gate must pass) and waits for a second admin.
+  await page.getByLabel('Live share for the challenger (%)').fill('20');
+  await page.getByLabel(/Why let it decide/).fill('Shadow results on this quarter look good.');
+  await page.getByRole('button', { name: 'Request share' }).click();
   await page.waitForURL(`${BASE}/models?done=share`);
-  assert.match(await page.getByTestId('share').innerText(), /^20%/);
+  await page.getByTestId('open-request').waitFor();
+  assert.match(await page.getByTestId('open-request').innerText(), /decide for 20 % of applicants/);
+  assert.match(await page.getByTestId('share').innerText(), /^0%/, 'nothing changes before the approval');
+  assert.equal(await page.getByRole('button', { name: 'Approve share' }).count(), 0);
+  const b = await signedIn('admin2');
+  await b.page.goto(`${BASE}/models`);
+  await hydrated(b.page);
+  await b.page.getByRole('button', { name: 'Approve share' }).click();
+  await b.page.waitForURL(`${BASE}/models?done=approve`);
+  assert.match(await b.page.getByTestId('share').innerText(), /^20%/);
+  // The demo's set-up of its first pair was an emergency change, and the page says so.
+  assert.match(await b.page.getByTestId('emergencies').innerText(), /demo set-up/);
 
   await page.getByRole('link', { name: /Compare champion and challenger/ }).click();
   await page.waitForURL(`${BASE}/models/compare`);
@@ -78,7 +94,6 @@ test('admin A retrains a challenger, sets 20 %, requests promotion; admin B appr
   assert.equal(await page.getByRole('button', { name: 'Approve promotion' }).count(), 0);
   assert.equal(await championVersion(), before, 'nothing changes before the approval');
 
-  const b = await signedIn('admin2');
   await b.page.goto(`${BASE}/models`);
   await hydrated(b.page);
   await b.page.getByRole('button', { name: 'Approve promotion' }).click();

@@ -14,6 +14,7 @@ mod m20261129_000008_retention;
 mod m20261201_000009_artifacts;
 mod m20261201_000010_officer_reasons;
 mod m20261201_000011_record_chains;
+mod m20261201_000012_share_requests;
 
 /// Column shapes shared by the migrations.
 pub(crate) mod columns {
@@ -78,6 +79,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000009_artifacts::Migration),
             Box::new(m20261201_000010_officer_reasons::Migration),
             Box::new(m20261201_000011_record_chains::Migration),
+            Box::new(m20261201_000012_share_requests::Migration),
         ]
     }
 }

@@ -482,6 +482,40 @@ fn training_runs_are_recorded_and_models_register_list_and_show() {
     );
     let missing = ["models", "show", "credit", "9"];
     assert!(!with_db(&missing, &dir).status.success());
+
+    // Aliases and shares go through the gate and four eyes on the registry page: the command
+    // line refuses them unless it is an emergency with a reason (audited, listed on the page).
+    let id = out
+        .rsplit("as model ")
+        .next()
+        .and_then(|s| s.trim().parse::<i64>().ok())
+        .unwrap_or_else(|| panic!("no model id in {out}"));
+    let id = id.to_string();
+    for args in [
+        vec!["models", "alias", "champion", id.as_str()],
+        vec!["models", "share", "20"],
+        vec!["models", "share", "20", "--emergency"],
+        vec!["models", "share", "20", "--reason", "no flag"],
+    ] {
+        let refused = with_db(&args, &dir);
+        assert!(!refused.status.success(), "{args:?}");
+        let err = String::from_utf8_lossy(&refused.stderr);
+        assert!(err.contains("--emergency --reason TEXT"), "{args:?}: {err}");
+    }
+    let list = stdout_of(&with_db(&["models", "list"], &dir), &["models", "list"]);
+    assert!(!list.contains("champion"), "nothing changed:\n{list}");
+    let alias = [
+        "models",
+        "alias",
+        "champion",
+        id.as_str(),
+        "--emergency",
+        "--reason",
+        "incident 7: restore service",
+    ];
+    assert!(stdout_of(&with_db(&alias, &dir), &alias).contains("emergency change, audited"));
+    let list = stdout_of(&with_db(&["models", "list"], &dir), &["models", "list"]);
+    assert!(list.contains("champion"), "{list}");
 }
 
 /// fairlearn's figures for a decisions CSV (group, decision, outcome), rows without a group

@@ -282,10 +282,19 @@ fn FeatureTable(rows: Vec<FeatureDriftRow>) -> impl IntoView {
 
 #[component]
 fn Fairness(f: FairnessView) -> impl IntoView {
+    let final_rate = |group: &str| {
+        f.final_groups
+            .iter()
+            .find(|(g, _, _)| g == group)
+            .map_or_else(
+                || "—".to_owned(),
+                |(_, n, rate)| format!("{} of {n}", percent(*rate, 1)),
+            )
+    };
     let groups = f
         .groups
         .iter()
-        .map(|(g, n, rate)| view! { <tr><th scope="row">{g.clone()}</th><td class="num">{*n}</td><td class="num">{percent(*rate, 1)}</td></tr> })
+        .map(|(g, n, rate)| view! { <tr><th scope="row">{g.clone()}</th><td class="num">{*n}</td><td class="num">{percent(*rate, 1)}</td><td class="num">{final_rate(g)}</td></tr> })
         .collect_view();
     view! {
         <div class="fairness" data-testid=format!("fairness-{}", f.attribute)>
@@ -293,11 +302,12 @@ fn Fairness(f: FairnessView) -> impl IntoView {
             <div class="two-col">
                 <div>
                     <table class="table">
-                        <thead><tr><th scope="col">"Group"</th><th scope="col">"Applications"</th><th scope="col">"Approval rate"</th></tr></thead>
+                        <thead><tr><th scope="col">"Group"</th><th scope="col">"Applications"</th><th scope="col">"Recommended approval"</th><th scope="col">"Final approval (decided)"</th></tr></thead>
                         <tbody>{groups}</tbody>
                     </table>
                     <dl class="facts">
                         <dt>"Demographic parity difference"</dt><dd>{pct(f.parity_difference)}</dd>
+                        <dt>"Parity difference, final decisions"</dt><dd data-testid="final-parity">{pct(f.final_parity_difference)} " on " {f.final_decided} " decided"</dd>
                         <dt>"Demographic parity ratio"</dt><dd>{num(f.parity_ratio, 3)} {f.four_fifths_violated.then_some(" (below four fifths)")}</dd>
                         <dt>"Equal opportunity difference"</dt><dd>{pct(f.equal_opportunity_difference)}</dd>
                         <dt>"Equalized odds difference"</dt><dd>{pct(f.equalized_odds_difference)}</dd>

@@ -156,7 +156,10 @@ fn spec() -> Value {
     let mut outcome_responses = errors(&[
         ("401", "Missing or unknown API key"),
         ("404", "No such application for this client"),
-        ("409", "A different outcome is recorded already"),
+        (
+            "409",
+            "A different outcome is recorded already, or the application is not an approved loan (the message names why; nothing is stored)",
+        ),
         ("413", "Body too large"),
         ("415", "Body is not application/json"),
         ("422", "Invalid outcome; `field` names the problem"),

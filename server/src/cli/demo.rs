@@ -162,11 +162,26 @@ async fn models(svc: &Services) -> Result<(), ServerError> {
         },
     )
     .await?;
-    svc.set_alias(ModelRole::Champion, Some(champion.id), Actor::System)
-        .await?;
-    svc.set_alias(ModelRole::Challenger, Some(challenger.id), Actor::System)
-        .await?;
-    svc.set_challenger_share(20, Actor::System).await?;
+    // Set-up outside four eyes, recorded as an emergency change (the registry page lists it):
+    // an empty registry has no champion to compare a gate against.
+    let setup = lendscope_service::registry::Emergency::new(
+        "demo set-up: first champion, challenger on 20 % for the A/B demonstration",
+    )?;
+    svc.set_alias(
+        ModelRole::Champion,
+        Some(champion.id),
+        Actor::System,
+        &setup,
+    )
+    .await?;
+    svc.set_alias(
+        ModelRole::Challenger,
+        Some(challenger.id),
+        Actor::System,
+        &setup,
+    )
+    .await?;
+    svc.set_challenger_share(20, Actor::System, &setup).await?;
     println!(
         "demo: champion v{}, challenger v{} on 20 % of applicants",
         champion.version, challenger.version
@@ -242,6 +257,8 @@ pub fn generated_population(
 
 /// Of the sample applications, this share (in tenths) gets its observed outcome recorded,
 /// so that realized performance and the promotion gate have labelled data from the start.
+/// Only loans have outcomes: an application recommended for manual review is first approved
+/// by the demo officer; a declined one gets none.
 #[cfg(feature = "train")]
 const LABELLED_TENTHS: usize = 7;
 
@@ -314,10 +331,27 @@ async fn count(
         .as_str()
         .unwrap_or("?")
         .to_owned();
-    *decided.entry(decision).or_default() += 1;
+    *decided.entry(decision.clone()).or_default() += 1;
     let Some(defaulted) = label else {
         return Ok(0);
     };
+    match decision.as_str() {
+        "approve" => {}
+        "manual_review" => {
+            svc.review(
+                &scored.application_id,
+                "officer",
+                lendscope_service::review::ReviewAction::Approve,
+                0,
+                Some("demo: approved on review"),
+                None,
+                &[],
+                &super::cli_meta(),
+            )
+            .await?;
+        }
+        _ => return Ok(0),
+    }
     let outcome = if defaulted { "defaulted" } else { "repaid" };
     svc.record_outcome(&scored.application_id, API_CLIENT, outcome, svc.now())
         .await?;

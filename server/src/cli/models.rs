@@ -27,10 +27,47 @@ pub enum ModelsCommand {
         #[arg(long)]
         reason: String,
     },
-    /// Point an alias (champion or challenger) at a model id.
-    Alias { alias: String, model_id: i64 },
-    /// Set the challenger's share of applicants, 0–100.
-    Share { percent: u8 },
+    /// Emergency only: point an alias (champion or challenger) at a model id outside the
+    /// promotion gate and four eyes. Needs `--emergency --reason TEXT`; audited and listed on
+    /// the registry page. Admins promote on the registry page instead.
+    Alias {
+        alias: String,
+        model_id: i64,
+        #[command(flatten)]
+        bypass: Bypass,
+    },
+    /// Emergency only: set the challenger's share of live decisions, 0–100, outside the gate
+    /// and four eyes. Needs `--emergency --reason TEXT`; audited and listed on the registry
+    /// page. Admins request a share on the registry page instead.
+    Share {
+        percent: u8,
+        #[command(flatten)]
+        bypass: Bypass,
+    },
+}
+
+/// The emergency bypass of the promotion gate and four eyes.
+#[derive(Debug, clap::Args)]
+pub struct Bypass {
+    /// Confirms that this change bypasses the promotion gate and the second admin.
+    #[arg(long)]
+    emergency: bool,
+    /// Why (recorded in the audit log and shown on the registry page).
+    #[arg(long)]
+    reason: Option<String>,
+}
+
+impl Bypass {
+    fn emergency(&self, what: &str) -> Result<lendscope_service::registry::Emergency, ServerError> {
+        match (self.emergency, self.reason.as_deref()) {
+            (true, Some(reason)) => Ok(lendscope_service::registry::Emergency::new(reason)?),
+            _ => Err(ServerError::Usage(format!(
+                "refused: {what} goes through the promotion gate and a second admin on the \
+                 registry page (/models). In an emergency only: add --emergency --reason TEXT \
+                 (audited and shown on the registry page)"
+            ))),
+        }
+    }
 }
 
 pub(super) async fn run(svc: &Services, command: ModelsCommand) -> Result<(), ServerError> {
@@ -137,7 +174,11 @@ pub(super) async fn run(svc: &Services, command: ModelsCommand) -> Result<(), Se
                 .await?;
             println!("model {model_id} is archived");
         }
-        ModelsCommand::Alias { alias, model_id } => {
+        ModelsCommand::Alias {
+            alias,
+            model_id,
+            bypass,
+        } => {
             let role = match alias.as_str() {
                 "champion" => ModelRole::Champion,
                 "challenger" => ModelRole::Challenger,
@@ -147,12 +188,16 @@ pub(super) async fn run(svc: &Services, command: ModelsCommand) -> Result<(), Se
                     )))
                 }
             };
-            svc.set_alias(role, Some(model_id), Actor::System).await?;
-            println!("{alias} is now model {model_id}");
+            let emergency = bypass.emergency(&format!("setting the {alias} alias"))?;
+            svc.set_alias(role, Some(model_id), Actor::System, &emergency)
+                .await?;
+            println!("{alias} is now model {model_id} (emergency change, audited)");
         }
-        ModelsCommand::Share { percent } => {
-            svc.set_challenger_share(percent, Actor::System).await?;
-            println!("the challenger now scores {percent} % of applicants");
+        ModelsCommand::Share { percent, bypass } => {
+            let emergency = bypass.emergency("a share of live decisions")?;
+            svc.set_challenger_share(percent, Actor::System, &emergency)
+                .await?;
+            println!("the challenger now decides for {percent} % of applicants (emergency change, audited)");
         }
     }
     Ok(())

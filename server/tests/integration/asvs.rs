@@ -405,6 +405,15 @@ async fn cross_site_writes_are_refused_on_every_state_changing_endpoint(backend:
     );
     assert_eq!(app.services.list_users().await.unwrap().len(), users);
     assert_eq!(app.services.serving_share().await.unwrap(), share);
+    assert!(
+        app.services
+            .registry_view()
+            .await
+            .unwrap()
+            .promotions
+            .is_empty(),
+        "no share request was made"
+    );
     assert_eq!(app.decisions().await, decisions);
     assert!(app.services.monitoring_runs(5).await.unwrap().is_empty());
     let audited = app

@@ -380,17 +380,18 @@ impl TestApp {
             .register_model("fixture", &m2, &s2, &c2, Actor::System)
             .await
             .unwrap();
-        use lendscope_service::registry::ModelRole as R;
+        use lendscope_service::registry::{Emergency, ModelRole as R};
+        let setup = Emergency::new("test set-up").unwrap();
         self.services
-            .set_alias(R::Champion, Some(champion.id), Actor::System)
+            .set_alias(R::Champion, Some(champion.id), Actor::System, &setup)
             .await
             .unwrap();
         self.services
-            .set_alias(R::Challenger, Some(challenger.id), Actor::System)
+            .set_alias(R::Challenger, Some(challenger.id), Actor::System, &setup)
             .await
             .unwrap();
         self.services
-            .set_challenger_share(challenger_share, Actor::System)
+            .set_challenger_share(challenger_share, Actor::System, &setup)
             .await
             .unwrap();
         self.services
@@ -417,7 +418,6 @@ impl TestApp {
         req.send().await.unwrap()
     }
 
-    /// Posts an application and returns the decision body.
     /// Scores generated applicants (request body, defaulted) through the API; records each
     /// outcome when `labelled`. Returns the application ids.
     pub async fn score_all(
@@ -433,10 +433,7 @@ impl TestApp {
             let id = res["application_id"].as_str().unwrap().to_owned();
             if labelled {
                 let outcome = if defaulted { "defaulted" } else { "repaid" };
-                self.services
-                    .record_outcome(&id, "partner", outcome, self.services.now())
-                    .await
-                    .unwrap();
+                label(&self.services, &id, outcome).await;
             }
             ids.push(id);
         }
@@ -482,4 +479,37 @@ pub fn application(applicant_id: &str) -> serde_json::Value {
         },
         "protected": {"gender": "female", "age_band": "25-34"}
     })
+}
+
+/// Records the outcome of an application as a lender would: only approved loans have one, so
+/// an application the model did not approve is first approved by an officer (with a note).
+pub async fn label(services: &Services, id: &str, outcome: &str) {
+    use lendscope_service::review::ReviewAction;
+    match services
+        .record_outcome(id, "partner", outcome, services.now())
+        .await
+    {
+        Ok(_) => return,
+        Err(lendscope_service::ServiceError::Conflict(why))
+            if why.contains("approved loans only") => {}
+        Err(e) => panic!("outcome of {id}: {e}"),
+    }
+    let version = services.case_history(id).await.unwrap().len();
+    services
+        .review(
+            id,
+            "test-officer",
+            ReviewAction::Approve,
+            i32::try_from(version).unwrap(),
+            Some("approved on review"),
+            None,
+            &[],
+            &RequestMeta::default(),
+        )
+        .await
+        .unwrap();
+    services
+        .record_outcome(id, "partner", outcome, services.now())
+        .await
+        .unwrap();
 }

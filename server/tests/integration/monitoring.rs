@@ -120,6 +120,15 @@ async fn a_run_finds_drift_fairness_and_performance(backend: Backend) {
         .any(|a| a.kind == "feature_drift" && a.subject == "monthly_income"));
     assert_eq!(report.fairness.len(), 2);
     assert!(report.fairness.iter().any(|f| f.report.is_some()));
+    // Final decisions beside the recommendations: in this window nobody reviewed, so the
+    // automated approvals and rejections are final and the manual reviews are left out.
+    for f in &report.fairness {
+        assert!(
+            f.final_decided > 0 && f.final_decided <= report.current.rows,
+            "{f:?}"
+        );
+    }
+    assert!(report.fairness.iter().any(|f| f.final_decisions.is_some()));
     // Both versions scored every labelled application (served or shadow).
     let overall: Vec<_> = report
         .performance

@@ -15,6 +15,7 @@ on_both_backends!(
     compliance_traces_a_decision_to_its_model_and_approvers,
     the_upload_form_registers_or_refuses_with_the_reason,
     retraining_registers_a_challenger_with_its_lineage,
+    a_live_share_needs_the_gate_and_a_second_admin,
 );
 
 /// Scores `n` generated applications through the API; records the outcome of each when
@@ -737,4 +738,162 @@ async fn retraining_registers_a_challenger_with_its_lineage(backend: Backend) {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     assert_eq!(app.services.model_rows().await.unwrap().len(), 3);
+}
+
+/// Live exposure is governed: a challenger decides for nobody until a share request passes
+/// the gate and a second admin; one admin may return it to shadow; the emergency set-up is
+/// listed on the registry page.
+async fn a_live_share_needs_the_gate_and_a_second_admin(backend: Backend) {
+    let app = spawn(backend).await;
+    let key = app.with_scoring(0).await;
+    for name in ["ada", "bob"] {
+        app.add_user(name, Role::Admin).await;
+    }
+    let (ada, bob) = (app.login_as("ada").await, app.login_as("bob").await);
+    let page = app
+        .get("/models", Some(&ada.cookie))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Emergency changes"), "{page}");
+    assert!(page.contains("test set-up"));
+    assert!(page.contains("shadow: the challenger scores every application and decides none"));
+
+    // Without outcomes the gate cannot pass: no share is requested.
+    traffic(&app, &key, 30, 31, false).await;
+    let refused = act(
+        &app,
+        &ada,
+        &[("action", "share"), ("percent", "30"), ("note", "try it")],
+    )
+    .await;
+    assert_eq!(refused.status(), 409);
+    assert!(refused.text().await.unwrap().contains("gate does not pass"));
+    for (form, needle) in [
+        (
+            vec![("action", "share"), ("percent", "0"), ("note", "x")],
+            "percent",
+        ),
+        (
+            vec![("action", "share"), ("percent", "101"), ("note", "x")],
+            "percent",
+        ),
+    ] {
+        let res = act(&app, &ada, &form).await;
+        assert_eq!(res.status(), 422, "{form:?}");
+        assert!(res.text().await.unwrap().contains(needle));
+    }
+    assert!(app
+        .services
+        .registry_view()
+        .await
+        .unwrap()
+        .promotions
+        .is_empty());
+    assert_eq!(app.services.serving_share().await.unwrap(), 0);
+
+    // With outcomes and a lenient gate: ada requests 30 %, which changes nothing yet.
+    traffic(&app, &key, 120, 32, true).await;
+    app.services.set_gate_settings(lenient());
+    // The comparison shows the final decisions' fairness beside the recommendations'.
+    let c = app.services.compare_serving().await.unwrap();
+    assert!(
+        c.final_decided > 0 && c.final_decided <= c.window,
+        "{}",
+        c.final_decided
+    );
+    assert_eq!(c.final_fairness.len(), c.fairness.len());
+    let cmp = app
+        .get("/models/compare", Some(&ada.cookie))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(cmp.contains("Fairness of the final decisions"));
+    let no_reason = act(&app, &ada, &[("action", "share"), ("percent", "30")]).await;
+    assert_eq!(no_reason.status(), 422);
+    let res = act(
+        &app,
+        &ada,
+        &[
+            ("action", "share"),
+            ("percent", "30"),
+            ("note", "shadow looks good"),
+        ],
+    )
+    .await;
+    assert_eq!(redirected_to(&res).as_deref(), Some("/models?done=share"));
+    let view = app.services.registry_view().await.unwrap();
+    let req = &view.promotions[0];
+    assert_eq!(
+        (req.challenger_share, req.state.as_str()),
+        (Some(30), "open")
+    );
+    assert_eq!(app.services.serving_share().await.unwrap(), 0);
+    let own = act(
+        &app,
+        &ada,
+        &[("action", "approve"), ("request", &req.id.to_string())],
+    )
+    .await;
+    assert_eq!(own.status(), 409);
+    assert_eq!(app.services.serving_share().await.unwrap(), 0);
+    let bob_page = app
+        .get("/models", Some(&bob.cookie))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(bob_page.contains("Approve share"), "{bob_page}");
+    assert!(bob_page.contains("decide for 30 % of applicants"));
+    let ok = act(
+        &app,
+        &bob,
+        &[("action", "approve"), ("request", &req.id.to_string())],
+    )
+    .await;
+    assert_eq!(redirected_to(&ok).as_deref(), Some("/models?done=approve"));
+    assert_eq!(app.services.serving_share().await.unwrap(), 30);
+    let mut roles = std::collections::BTreeSet::new();
+    for i in 0..60 {
+        let d = app
+            .decide(&key, &crate::helpers::application(&format!("SHARE-{i:03}")))
+            .await;
+        roles.insert(d["model"]["role"].as_str().unwrap().to_owned());
+    }
+    assert_eq!(
+        roles.len(),
+        2,
+        "the challenger decides for its approved share"
+    );
+    // The champion alias did not move.
+    let rows = app.services.model_rows().await.unwrap();
+    assert_eq!(
+        rows.iter()
+            .find(|m| m.version == 1)
+            .unwrap()
+            .alias
+            .as_deref(),
+        Some("champion")
+    );
+
+    // One admin may take the challenger out of live decisions at once.
+    let back = act(&app, &ada, &[("action", "shadow")]).await;
+    assert_eq!(redirected_to(&back).as_deref(), Some("/models?done=shadow"));
+    assert_eq!(app.services.serving_share().await.unwrap(), 0);
+    let actions = app.audit_actions().await;
+    for (action, outcome) in [
+        ("model.promotion.request", "success"),
+        ("model.promotion.resolve", "denied"),
+        ("model.promotion.resolve", "success"),
+        ("routing.shadow", "success"),
+        ("routing.share.emergency", "success"),
+        ("model.alias.emergency", "success"),
+    ] {
+        assert!(
+            actions.iter().any(|(a, o)| a == action && o == outcome),
+            "{action}/{outcome} not audited"
+        );
+    }
 }

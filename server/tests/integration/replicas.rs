@@ -52,10 +52,7 @@ async fn a_promotion_on_one_replica_serves_on_the_other_within_two_seconds() {
         let d = a.decide(&key, &body).await;
         let id = d["application_id"].as_str().unwrap();
         let outcome = if defaulted { "defaulted" } else { "repaid" };
-        a.services
-            .record_outcome(id, "partner", outcome, a.services.now())
-            .await
-            .unwrap();
+        crate::helpers::label(&a.services, id, outcome).await;
     }
     a.services.set_gate_settings(GateSettings {
         auc_tolerance: 0.2,
@@ -70,7 +67,12 @@ async fn a_promotion_on_one_replica_serves_on_the_other_within_two_seconds() {
     }
     let request = a
         .services
-        .request_promotion("ada", "replica test", &RequestMeta::default())
+        .request_promotion(
+            "ada",
+            lendscope_service::registry::RequestKind::Champion,
+            "replica test",
+            &RequestMeta::default(),
+        )
         .await
         .unwrap();
 

@@ -69,10 +69,7 @@ async fn purges_refuse_the_retention_period_and_keep_the_chain_verifiable(backen
             .await;
         old.push(d["application_id"].as_str().unwrap().to_owned());
     }
-    app.services
-        .record_outcome(&old[0], "partner", "repaid", app.services.now())
-        .await
-        .unwrap();
+    crate::helpers::label(&app.services, &old[0], "repaid").await;
     app.clock.advance(Duration::days(60));
     let mut kept = Vec::new();
     for i in 0..3 {

@@ -321,6 +321,61 @@ async fn outcomes_are_recorded_once(backend: Backend) {
         }
     };
     let later = (chrono::Utc::now() + chrono::Duration::seconds(1)).to_rfc3339();
+    // Only an approved application is a loan with an outcome: this risky applicant was not
+    // approved by the model, so the outcome is refused with the reason and nothing is stored.
+    assert_ne!(d["decision"], "approve", "{d}");
+    let refused = post(serde_json::json!({"outcome": "repaid", "observed_at": later})).await;
+    assert_eq!(refused.status(), 409);
+    let body: serde_json::Value = refused.json().await.unwrap();
+    let message = body["error"]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("approved loans only"), "{body}");
+    assert!(
+        message.contains(d["decision"].as_str().unwrap()) || message.contains("review"),
+        "{body}"
+    );
+    let view: serde_json::Value = app
+        .get_api(&key, &format!("/api/v1/applications/{id}"))
+        .await;
+    assert!(view["outcome"].is_null(), "nothing stored: {view}");
+    // An officer's rejection is no loan either; an officer's approval is.
+    let other = app.decide(&key, &application("A-3b")).await;
+    let other_id = other["application_id"].as_str().unwrap();
+    use lendscope_service::review::ReviewAction;
+    let meta = lendscope_service::RequestMeta::default();
+    let note = Some("checked the documents");
+    app.services
+        .review(
+            other_id,
+            "olivia",
+            ReviewAction::Reject,
+            0,
+            note,
+            None,
+            &["O01".to_owned()],
+            &meta,
+        )
+        .await
+        .unwrap();
+    let rejected = app
+        .services
+        .record_outcome(other_id, "partner", "repaid", app.services.now())
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(rejected.contains("officer: reject"), "{rejected}");
+    app.services
+        .review(
+            id,
+            "olivia",
+            ReviewAction::Approve,
+            0,
+            note,
+            None,
+            &[],
+            &meta,
+        )
+        .await
+        .unwrap();
     assert_eq!(
         post(serde_json::json!({"outcome": "repaid", "observed_at": later}))
             .await
@@ -369,6 +424,36 @@ async fn outcomes_are_recorded_once(backend: Backend) {
         .get_api(&key, &format!("/api/v1/applications/{id}"))
         .await;
     assert_eq!(view["outcome"]["outcome"], "repaid");
+
+    // An automatic approval with an outcome is a disbursed loan: an officer can no longer
+    // reject it.
+    let mut good: serde_json::Value =
+        serde_json::from_str(include_str!("../../../examples/application.json")).unwrap();
+    good["applicant"]["id"] = "A-3-GOOD".into();
+    good["alternative_data"]["payments"]["late_payments_12m"] = 0.into();
+    let g = app.decide(&key, &good).await;
+    assert_eq!(g["decision"], "approve", "{g}");
+    let gid = g["application_id"].as_str().unwrap();
+    app.services
+        .record_outcome(gid, "partner", "repaid", app.services.now())
+        .await
+        .unwrap();
+    let refused = app
+        .services
+        .review(
+            gid,
+            "olivia",
+            ReviewAction::Reject,
+            0,
+            note,
+            None,
+            &["O01".to_owned()],
+            &meta,
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(refused.contains("observed outcome"), "{refused}");
 }
 
 async fn notices_state_the_reasons_at_an_unguessable_link(backend: Backend) {

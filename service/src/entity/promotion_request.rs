@@ -1,7 +1,8 @@
 use sea_orm::entity::prelude::*;
 
-/// A request to make `model_id` champion in place of `champion_id`, with the promotion gate
-/// as it was shown to the requester. Append-only.
+/// A request about the challenger `model_id` while `champion_id` is champion: to make it
+/// champion (`challenger_share` `None`) or to route that share of applicants (1–100 %) to it,
+/// with the promotion gate as it was shown to the requester. Append-only.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "promotion_requests")]
 pub struct Model {
@@ -14,6 +15,7 @@ pub struct Model {
     pub expires_at: DateTimeUtc,
     pub reason: String,
     pub gate_json: String,
+    pub challenger_share: Option<i32>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

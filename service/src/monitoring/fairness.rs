@@ -1,4 +1,5 @@
-//! Fairness of the recommendations in the current window, per protected attribute.
+//! Fairness in the current window, per protected attribute: of the recommendations, and of
+//! the final decisions (the officer's, else the automated one) beside them.
 
 use std::collections::BTreeMap;
 
@@ -63,10 +64,41 @@ pub(super) fn attribute_fairness(
                 ));
                 None
             };
+            // Groups are judged by their decided members alone (the same floor).
+            let (decided_rows, small_decided) = judged_groups(
+                current
+                    .iter()
+                    .filter(|r| r.final_approved.is_some())
+                    .map(|r| (&r.stored.input, r)),
+                attribute,
+                s.min_group_members,
+            );
+            if !small_decided.is_empty() {
+                notes.push(format!(
+                    "final decisions: groups with fewer than {} decided applications are left out: {}",
+                    s.min_group_members,
+                    small_decided.join(", ")
+                ));
+            }
+            let decided: Vec<(&str, bool)> = decided_rows
+                .iter()
+                .filter_map(|(g, r)| r.final_approved.map(|a| (*g, a)))
+                .collect();
+            let (final_groups, final_selected): (Vec<&str>, Vec<bool>) =
+                decided.iter().copied().unzip();
+            let final_decisions = match fairness::report(&final_groups, &final_selected, None) {
+                Ok(r) => Some(r),
+                Err(e) => {
+                    notes.push(format!("parity of the final decisions not computable: {e}"));
+                    None
+                }
+            };
             AttributeFairness {
                 attribute: attribute.to_owned(),
                 report,
                 with_outcomes,
+                final_decisions,
+                final_decided: decided.len(),
                 notes,
             }
         })

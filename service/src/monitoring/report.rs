@@ -24,6 +24,13 @@ pub struct AttributeFairness {
     pub report: Option<FairnessReport>,
     /// Equal opportunity / equalized odds over the window's decisions that have outcomes.
     pub with_outcomes: Option<FairnessReport>,
+    /// Approval parity of the final decisions (the officer's, else the automated one) over
+    /// the window's decided applications (runs before this field have none).
+    #[serde(default)]
+    pub final_decisions: Option<FairnessReport>,
+    /// How many of the window's applications had a final decision.
+    #[serde(default)]
+    pub final_decided: usize,
     pub notes: Vec<String>,
 }
 

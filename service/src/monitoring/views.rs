@@ -161,6 +161,21 @@ fn run_view(summary: &RunSummary, r: &MonitoringReport) -> RunView {
                 parity_difference: rep.map(|r| r.demographic_parity_difference),
                 parity_ratio: rep.map(|r| r.demographic_parity_ratio),
                 four_fifths_violated: rep.is_some_and(|r| r.four_fifths_violated),
+                final_groups: f
+                    .final_decisions
+                    .as_ref()
+                    .map(|r| {
+                        r.groups
+                            .iter()
+                            .map(|g| (g.group.clone(), g.members, g.selection_rate))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                final_parity_difference: f
+                    .final_decisions
+                    .as_ref()
+                    .map(|r| r.demographic_parity_difference),
+                final_decided: f.final_decided,
                 equal_opportunity_difference: outcomes.and_then(|r| r.equal_opportunity_difference),
                 equalized_odds_difference: outcomes.and_then(|r| r.equalized_odds_difference),
                 alert,

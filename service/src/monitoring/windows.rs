@@ -18,6 +18,8 @@ pub(super) struct Row {
     pub(super) at: DateTime<Utc>,
     pub(super) pd: f64,
     pub(super) approved: bool,
+    /// The final decision (officer, else automated) approved; `None` while undecided.
+    pub(super) final_approved: Option<bool>,
     pub(super) stored: Stored,
 }
 
@@ -43,6 +45,7 @@ fn rows_of(tuples: Vec<DecisionTuple>) -> ServiceResult<Vec<Row>> {
                 at,
                 pd,
                 approved: decision == "approve",
+                final_approved: None,
                 stored: stored(&content)?,
             })
         })
@@ -86,6 +89,12 @@ impl Services {
             .await?;
         let mut rows = rows_of(tuples)?;
         rows.sort_by_key(|r| r.seq);
+        if let (Some(first), Some(last)) = (rows.first(), rows.last()) {
+            let finals = self.final_approvals(first.seq, last.seq).await?;
+            for r in &mut rows {
+                r.final_approved = finals.get(&r.seq).copied();
+            }
+        }
         Ok(rows)
     }
 

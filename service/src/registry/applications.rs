@@ -27,6 +27,9 @@ pub(crate) struct Stored {
     pub(crate) shadow_model: Option<i64>,
     pub(crate) shadow_pd: Option<f64>,
     pub(crate) shadow_decision: Option<Decision>,
+    /// The final decision approved it (officer or automated); `None` when not known or not
+    /// made yet (filled in by [`Services::recent`]).
+    pub(crate) final_approved: Option<bool>,
 }
 
 pub(crate) fn stored(content: &str) -> ServiceResult<Stored> {
@@ -43,6 +46,7 @@ pub(crate) fn stored(content: &str) -> ServiceResult<Stored> {
         shadow_model: shadow.map(|s| s.model.id),
         shadow_pd: shadow.map(|s| s.probability_of_default),
         shadow_decision: shadow.map(|s| s.decision),
+        final_approved: None,
     })
 }
 
@@ -94,18 +98,27 @@ impl Services {
             .collect())
     }
 
-    /// The newest `limit` decisions' stored applications.
+    /// The newest `limit` decisions' stored applications, with their final decisions.
     pub(super) async fn recent(&self, limit: u64) -> ServiceResult<Vec<Stored>> {
-        decision::Entity::find()
+        let rows: Vec<(i64, String)> = decision::Entity::find()
             .select_only()
-            .column(decision::Column::Content)
+            .columns([decision::Column::Seq, decision::Column::Content])
             .order_by_desc(decision::Column::Seq)
             .limit(limit)
-            .into_tuple::<String>()
+            .into_tuple()
             .all(self.db())
-            .await?
-            .iter()
-            .map(|c| stored(c))
+            .await?;
+        let (from, to) = (
+            rows.last().map_or(0, |r| r.0),
+            rows.first().map_or(0, |r| r.0),
+        );
+        let finals = self.final_approvals(from, to).await?;
+        rows.iter()
+            .map(|(seq, c)| {
+                let mut s = stored(c)?;
+                s.final_approved = finals.get(seq).copied();
+                Ok(s)
+            })
             .collect()
     }
 }

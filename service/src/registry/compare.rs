@@ -332,6 +332,11 @@ fn evaluate(
     });
 
     let approved: Vec<bool> = b.iter().map(|x| x.1 == Decision::Approve).collect();
+    let (final_inputs, final_approved): (Vec<&ApplicationInput>, Vec<bool>) = recent
+        .iter()
+        .filter_map(|s| s.final_approved.map(|a| (&s.input, a)))
+        .unzip();
+    let final_fairness = fairness(&final_inputs, &final_approved, settings.min_group_members);
     let fairness = fairness(&inputs, &approved, settings.min_group_members);
     let (p50, p99) = latency(challenger, &inputs)?;
 
@@ -452,6 +457,8 @@ fn evaluate(
         ks: paired.as_ref().map(|p| triple(p.ks_a, p.ks_b, p.ks_diff)),
         labelled_note,
         fairness,
+        final_decided: final_inputs.len(),
+        final_fairness,
         latency_p50_us: p50,
         latency_p99_us: p99,
         gate,

@@ -24,14 +24,15 @@ mod versions;
 mod views;
 
 pub use compare::GateSettings;
+pub use promotion::RequestKind;
 pub use promotion::Resolution;
 #[cfg(feature = "train")]
 pub use retrain::generated_base;
 pub use retrain::BaseData;
 pub use runs::RunResult;
 pub use store::{
-    artifact_sha256, LoadedModel, ModelRef, ModelRole, Provenance, RegistryCache, ServingPair,
-    MAX_ARTIFACT_BYTES,
+    artifact_sha256, Emergency, LoadedModel, ModelRef, ModelRole, Provenance, RegistryCache,
+    ServingPair, EMERGENCY_ALIAS, EMERGENCY_SHARE, MAX_ARTIFACT_BYTES,
 };
 
 pub(crate) use applications::{stored, Stored};

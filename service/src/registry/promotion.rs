@@ -1,6 +1,7 @@
-//! Promotion with four eyes: one admin requests that the challenger become champion (the gate
-//! must pass), another approves or rejects, the requester may cancel, requests expire. Also
-//! rollback to an earlier champion, making a version challenger, and archiving.
+//! Promotion with four eyes: one admin requests that the challenger become champion, or that
+//! a share of live decisions go to it (the gate must pass either way), another approves or
+//! rejects, the requester may cancel, requests expire. Also rollback to an earlier champion,
+//! making a version challenger (in shadow), and archiving.
 
 use std::collections::HashMap;
 
@@ -14,7 +15,7 @@ use serde_json::json;
 
 use super::applications::internal;
 use super::store::{
-    current_alias, is_archived, lock_champion, refuse_archived, write_alias, ModelRole,
+    current_alias, is_archived, lock_champion, refuse_archived, write_alias, write_share, ModelRole,
 };
 use super::versions::stamp;
 use crate::audit::{self, Actor, AuditEvent, Outcome};
@@ -53,6 +54,36 @@ fn reason_text<'a>(field: &str, text: &'a str) -> ServiceResult<&'a str> {
         ));
     }
     Ok(text)
+}
+
+/// What a promotion request asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestKind {
+    /// The challenger becomes champion.
+    Champion,
+    /// The challenger decides for this share of applicants (1–100 %).
+    Share(u8),
+}
+
+impl RequestKind {
+    /// A share request: 1 to 100 % (0 needs no request: see `return_to_shadow`).
+    pub fn share(percent: u8) -> ServiceResult<Self> {
+        if (1..=100).contains(&percent) {
+            Ok(Self::Share(percent))
+        } else {
+            Err(ServiceError::invalid(
+                "percent",
+                "a share request is for 1 to 100 % (0 returns the challenger to shadow at once)",
+            ))
+        }
+    }
+
+    fn stored(self) -> Option<i32> {
+        match self {
+            Self::Champion => None,
+            Self::Share(p) => Some(i32::from(p)),
+        }
+    }
 }
 
 /// How a promotion request is resolved.
@@ -116,6 +147,9 @@ impl Services {
                     model: model_label(&by_id, req.model_id),
                     model_id: req.model_id,
                     champion: model_label(&by_id, req.champion_id),
+                    challenger_share: req
+                        .challenger_share
+                        .and_then(|p| u8::try_from(p.clamp(0, 100)).ok()),
                     state: promotion_state(&req, res, now).to_owned(),
                     requested_by: req.requested_by,
                     requested_at: stamp(req.requested_at),
@@ -146,10 +180,14 @@ impl Services {
                 .one(self.db())
                 .await?
             {
+                let what = r
+                    .challenger_share
+                    .map(|p| format!("live share of {p} % "))
+                    .unwrap_or_default();
                 out.push((
                     res.resolved_at,
                     format!(
-                        "requested by {}, approved by {} (request #{})",
+                        "{what}requested by {}, approved by {} (request #{})",
                         r.requested_by, res.resolved_by, r.id
                     ),
                 ));
@@ -158,11 +196,13 @@ impl Services {
         Ok(out)
     }
 
-    /// Asks for the challenger to become champion. The gate must pass now; only one request
-    /// may be open at a time; another admin must approve it before it expires.
+    /// Asks for the challenger to become champion, or to decide for a share of applicants.
+    /// The gate must pass now; only one request may be open at a time; another admin must
+    /// approve it before it expires.
     pub async fn request_promotion(
         &self,
         admin: &str,
+        kind: RequestKind,
         reason: &str,
         meta: &RequestMeta,
     ) -> ServiceResult<i64> {
@@ -197,6 +237,8 @@ impl Services {
             "labelled_rows": comparison.labelled_rows,
             "window": comparison.window,
             "fairness": comparison.fairness,
+            "final_decided": comparison.final_decided,
+            "final_fairness": comparison.final_fairness,
         }))
         .map_err(internal)?;
         let txn = self.db().begin().await?;
@@ -216,6 +258,7 @@ impl Services {
             .detail(json!({
                 "model_id": comparison.challenger.id,
                 "champion_id": comparison.champion.id,
+                "challenger_share": kind.stored(),
                 "reason": reason,
             })),
         )
@@ -244,6 +287,7 @@ impl Services {
             expires_at: Set(now + ttl),
             reason: Set(reason.to_owned()),
             gate_json: Set(gate),
+            challenger_share: Set(kind.stored()),
         }
         .insert(&txn)
         .await?;
@@ -276,8 +320,9 @@ impl Services {
 
     /// Approves, rejects or cancels a promotion request. Approving and rejecting need an admin
     /// other than the requester; cancelling is the requester's. An approval makes the model
-    /// champion (the challenger alias is cleared) in the same transaction, provided the
-    /// champion is still the one the request was made against and the request has not expired.
+    /// champion (the challenger alias is cleared), or puts the requested share in force, in
+    /// the same transaction, provided the champion (and for a share, the challenger) is still
+    /// the one the request was made against and the request has not expired.
     pub async fn resolve_promotion(
         &self,
         request_id: i64,
@@ -354,9 +399,22 @@ impl Services {
                     "the requested version was archived; nothing was promoted".into(),
                 ));
             }
-            write_alias(&txn, ModelRole::Champion, Some(req.model_id), admin, now).await?;
-            if current_alias(&txn, ModelRole::Challenger).await?.is_some() {
-                write_alias(&txn, ModelRole::Challenger, None, admin, now).await?;
+            match req.challenger_share {
+                None => {
+                    write_alias(&txn, ModelRole::Champion, Some(req.model_id), admin, now).await?;
+                    if current_alias(&txn, ModelRole::Challenger).await?.is_some() {
+                        write_alias(&txn, ModelRole::Challenger, None, admin, now).await?;
+                    }
+                }
+                Some(percent) => {
+                    if current_alias(&txn, ModelRole::Challenger).await? != Some(req.model_id) {
+                        return Err(ServiceError::Conflict(
+                            "the challenger changed since this request was made; no share was given".into(),
+                        ));
+                    }
+                    let percent = u8::try_from(percent.clamp(0, 100)).unwrap_or(0);
+                    write_share(&txn, percent, admin, now).await?;
+                }
             }
         }
         audit::append(
@@ -373,6 +431,7 @@ impl Services {
                 "resolution": resolution.stored(),
                 "model_id": req.model_id,
                 "champion_id": req.champion_id,
+                "challenger_share": req.challenger_share,
                 "requested_by": req.requested_by,
                 "note": note,
             })),

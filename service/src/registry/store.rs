@@ -107,7 +107,10 @@ fn card_lineage(card: &serde_json::Value) -> (Option<String>, Option<i64>) {
     )
 }
 
-/// Writes `alias` → `model_id` (or removes it) and its history row inside `txn`.
+/// Writes `alias` → `model_id` (or removes it) and its history row inside `txn`. Any change
+/// of the pair ends a live share (it was approved for that challenger against that
+/// champion): the challenger, if any, is back in shadow. Takes the registry's lock first, so
+/// that a concurrent share approval sees the change or is seen by it.
 pub(crate) async fn write_alias(
     txn: &sea_orm::DatabaseTransaction,
     role: ModelRole,
@@ -115,6 +118,7 @@ pub(crate) async fn write_alias(
     by: &str,
     now: chrono::DateTime<chrono::Utc>,
 ) -> ServiceResult<()> {
+    lock_champion(txn).await?;
     model_alias::Entity::delete_by_id(role.as_str().to_owned())
         .exec(txn)
         .await?;
@@ -138,18 +142,69 @@ pub(crate) async fn write_alias(
     .insert(txn)
     .await?;
     // A new challenger starts in shadow: it scores every application and decides none until
-    // a share of applicants is given to it afterwards.
-    if role == ModelRole::Challenger && model_id.is_some() {
-        routing_setting::ActiveModel {
-            id: NotSet,
-            challenger_share_percent: Set(0),
-            set_at: Set(now),
-            set_by: Set(by.to_owned()),
-        }
-        .insert(txn)
-        .await?;
+    // a share of applicants is given to it afterwards (through the gate and four eyes).
+    write_share(txn, 0, by, now).await
+}
+
+/// Records the challenger's share of live decisions in force from `now` inside `txn`, under
+/// the registry's lock.
+pub(crate) async fn write_share(
+    txn: &sea_orm::DatabaseTransaction,
+    percent: u8,
+    by: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> ServiceResult<()> {
+    lock_champion(txn).await?;
+    routing_setting::ActiveModel {
+        id: NotSet,
+        challenger_share_percent: Set(i32::from(percent)),
+        set_at: Set(now),
+        set_by: Set(by.to_owned()),
+    }
+    .insert(txn)
+    .await?;
+    Ok(())
+}
+
+/// A share of applicants in percent: 0 to 100.
+pub(crate) fn check_share(percent: u8) -> ServiceResult<()> {
+    if percent > 100 {
+        return Err(ServiceError::invalid(
+            "challenger_share",
+            "must be between 0 and 100",
+        ));
     }
     Ok(())
+}
+
+/// Audit actions of the emergency bypass (the registry page lists them).
+pub const EMERGENCY_ALIAS: &str = "model.alias.emergency";
+pub const EMERGENCY_SHARE: &str = "routing.share.emergency";
+
+/// Why an alias or share changes outside the promotion gate and four eyes: the command line's
+/// `--emergency --reason TEXT` (or the demo's set-up). A reason of 1 to 2,000 characters.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Emergency {
+    reason: String,
+}
+
+impl Emergency {
+    pub fn new(reason: &str) -> ServiceResult<Self> {
+        let reason = reason.trim();
+        if reason.is_empty() || reason.chars().count() > 2000 {
+            return Err(ServiceError::invalid(
+                "reason",
+                "an emergency change needs a reason (1 to 2000 characters)",
+            ));
+        }
+        Ok(Self {
+            reason: reason.to_owned(),
+        })
+    }
+
+    pub fn reason(&self) -> &str {
+        &self.reason
+    }
 }
 
 /// Whether a model's latest status is `archived`.
@@ -327,13 +382,15 @@ impl Services {
         })
     }
 
-    /// Points an alias at a model (or removes it), recording the change in its history.
-    /// Archived versions cannot take an alias.
+    /// Points an alias at a model (or removes it) outside the promotion gate and four eyes:
+    /// the command line's emergency bypass (and the demo's set-up), audited with its reason
+    /// and shown on the registry page. Archived versions cannot take an alias.
     pub async fn set_alias(
         &self,
         role: ModelRole,
         model_id: Option<i64>,
         actor: Actor,
+        emergency: &Emergency,
     ) -> ServiceResult<()> {
         let by = audit::actor_label(&actor);
         let now = self.now();
@@ -342,9 +399,9 @@ impl Services {
             &txn,
             now,
             &RequestMeta::default(),
-            AuditEvent::new(actor, "model.alias", Outcome::Success)
+            AuditEvent::new(actor, EMERGENCY_ALIAS, Outcome::Success)
                 .target(role.as_str())
-                .detail(json!({ "model_id": model_id })),
+                .detail(json!({ "model_id": model_id, "reason": emergency.reason() })),
         )
         .await?;
         if let Some(id) = model_id {
@@ -359,32 +416,52 @@ impl Services {
         Ok(())
     }
 
-    /// Sets the challenger's share of traffic (0–100 %).
-    pub async fn set_challenger_share(&self, percent: u8, actor: Actor) -> ServiceResult<()> {
-        if percent > 100 {
-            return Err(ServiceError::invalid(
-                "challenger_share",
-                "must be between 0 and 100",
-            ));
-        }
+    /// Sets the challenger's share of live decisions (0–100 %) outside the promotion gate and
+    /// four eyes: the command line's emergency bypass (and the demo's set-up), audited with
+    /// its reason and shown on the registry page. Admins on the page request a share instead
+    /// (see `request_promotion`), or return the challenger to shadow (`return_to_shadow`).
+    pub async fn set_challenger_share(
+        &self,
+        percent: u8,
+        actor: Actor,
+        emergency: &Emergency,
+    ) -> ServiceResult<()> {
+        check_share(percent)?;
         let by = audit::actor_label(&actor);
+        let now = self.now();
         let txn = self.db().begin().await?;
-        routing_setting::ActiveModel {
-            id: NotSet,
-            challenger_share_percent: Set(i32::from(percent)),
-            set_at: Set(self.now()),
-            set_by: Set(by),
-        }
-        .insert(&txn)
-        .await?;
         audit::append(
             &txn,
-            self.now(),
+            now,
             &RequestMeta::default(),
-            AuditEvent::new(actor, "routing.share", Outcome::Success)
-                .detail(json!({ "challenger_share": percent })),
+            AuditEvent::new(actor, EMERGENCY_SHARE, Outcome::Success)
+                .detail(json!({ "challenger_share": percent, "reason": emergency.reason() })),
         )
         .await?;
+        write_share(&txn, percent, &by, now).await?;
+        txn.commit().await?;
+        self.registry().invalidate_pair();
+        Ok(())
+    }
+
+    /// Takes the challenger out of live decisions (share 0 %: it keeps scoring in the shadow).
+    /// Lowering exposure needs no second admin; it is audited.
+    pub async fn return_to_shadow(&self, admin: &str, meta: &RequestMeta) -> ServiceResult<()> {
+        let now = self.now();
+        let txn = self.db().begin().await?;
+        audit::append(
+            &txn,
+            now,
+            meta,
+            AuditEvent::new(
+                Actor::User(admin.to_owned()),
+                "routing.shadow",
+                Outcome::Success,
+            )
+            .detail(json!({ "challenger_share": 0 })),
+        )
+        .await?;
+        write_share(&txn, 0, admin, now).await?;
         txn.commit().await?;
         self.registry().invalidate_pair();
         Ok(())

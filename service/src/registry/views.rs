@@ -3,18 +3,18 @@
 //! performance).
 
 use lendscope_domain::governance::{
-    AliasPeriod, MetricRow, ModelDetail, RealizedView, RegistryView,
+    AliasPeriod, EmergencyView, MetricRow, ModelDetail, RealizedView, RegistryView,
 };
 use lendscope_model::compare;
 use lendscope_model::metrics;
-use sea_orm::{EntityTrait, QueryOrder};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 use serde_json::Value;
 
 use super::applications::internal;
 use super::compare::rescore;
-use super::store::ModelRole;
+use super::store::{ModelRole, EMERGENCY_ALIAS, EMERGENCY_SHARE};
 use super::versions::stamp;
-use crate::entity::{alias_history, model};
+use crate::entity::{alias_history, audit_log, model};
 use crate::error::{ServiceError, ServiceResult};
 use crate::scoring::request::ApplicationInput;
 use crate::Services;
@@ -26,13 +26,48 @@ impl Services {
         let share = self.serving_share().await?;
         let runs = self.training_runs(50).await?;
         let promotions = self.promotions(&models, 20).await?;
+        let emergencies = self.emergencies(20).await?;
         Ok(RegistryView {
             models,
             challenger_share: share,
             runs,
             promotions,
+            emergencies,
             viewer: String::new(),
         })
+    }
+
+    /// The latest changes made by the emergency bypass, newest first (from the audit log).
+    pub async fn emergencies(&self, limit: u64) -> ServiceResult<Vec<EmergencyView>> {
+        let rows = audit_log::Entity::find()
+            .filter(audit_log::Column::Action.is_in([EMERGENCY_ALIAS, EMERGENCY_SHARE]))
+            .order_by_desc(audit_log::Column::Id)
+            .limit(limit)
+            .all(self.db())
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|r| {
+                let detail: Value = serde_json::from_str(&r.detail).unwrap_or(Value::Null);
+                let change = if r.action == EMERGENCY_SHARE {
+                    format!(
+                        "challenger's share → {} %",
+                        detail["challenger_share"].as_u64().unwrap_or(0)
+                    )
+                } else {
+                    let to = detail["model_id"]
+                        .as_i64()
+                        .map_or_else(|| "none".to_owned(), |id| format!("model {id}"));
+                    format!("{} → {to}", r.target.as_deref().unwrap_or("alias"))
+                };
+                EmergencyView {
+                    at: stamp(r.occurred_at),
+                    actor: r.actor.unwrap_or_else(|| r.actor_kind.clone()),
+                    change,
+                    reason: detail["reason"].as_str().unwrap_or_default().to_owned(),
+                }
+            })
+            .collect())
     }
 
     /// The challenger's share of traffic in force.

@@ -167,6 +167,18 @@ impl Services {
                 current.final_decision.as_deref().unwrap_or("?")
             )));
         }
+        if action == ReviewAction::Reject
+            && crate::entity::outcome::Entity::find()
+                .filter(crate::entity::outcome::Column::ApplicationId.eq(application_id))
+                .one(&txn)
+                .await?
+                .is_some()
+        {
+            return Err(ServiceError::Conflict(
+                "this loan has an observed outcome: it was disbursed and cannot be rejected now"
+                    .into(),
+            ));
+        }
         let model_shown = self.model_shown(&txn, application_id, shown).await?;
         let claimed_by_other = current.claimed_by.as_deref().is_some_and(|c| c != officer);
         match action {

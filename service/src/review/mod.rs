@@ -5,6 +5,7 @@
 pub mod actions;
 pub mod casefile;
 pub mod counts;
+pub mod finals;
 pub mod queue;
 
 pub use actions::{parse_action, ReviewAction};

@@ -7,7 +7,7 @@ use sea_orm::{
 };
 use serde_json::{json, Value};
 
-use crate::entity::outcome;
+use crate::entity::{case, outcome};
 use crate::error::{ServiceError, ServiceResult};
 use crate::scoring::replay::decision_row;
 use crate::Services;
@@ -38,8 +38,11 @@ impl Services {
         Ok(view)
     }
 
-    /// Records the observed outcome of a loan. Repeating the same outcome is harmless; a
-    /// different outcome for the same application is a conflict.
+    /// Records the observed outcome of a loan. Only an approved application is a loan: the
+    /// officer's final decision where one was made, else the automated decision must be
+    /// `approve`; anything else is refused (409, the reason named, nothing stored). Repeating
+    /// the same outcome is harmless; a different outcome for the same application is a
+    /// conflict.
     pub async fn record_outcome(
         &self,
         application_id: &str,
@@ -78,9 +81,28 @@ impl Services {
         if let Some(o) = existing {
             return same_or_conflict(&o, outcome_value).map(|()| (false, view(&o)));
         }
-        // The outcome and its link in the outcomes' chain are written together.
+        // The outcome and its link in the outcomes' chain are written together, after the
+        // case is locked (as an officer's action locks it) and found to be an approved loan:
+        // a rejection recorded at the same moment is seen, and refuses the outcome.
         let inserted = async {
             let txn = self.db().begin().await?;
+            case::Entity::update_many()
+                .col_expr(
+                    case::Column::Version,
+                    sea_orm::sea_query::Expr::col(case::Column::Version).into(),
+                )
+                .filter(case::Column::ApplicationId.eq(application_id))
+                .exec(&txn)
+                .await?;
+            let officer = case::Entity::find_by_id(application_id.to_owned())
+                .one(&txn)
+                .await?
+                .and_then(|c| c.final_decision);
+            if let Some(why) = not_a_loan(&row.decision, officer.as_deref()) {
+                return Err(ServiceError::Conflict(format!(
+                    "outcomes are recorded for approved loans only: this application {why}; nothing was stored"
+                )));
+            }
             let o = outcome::ActiveModel {
                 id: NotSet,
                 application_id: Set(application_id.to_owned()),
@@ -119,6 +141,21 @@ impl Services {
     }
 }
 
+/// Why an application with this automated decision and officer decision (if any) is not a
+/// loan, or `None` when it was approved.
+fn not_a_loan(automated: &str, officer: Option<&str>) -> Option<String> {
+    if crate::review::finals::final_approval(automated, officer) == Some(true) {
+        return None;
+    }
+    match (officer, automated) {
+        (Some(decided), _) => Some(format!("was decided by an officer: {decided}")),
+        (None, "manual_review") => {
+            Some("awaits an officer's review (recommended for manual review)".to_owned())
+        }
+        (None, other) => Some(format!("was not approved (decision: {other})")),
+    }
+}
+
 fn same_or_conflict(existing: &outcome::Model, wanted: &str) -> ServiceResult<()> {
     if existing.outcome == wanted {
         Ok(())
@@ -127,5 +164,22 @@ fn same_or_conflict(existing: &outcome::Model, wanted: &str) -> ServiceResult<()
             "the outcome of this application is already recorded as {}",
             existing.outcome
         )))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::not_a_loan;
+
+    #[test]
+    fn only_approved_applications_are_loans() {
+        assert_eq!(not_a_loan("approve", None), None);
+        assert_eq!(not_a_loan("reject", Some("approve")), None);
+        assert_eq!(not_a_loan("manual_review", Some("approve")), None);
+        assert!(
+            not_a_loan("approve", Some("reject")).is_some_and(|w| w.contains("officer: reject"))
+        );
+        assert!(not_a_loan("reject", None).is_some_and(|w| w.contains("decision: reject")));
+        assert!(not_a_loan("manual_review", None).is_some_and(|w| w.contains("review")));
     }
 }

@@ -88,6 +88,11 @@ fn CompareBody(c: Comparison, act: ServerAction<RegistryAction>) -> impl IntoVie
         .iter()
         .map(|f| view! { <FairnessTable f=f.clone()/> })
         .collect_view();
+    let final_fairness = c
+        .final_fairness
+        .iter()
+        .map(|f| view! { <FairnessTable f=f.clone()/> })
+        .collect_view();
     view! {
         <p>"Champion " <A href=format!("/models/{}", c.champion.id)>{format!("{} v{}", c.champion.name, c.champion.version)}</A>
            ", challenger " <A href=format!("/models/{}", c.challenger.id)>{format!("{} v{}", c.challenger.name, c.challenger.version)}</A>
@@ -132,7 +137,15 @@ fn CompareBody(c: Comparison, act: ServerAction<RegistryAction>) -> impl IntoVie
         </section>
         <section class="card" aria-labelledby="fair-h">
             <h2 id="fair-h">"Fairness of the challenger's recommendations"</h2>
+            <p class="muted small">"What the gate judges: the challenger's recommendations on the recent applications."</p>
             {fairness}
+        </section>
+        <section class="card" aria-labelledby="final-fair-h" data-testid="final-fairness">
+            <h2 id="final-fair-h">"Fairness of the final decisions"</h2>
+            <p class="muted small">{format!(
+                "What applicants were told: the officer's decision where one was made, else the automated one, on {} of the same applications (manual reviews still open are left out), whichever version served them.",
+                c.final_decided)}</p>
+            {final_fairness}
         </section>
     }
     .into_any()

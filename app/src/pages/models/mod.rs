@@ -26,8 +26,11 @@ pub enum ModelAction {
     Rollback,
     /// Archive a version (`model`) that serves no traffic, with `note` as the reason.
     Archive,
-    /// Set the challenger's traffic share (`percent`).
+    /// Request a share of live decisions (`percent`, 1–100) for the challenger, with `note`
+    /// as the reason (four eyes and the gate).
     Share,
+    /// Take the challenger out of live decisions at once (share 0 %; one admin suffices).
+    Shadow,
     /// Request the challenger's promotion, with `note` as the reason.
     Request,
     /// Start a retraining run whose result becomes the challenger.
@@ -41,11 +44,12 @@ pub enum ModelAction {
 }
 
 impl ModelAction {
-    const ALL: [Self; 9] = [
+    const ALL: [Self; 10] = [
         Self::Challenger,
         Self::Rollback,
         Self::Archive,
         Self::Share,
+        Self::Shadow,
         Self::Request,
         Self::Retrain,
         Self::Approve,
@@ -72,6 +76,7 @@ impl ModelAction {
             Self::Rollback => "rollback",
             Self::Archive => "archive",
             Self::Share => "share",
+            Self::Shadow => "shadow",
             Self::Request => "request",
             Self::Retrain => "retrain",
             Self::Approve => "approve",
@@ -86,9 +91,10 @@ impl ModelAction {
             Self::Challenger => "The version is now the challenger.",
             Self::Rollback => "Rolled back: the version is champion again.",
             Self::Archive => "The version is archived.",
-            Self::Share => "The challenger's traffic share is set.",
+            Self::Share => "Share requested. Another admin must approve it.",
+            Self::Shadow => "The challenger is back in shadow: it decides for no applicant.",
             Self::Request => "Promotion requested. Another admin must approve it.",
-            Self::Approve => "Approved: the challenger is now the champion.",
+            Self::Approve => "Approved: the request is in force (see Serving now).",
             Self::Reject => "The promotion request was rejected.",
             Self::Cancel => "The promotion request was cancelled.",
             Self::Retrain => "Retraining started: its progress shows under Training runs; the result becomes the challenger.",
@@ -97,7 +103,8 @@ impl ModelAction {
 }
 
 /// Every registry action (see [`ModelAction`]): `challenger`, `rollback`, `archive` (with
-/// `model`), `share` (with `percent`), `request` (with `note` as the reason), `approve` /
+/// `model`), `share` (with `percent` and `note`), `shadow`, `request` (with `note` as the
+/// reason), `approve` /
 /// `reject` / `cancel` (with `request`). Returns to `/models` (or the comparison page for
 /// requests) with `done=action`.
 #[server(prefix = "/rpc", endpoint = "models/act")]
@@ -111,7 +118,7 @@ pub async fn registry_action(
 ) -> Result<(), AppError> {
     use crate::ssr;
     use lendscope_domain::Area;
-    use lendscope_service::registry::Resolution;
+    use lendscope_service::registry::{RequestKind, Resolution};
     use lendscope_service::ServiceError;
     let _ = csrf; // checked by the server's CSRF layer before this runs
     let admin = ssr::require(Area::Models).await.map_err(ssr::fail_form)?;
@@ -139,13 +146,23 @@ pub async fn registry_action(
             Err(e) => Err(e),
         },
         ModelAction::Share => match percent.as_deref().and_then(|p| p.trim().parse::<u8>().ok()) {
-            Some(p) if p <= 100 => svc.set_challenger_share(p, admin.actor()).await,
+            Some(p) if p <= 100 => match RequestKind::share(p) {
+                Ok(kind) => svc
+                    .request_promotion(who, kind, &note, &meta)
+                    .await
+                    .map(|_| ()),
+                Err(e) => Err(e),
+            },
             _ => Err(ServiceError::invalid(
                 "percent",
-                "must be a whole number from 0 to 100",
+                "must be a whole number from 1 to 100",
             )),
         },
-        ModelAction::Request => svc.request_promotion(who, &note, &meta).await.map(|_| ()),
+        ModelAction::Shadow => svc.return_to_shadow(who, &meta).await,
+        ModelAction::Request => svc
+            .request_promotion(who, RequestKind::Champion, &note, &meta)
+            .await
+            .map(|_| ()),
         ModelAction::Retrain => svc.start_retrain(who, None, &meta).await.map(|_| ()),
         ModelAction::Approve | ModelAction::Reject | ModelAction::Cancel => {
             let resolution = match action {

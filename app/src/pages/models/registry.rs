@@ -2,7 +2,7 @@
 //! promotion requests, versions with their actions, training runs, and the upload of a model
 //! trained elsewhere.
 
-use lendscope_domain::governance::{ModelRow, PromotionView, RegistryView, RunRow};
+use lendscope_domain::governance::{EmergencyView, ModelRow, PromotionView, RegistryView, RunRow};
 use lendscope_domain::Area;
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
@@ -106,16 +106,29 @@ fn RegistryBody(v: RegistryView, act: ServerAction<RegistryAction>) -> impl Into
                 <dt>"Champion"</dt><dd data-testid="champion">{label(&champion)}</dd>
                 <dt>"Challenger"</dt><dd data-testid="challenger">{label(&challenger)}</dd>
                 <dt>"Challenger's share"</dt>
-                <dd data-testid="share">{v.challenger_share} "% of applicants (the champion scores the rest; the other model scores every application in the shadow)"</dd>
+                <dd data-testid="share">{v.challenger_share} "% of applicants"
+                    {if v.challenger_share == 0 { " (shadow: the challenger scores every application and decides none)" }
+                     else { " (the challenger decides for them; the champion for the rest and in the shadow)" }}</dd>
             </dl>
-            <ActionForm action=act attr:class="inline-form" attr:id="share-form">
-                <CsrfField/>
-                <input type="hidden" name="action" value=ModelAction::Share.as_str()/>
-                <label for="share-percent">"Traffic share for the challenger (%)"</label>
-                <input id="share-percent" name="percent" type="number" min="0" max="100" step="1"
-                    required value=v.challenger_share.to_string()/>
-                <button type="submit" class="button button-small">"Set share"</button>
-            </ActionForm>
+            {challenger.is_some().then(|| view! {
+                <ActionForm action=act attr:class="form" attr:id="share-form">
+                    <CsrfField/>
+                    <input type="hidden" name="action" value=ModelAction::Share.as_str()/>
+                    <label for="share-percent">"Live share for the challenger (%)"</label>
+                    <input id="share-percent" name="percent" type="number" min="1" max="100" step="1"
+                        required value="20"/>
+                    <label for="share-reason">"Why let it decide? (the promotion gate must pass; another admin approves)"</label>
+                    <input id="share-reason" name="note" required maxlength="2000"/>
+                    <button type="submit" class="button button-small">"Request share"</button>
+                </ActionForm>
+            })}
+            {(v.challenger_share > 0).then(|| view! {
+                <ActionForm action=act attr:class="inline-form" attr:id="shadow-form">
+                    <CsrfField/>
+                    <input type="hidden" name="action" value=ModelAction::Shadow.as_str()/>
+                    <button type="submit" class="button button-small button-quiet">"Return to shadow (0 %)"</button>
+                </ActionForm>
+            })}
             <ActionForm action=act attr:class="inline-form" attr:id="retrain-form">
                 <CsrfField/>
                 <input type="hidden" name="action" value=ModelAction::Retrain.as_str()/>
@@ -136,6 +149,7 @@ fn RegistryBody(v: RegistryView, act: ServerAction<RegistryAction>) -> impl Into
             }}
             <PromotionTable rows=v.promotions.clone()/>
         </section>
+        <EmergencyTable rows=v.emergencies.clone()/>
         <section class="card" aria-labelledby="versions-h">
             <h2 id="versions-h">"Versions"</h2>
             <VersionTable rows=v.models.clone() act/>
@@ -182,6 +196,18 @@ fn OpenRequest(
 ) -> impl IntoView {
     let own = p.requested_by == viewer;
     let id = p.id.to_string();
+    let approve = if p.challenger_share.is_some() {
+        "Approve share"
+    } else {
+        "Approve promotion"
+    };
+    let ask = match p.challenger_share {
+        Some(share) => format!(
+            ": let {} decide for {share} % of applicants (champion {}).",
+            p.model, p.champion
+        ),
+        None => format!(": make {} champion in place of {}.", p.model, p.champion),
+    };
     let form = move |action: ModelAction, label: &'static str, class: &'static str| {
         let id = id.clone();
         view! {
@@ -198,8 +224,7 @@ fn OpenRequest(
     view! {
         <div class="alert alert-info" data-testid="open-request">
             <p>
-                <strong>"Request #" {p.id}</strong> ": make " <strong>{p.model.clone()}</strong>
-                " champion in place of " {p.champion.clone()} ". Requested by " {p.requested_by.clone()}
+                <strong>"Request #" {p.id}</strong> {ask} " Requested by " {p.requested_by.clone()}
                 " at " {p.requested_at.clone()} "; expires " {p.expires_at.clone()} "."
             </p>
             <p>"Reason: " {p.reason}</p>
@@ -211,7 +236,7 @@ fn OpenRequest(
             } else {
                 view! {
                     <div class="two-col">
-                        {form(ModelAction::Approve, "Approve promotion", "button")}
+                        {form(ModelAction::Approve, approve, "button")}
                         {form(ModelAction::Reject, "Reject", "button button-quiet")}
                     </div>
                 }.into_any()
@@ -232,7 +257,8 @@ fn PromotionTable(rows: Vec<PromotionView>) -> impl IntoView {
             view! {
                 <tr>
                     <td>"#" {p.id}</td>
-                    <td>{p.model}</td>
+                    <td>{p.model} <br/><span class="muted small">{p.challenger_share.map_or_else(
+                        || "champion".to_owned(), |s| format!("live share {s} %"))}</span></td>
                     <td>{p.champion}</td>
                     <td>{p.requested_by} <br/><span class="muted small">{p.requested_at}</span></td>
                     <td><span class=format!("pill pill-{}", p.state)>{p.state.clone()}</span></td>
@@ -255,6 +281,40 @@ fn PromotionTable(rows: Vec<PromotionView>) -> impl IntoView {
                 <tbody>{body}</tbody>
             </table>
         </div>
+    }
+    .into_any()
+}
+
+/// Alias and share changes made outside four eyes (the command line's emergency bypass).
+#[component]
+fn EmergencyTable(rows: Vec<EmergencyView>) -> impl IntoView {
+    if rows.is_empty() {
+        return ().into_any();
+    }
+    let body = rows
+        .into_iter()
+        .map(|e| {
+            view! {
+                <tr>
+                    <td>{e.at}</td><td>{e.actor}</td><td>{e.change}</td><td>{e.reason}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <section class="card" aria-labelledby="emergency-h">
+            <h2 id="emergency-h">"Emergency changes"</h2>
+            <p class="muted small">"Made on the command line with --emergency, outside the promotion gate and four eyes; each is in the audit log."</p>
+            <div class="table-wrap">
+                <table class="table" data-testid="emergencies">
+                    <thead><tr>
+                        <th scope="col">"When"</th><th scope="col">"By"</th>
+                        <th scope="col">"Change"</th><th scope="col">"Reason"</th>
+                    </tr></thead>
+                    <tbody>{body}</tbody>
+                </table>
+            </div>
+        </section>
     }
     .into_any()
 }
