@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of Lendscope: formatting and lints (server, serve-only server without
 # XGBoost, and wasm builds), unit tests, integration tests against SQLite and PostgreSQL (the
-# page-render soak among them), the run command's own check (`scripts/run.sh --check`: release
+# page-render soak among them), TreeSHAP's parity with XGBoost 3.4.1's C library (the
+# benchmark in --test mode), the run command's own check (`scripts/run.sh --check`: release
 # build, migrate, demo, serve, score, pages, SIGTERM), API fuzzing with schemathesis and the
 # browser tests in Chromium, both against that release build.
 set -euo pipefail
@@ -54,6 +55,11 @@ cargo clippy -p lendscope-frontend -p lendscope-app --target wasm32-unknown-unkn
 
 step "unit and integration tests (SQLite and PostgreSQL)"
 cargo test --workspace --exclude lendscope-frontend --locked
+
+step "TreeSHAP against XGBoost 3.4.1's C library (parity on 10,000 rows, missing values included)"
+# Criterion's --test mode: the bench's parity checks (every contribution and the bias within
+# 1e-5, batch equal to single rows) and one pass of each timing, without measuring.
+./scripts/bench-treeshap.sh --test
 
 step "the run command, end to end (scripts/run.sh --check: release build and the run flow)"
 ./scripts/run.sh --check

@@ -26,6 +26,8 @@
 // The kernels index fixed-size arrays by quadrature node; index loops read best there.
 #![allow(clippy::needless_range_loop)]
 
+mod flat;
+
 use serde::{Deserialize, Serialize};
 
 use crate::gbt::{GbtModel, Tree};
@@ -123,6 +125,8 @@ pub(crate) struct ShapTables {
     rule: Vec<(f64, f64)>,
     /// One table per tree, `1 + 2q` values per tree node.
     trees: Vec<Vec<f64>>,
+    /// The compiled kernel (every tree of depth ≤ 8, with the 4-node rule), else `None`.
+    flat: Option<flat::FlatForest>,
 }
 
 impl ShapTables {
@@ -159,14 +163,33 @@ impl ShapTables {
                 table
             })
             .collect();
+        let flat = if depth <= flat::MAX_DEPTH {
+            quadrature
+                .rules
+                .iter()
+                .find(|(q, _)| *q == flat::LANES)
+                .and_then(|(_, r)| flat::FlatForest::compile(trees, r))
+        } else {
+            None
+        };
         Self {
             rule: rule.to_vec(),
             trees: tables,
+            flat,
         }
     }
 
+    /// The same tables without the compiled kernel (the walker explains every tree).
+    #[cfg(test)]
+    fn walker_only(mut self) -> Self {
+        self.flat = None;
+        self
+    }
+
     pub(crate) fn heap_bytes(&self) -> usize {
-        self.trees.iter().map(|t| t.capacity() * 8).sum::<usize>() + self.rule.capacity() * 16
+        self.trees.iter().map(|t| t.capacity() * 8).sum::<usize>()
+            + self.rule.capacity() * 16
+            + self.flat.as_ref().map_or(0, flat::FlatForest::heap_bytes)
     }
 }
 
@@ -318,6 +341,11 @@ impl<'a, const Q: usize> Walker<'a, Q> {
     }
 }
 
+thread_local! {
+    /// The compiled kernel's working memory: allocated once per thread, reused by every row.
+    static SCRATCH: std::cell::RefCell<flat::Scratch<1>> = std::cell::RefCell::new(flat::Scratch::default());
+}
+
 impl GbtModel {
     /// The exact SHAP values of a row, in margin space.
     pub fn explain(&self, x: &FeatureVector) -> Result<Explanation, ModelError> {
@@ -329,6 +357,56 @@ impl GbtModel {
             contributions,
             margin,
         })
+    }
+
+    /// Writes the SHAP values of many rows into `out` (row after row, one value per feature,
+    /// overwritten) and returns the bias (the same for every row). Rows are explained
+    /// [`flat::BATCH`] at a time: one pass over the model serves them all.
+    pub fn explain_batch_into(
+        &self,
+        rows: &[FeatureVector],
+        out: &mut [f64],
+    ) -> Result<f64, ModelError> {
+        let m = self.num_features();
+        if out.len() != rows.len() * m {
+            return Err(ModelError::FeatureCount {
+                expected: rows.len() * m,
+                got: out.len(),
+            });
+        }
+        for x in rows {
+            self.check_len(x.as_slice())?;
+        }
+        out.fill(0.0);
+        match &self.shap.flat {
+            Some(flat) => {
+                let mut scratch = flat::Scratch::<{ flat::BATCH }>::default();
+                let mut single = flat::Scratch::<1>::default();
+                let mut chunks = rows.chunks_exact(flat::BATCH);
+                let mut outs = out.chunks_exact_mut(flat::BATCH * m);
+                for (chunk, phi) in (&mut chunks).zip(&mut outs) {
+                    let xs: [&[f32]; flat::BATCH] = std::array::from_fn(|r| chunk[r].as_slice());
+                    flat.explain(xs, phi, m, &mut scratch);
+                }
+                for (x, phi) in chunks
+                    .remainder()
+                    .iter()
+                    .zip(outs.into_remainder().chunks_exact_mut(m))
+                {
+                    flat.explain([x.as_slice()], phi, m, &mut single);
+                }
+            }
+            None => {
+                for (x, phi) in rows.iter().zip(out.chunks_exact_mut(m)) {
+                    self.explain_walking(x.as_slice(), phi);
+                }
+            }
+        }
+        let mut bias = f64::from(self.base_margin);
+        for tree in &self.trees {
+            bias += tree.mean_value;
+        }
+        Ok(bias)
     }
 
     /// Writes the SHAP values of a row into `out` (one per feature, overwritten) and returns
@@ -343,6 +421,25 @@ impl GbtModel {
             });
         }
         out.fill(0.0);
+        if let Some(flat) = &self.shap.flat {
+            let width = out.len();
+            SCRATCH.with(|s| match s.try_borrow_mut() {
+                Ok(mut scratch) => flat.explain([x], out, width, &mut scratch),
+                // Re-entered on this thread (not done by this crate): a fresh scratch.
+                Err(_) => flat.explain([x], out, width, &mut flat::Scratch::default()),
+            });
+        } else {
+            self.explain_walking(x, out);
+        }
+        let mut bias = f64::from(self.base_margin);
+        for tree in &self.trees {
+            bias += tree.mean_value;
+        }
+        Ok(bias)
+    }
+
+    /// The recursive walker: any depth (the compiled kernel covers depth ≤ 8).
+    fn explain_walking(&self, x: &[f32], out: &mut [f64]) {
         match self.shap.rule.len() {
             1 => self.explain_with::<1>(x, out),
             2 => self.explain_with::<2>(x, out),
@@ -351,11 +448,6 @@ impl GbtModel {
             8 => self.explain_with::<8>(x, out),
             _ => self.explain_with::<32>(x, out),
         }
-        let mut bias = f64::from(self.base_margin);
-        for tree in &self.trees {
-            bias += tree.mean_value;
-        }
-        Ok(bias)
     }
 
     fn explain_with<const Q: usize>(&self, x: &[f32], out: &mut [f64]) {
@@ -540,5 +632,70 @@ mod tests {
             let total = e.bias + e.contributions.iter().sum::<f64>();
             prop_assert!((total - e.margin).abs() < 1e-5, "{} vs {}", total, e.margin);
         }
+
+        /// The compiled kernel (depth ≤ 8) equals the recursive walker on deep trees with
+        /// features repeated along paths, missing values and zero-cover branches included.
+        #[test]
+        fn the_compiled_kernel_equals_the_walker(
+            specs in proptest::collection::vec(
+                proptest::collection::vec((any::<u8>(), any::<u8>(), -2.0f32..2.0, 0.0f32..1.0, -1.0f32..1.0), 1..300),
+                1..6),
+            m in 1usize..10,
+            depth in 1usize..=8,
+            row in proptest::collection::vec(prop_oneof![Just(f32::NAN), -2.0f32..2.0], 10),
+        ) {
+            let trees: Vec<Tree> = specs.iter().map(|s| build(s, m as u32, depth)).collect();
+            let compiled = GbtModel::from_trees(trees.clone(), m, 0.25);
+            prop_assert!(compiled.shap.flat.is_some());
+            let mut walking = GbtModel::from_trees(trees, m, 0.25);
+            walking.shap = walking.shap.walker_only();
+            let x = FeatureVector::new(row[..m].to_vec()).unwrap();
+            let (a, b) = (compiled.explain(&x).unwrap(), walking.explain(&x).unwrap());
+            for (p, q) in a.contributions.iter().zip(&b.contributions) {
+                prop_assert!((p - q).abs() < 1e-9 * (1.0 + q.abs()), "{:?} vs {:?}", a.contributions, b.contributions);
+            }
+            // In a batch (rows as lanes, a remainder row alone) each row equals its own
+            // explanation: 6 rows = one group of 4 and 2 single rows.
+            let rows: Vec<FeatureVector> = (0..6)
+                .map(|j| {
+                    let mut r = row[..m].to_vec();
+                    r.rotate_left(j % m);
+                    FeatureVector::new(r).unwrap()
+                })
+                .collect();
+            let mut batch = vec![0.0; rows.len() * m];
+            let bias = compiled.explain_batch_into(&rows, &mut batch).unwrap();
+            prop_assert!((bias - a.bias).abs() < 1e-12);
+            for (r, x) in rows.iter().enumerate() {
+                let one = walking.explain(x).unwrap();
+                for (p, q) in batch[r * m..(r + 1) * m].iter().zip(&one.contributions) {
+                    prop_assert!((p - q).abs() < 1e-9 * (1.0 + q.abs()), "row {}: {:?} vs {:?}", r, &batch[r * m..(r + 1) * m], one.contributions);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn trees_deeper_than_eight_are_explained_by_the_walker() {
+        let spec: Vec<(u8, u8, f32, f32, f32)> = (0..400u32)
+            .map(|i| {
+                (
+                    1 + (i % 5) as u8,
+                    (i * 7 % 13) as u8,
+                    (i % 17) as f32 / 8.0 - 1.0,
+                    (i % 11) as f32 / 11.0,
+                    (i % 9) as f32 / 9.0 - 0.5,
+                )
+            })
+            .collect();
+        let tree = build(&spec, 5, 12);
+        assert!(tree.depth > 8);
+        let model = GbtModel::from_trees(vec![tree], 5, 0.0);
+        assert!(model.shap.flat.is_none());
+        let row = [0.1f32, -0.3, f32::NAN, 0.7, -1.2];
+        let x = FeatureVector::new(row.to_vec()).unwrap();
+        let e = model.explain(&x).unwrap();
+        let total = e.bias + e.contributions.iter().sum::<f64>();
+        assert!((total - e.margin).abs() < 1e-5, "{total} vs {}", e.margin);
     }
 }

@@ -54,6 +54,17 @@ impl Application {
         let services = Services::new(conn, clock, config.auth_settings());
         // Records written before the record chains existed are linked once, before serving.
         services.link_unchained_records().await?;
+        // The serving models are loaded (parsed, hash-checked, compiled for TreeSHAP) before
+        // the listener exists, so the first application after /health/ready is not slower
+        // than the rest. No champion yet (a fresh database) is not an error here.
+        match services.serving_pair().await {
+            Ok(pair) => tracing::info!(
+                champion = pair.champion.meta.id,
+                challenger = pair.challenger.as_ref().map(|c| c.meta.id),
+                "serving models loaded"
+            ),
+            Err(e) => tracing::info!(reason = %e, "no serving models loaded at start"),
+        }
         services.set_retrain_base(config.retrain_base_data.clone());
         if config.max_concurrent_scoring == 0 {
             return Err(ServerError::Config(
