@@ -3,7 +3,11 @@
 # demo champion and challenger (SHAP for both, durable hash-chained writes), driven by
 # server/examples/loadgen.rs at fixed rates and at maximum. Prints p50/p95/p99 and throughput,
 # then the highest tested rate whose p99 stays within 100 ms, then verifies the audit chain.
-# Loopback only; every run is bounded in time. Usage: scripts/bench-load.sh [SECONDS_PER_STEP]
+# Loopback only; every run is bounded in time.
+# Usage: scripts/bench-load.sh [SECONDS_PER_STEP]
+# LENDSCOPE_BENCH_MODELS=300x6: instead of the demo's small early-stopped models, two models of
+# 300 trees of depth 6 (no early stopping, trained on 20,000 generated applicants) serve as
+# champion and shadow challenger (share 0: every request is scored and explained by both).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
@@ -23,6 +27,19 @@ export LENDSCOPE_LISTEN="127.0.0.1:$port"
 export LENDSCOPE_LOG_FORMAT=json RUST_LOG=warn
 work="$(mktemp -d)"
 key="$(demo_key "$bin" "$work")"
+if [ "${LENDSCOPE_BENCH_MODELS:-demo}" = 300x6 ]; then
+  echo "training two 300 x 6 models"
+  "$bin" generate --rows 20000 --seed 7 --out "$work/big.csv" >/dev/null
+  for seed in 1 2; do
+    "$bin" train --data "$work/big.csv" --target defaulted --rounds 300 --max-depth 6 \
+      --early-stopping 1000 --seed "$seed" --out "$work/m$seed" >/dev/null
+    "$bin" models register --dir "$work/m$seed" --name bench300x6
+  done
+  ids="$("$bin" models list | awk '$2 == "bench300x6" {print $1}')"
+  champion="$(sed -n 1p <<<"$ids")"; challenger="$(sed -n 2p <<<"$ids")"
+  "$bin" models alias champion "$champion" --emergency --reason "load benchmark" --by bench
+  "$bin" models alias challenger "$challenger" --emergency --reason "load benchmark" --by bench
+fi
 cleanup() {
   stop_server
   psql "$pg_admin/test" -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" || true

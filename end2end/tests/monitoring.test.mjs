@@ -32,6 +32,9 @@ test('an admin reads the demo run, starts a run from the page; compliance reads 
   }
   assert.ok(await page.getByTestId('histogram').count() > 0);
   assert.equal(await page.getByTestId('fairness-gender').count(), 1);
+  // The final decisions (officer, else automated) beside the recommendations.
+  assert.match(await page.getByTestId('fairness-gender').getByTestId('final-parity').innerText(), /on [1-9]\d* decided/);
+  assert.match(await page.getByTestId('fairness-gender').innerText(), /Final approval \(decided\)/);
   assert.ok(await page.getByTestId('performance-table').locator('tbody tr').count() >= 2);
   const runs = page.getByTestId('runs-table').locator('tbody tr');
   const before = await runs.count();

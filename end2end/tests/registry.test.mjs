@@ -84,6 +84,8 @@ test('admin A retrains a challenger (in shadow), requests 20 % and promotion; ad
   await page.waitForURL(`${BASE}/models/compare`);
   await page.getByTestId('distributions').locator('svg').waitFor();
   await page.screenshot({ path: `${ARTIFACTS}/compare-page.png`, fullPage: true });
+  // Fairness of the final decisions beside the challenger's recommendations.
+  assert.match(await page.getByTestId('final-fairness').innerText(), /Fairness of the final decisions/);
   assert.equal((await page.getByTestId('gate').innerText()).trim(), 'passes',
     await page.locator('table').first().innerText());
   await page.getByLabel(/Why promote/).fill('Retrained on this quarter\'s outcomes.');

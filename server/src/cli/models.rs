@@ -55,12 +55,23 @@ pub struct Bypass {
     /// Why (recorded in the audit log and shown on the registry page).
     #[arg(long)]
     reason: Option<String>,
+    /// Who makes the change (default: the operating-system user, $SUDO_USER or $USER).
+    #[arg(long)]
+    by: Option<String>,
 }
 
 impl Bypass {
     fn emergency(&self, what: &str) -> Result<lendscope_service::registry::Emergency, ServerError> {
         match (self.emergency, self.reason.as_deref()) {
-            (true, Some(reason)) => Ok(lendscope_service::registry::Emergency::new(reason)?),
+            (true, Some(reason)) => {
+                let operator = self
+                    .by
+                    .clone()
+                    .or_else(|| std::env::var("SUDO_USER").ok())
+                    .or_else(|| std::env::var("USER").ok())
+                    .unwrap_or_default();
+                Ok(lendscope_service::registry::Emergency::new(reason)?.by(&operator))
+            }
             _ => Err(ServerError::Usage(format!(
                 "refused: {what} goes through the promotion gate and a second admin on the \
                  registry page (/models). In an emergency only: add --emergency --reason TEXT \

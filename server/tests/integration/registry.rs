@@ -856,16 +856,37 @@ async fn a_live_share_needs_the_gate_and_a_second_admin(backend: Backend) {
     assert_eq!(redirected_to(&ok).as_deref(), Some("/models?done=approve"));
     assert_eq!(app.services.serving_share().await.unwrap(), 30);
     let mut roles = std::collections::BTreeSet::new();
+    let mut by_challenger = None;
     for i in 0..60 {
         let d = app
             .decide(&key, &crate::helpers::application(&format!("SHARE-{i:03}")))
             .await;
-        roles.insert(d["model"]["role"].as_str().unwrap().to_owned());
+        let role = d["model"]["role"].as_str().unwrap().to_owned();
+        if role == "challenger" {
+            by_challenger = d["application_id"].as_str().map(str::to_owned);
+        }
+        roles.insert(role);
     }
     assert_eq!(
         roles.len(),
         2,
         "the challenger decides for its approved share"
+    );
+    // The compliance trace names the share and who requested and approved it.
+    let trace = app
+        .services
+        .decision_trace(&by_challenger.unwrap())
+        .await
+        .unwrap();
+    assert!(
+        trace
+            .model_authorised
+            .contains("deciding for 30 % of applicants")
+            && trace
+                .model_authorised
+                .contains("requested by ada, approved by bob"),
+        "{}",
+        trace.model_authorised
     );
     // The champion alias did not move.
     let rows = app.services.model_rows().await.unwrap();
@@ -879,6 +900,23 @@ async fn a_live_share_needs_the_gate_and_a_second_admin(backend: Backend) {
     );
 
     // One admin may take the challenger out of live decisions at once.
+    // An emergency change names the person who made it (the command line's --by or user).
+    let drill = lendscope_service::registry::Emergency::new("drill")
+        .unwrap()
+        .by("jane");
+    app.services
+        .set_challenger_share(30, lendscope_service::Actor::System, &drill)
+        .await
+        .unwrap();
+    let latest = app.services.emergencies(1).await.unwrap();
+    assert_eq!(
+        (
+            latest[0].actor.as_str(),
+            latest[0].change.as_str(),
+            latest[0].reason.as_str()
+        ),
+        ("jane (system)", "challenger's share → 30 %", "drill")
+    );
     let back = act(&app, &ada, &[("action", "shadow")]).await;
     assert_eq!(redirected_to(&back).as_deref(), Some("/models?done=shadow"));
     assert_eq!(app.services.serving_share().await.unwrap(), 0);

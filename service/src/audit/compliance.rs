@@ -7,7 +7,7 @@ use lendscope_domain::governance::{DecisionTrace, TraceRow};
 use lendscope_domain::{Decision, ModelRole};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
-use crate::entity::{alias_history, case, decision, model};
+use crate::entity::{alias_history, case, decision, model, routing_setting};
 use crate::error::{known, ServiceError, ServiceResult};
 use crate::scoring::replay::decision_row;
 use crate::scoring::{chain, DecisionRecord};
@@ -102,6 +102,35 @@ impl Services {
                     h.set_by
                 )
             }
+        };
+        // A challenger decides only for a share of applicants: name the share in force and
+        // the four-eyes request that gave it, when one did (emergency changes are listed on
+        // the registry page and in the audit log).
+        let model_authorised = if d.role == ModelRole::Challenger.as_str() {
+            let share = routing_setting::Entity::find()
+                .filter(routing_setting::Column::SetAt.lte(d.created_at))
+                .order_by_desc(routing_setting::Column::Id)
+                .one(self.db())
+                .await?;
+            let approved = match &share {
+                Some(s) => self
+                    .approvals_of(d.model_id)
+                    .await?
+                    .into_iter()
+                    .find(|(at, who)| *at == s.set_at && who.starts_with("live share"))
+                    .map(|(_, who)| who),
+                None => None,
+            };
+            match (share, approved) {
+                (Some(s), Some(who)) => format!(
+                    "{model_authorised}; deciding for {} % of applicants since {}: {who}",
+                    s.challenger_share_percent,
+                    stamp(s.set_at)
+                ),
+                _ => model_authorised,
+            }
+        } else {
+            model_authorised
         };
         let shadow = record.shadow.as_ref().map(|s| {
             let id = s.model.id;

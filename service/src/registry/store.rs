@@ -186,6 +186,8 @@ pub const EMERGENCY_SHARE: &str = "routing.share.emergency";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Emergency {
     reason: String,
+    /// Who ran the command (the operating-system user or `--by`), when known.
+    operator: Option<String>,
 }
 
 impl Emergency {
@@ -199,11 +201,25 @@ impl Emergency {
         }
         Ok(Self {
             reason: reason.to_owned(),
+            operator: None,
         })
+    }
+
+    /// Names the person who made the change (recorded with it and shown on the registry page).
+    pub fn by(mut self, operator: &str) -> Self {
+        let operator = operator.trim();
+        if !operator.is_empty() {
+            self.operator = Some(operator.chars().take(128).collect());
+        }
+        self
     }
 
     pub fn reason(&self) -> &str {
         &self.reason
+    }
+
+    pub fn operator(&self) -> Option<&str> {
+        self.operator.as_deref()
     }
 }
 
@@ -401,7 +417,11 @@ impl Services {
             &RequestMeta::default(),
             AuditEvent::new(actor, EMERGENCY_ALIAS, Outcome::Success)
                 .target(role.as_str())
-                .detail(json!({ "model_id": model_id, "reason": emergency.reason() })),
+                .detail(json!({
+                    "model_id": model_id,
+                    "reason": emergency.reason(),
+                    "operator": emergency.operator(),
+                })),
         )
         .await?;
         if let Some(id) = model_id {
@@ -434,8 +454,11 @@ impl Services {
             &txn,
             now,
             &RequestMeta::default(),
-            AuditEvent::new(actor, EMERGENCY_SHARE, Outcome::Success)
-                .detail(json!({ "challenger_share": percent, "reason": emergency.reason() })),
+            AuditEvent::new(actor, EMERGENCY_SHARE, Outcome::Success).detail(json!({
+                "challenger_share": percent,
+                "reason": emergency.reason(),
+                "operator": emergency.operator(),
+            })),
         )
         .await?;
         write_share(&txn, percent, &by, now).await?;

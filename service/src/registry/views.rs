@@ -62,7 +62,13 @@ impl Services {
                 };
                 EmergencyView {
                     at: stamp(r.occurred_at),
-                    actor: r.actor.unwrap_or_else(|| r.actor_kind.clone()),
+                    actor: match detail["operator"].as_str() {
+                        Some(op) => format!(
+                            "{op} ({})",
+                            r.actor.as_deref().unwrap_or(r.actor_kind.as_str())
+                        ),
+                        None => r.actor.unwrap_or_else(|| r.actor_kind.clone()),
+                    },
                     change,
                     reason: detail["reason"].as_str().unwrap_or_default().to_owned(),
                 }
