@@ -6,7 +6,7 @@
 # Loopback only; every run is bounded in time.
 # Usage: scripts/bench-load.sh [SECONDS_PER_STEP]
 # LENDSCOPE_BENCH_MODELS=300x6: instead of the demo's small early-stopped models, two models of
-# 300 trees of depth 6 (no early stopping, trained on 20,000 generated applicants) serve as
+# 300 trees of depth 6 (all rounds kept, trained on 20,000 generated applicants) serve as
 # champion and shadow challenger (share 0: every request is scored and explained by both).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -32,13 +32,15 @@ if [ "${LENDSCOPE_BENCH_MODELS:-demo}" = 300x6 ]; then
   "$bin" generate --rows 20000 --seed 7 --out "$work/big.csv" >/dev/null
   for seed in 1 2; do
     "$bin" train --data "$work/big.csv" --target defaulted --rounds 300 --max-depth 6 \
-      --early-stopping 1000 --seed "$seed" --out "$work/m$seed" >/dev/null
+      --keep-all-rounds --seed "$seed" --out "$work/m$seed" >/dev/null
     "$bin" models register --dir "$work/m$seed" --name bench300x6
   done
   ids="$("$bin" models list | awk '$2 == "bench300x6" {print $1}')"
   champion="$(sed -n 1p <<<"$ids")"; challenger="$(sed -n 2p <<<"$ids")"
   "$bin" models alias champion "$champion" --emergency --reason "load benchmark" --by bench
   "$bin" models alias challenger "$challenger" --emergency --reason "load benchmark" --by bench
+  for id in $champion $challenger; do "$bin" models show bench300x6 "$("$bin" models list |
+    awk -v id="$id" '$1 == id {print $3}')" | grep -E "^bench300x6|features"; done
 fi
 cleanup() {
   stop_server

@@ -22,6 +22,9 @@ pub struct TrainParams {
     pub seed: u64,
     /// Stop when validation AUC has not improved for this many rounds.
     pub early_stopping_rounds: u32,
+    /// Train exactly `rounds` rounds and keep them all (no early stopping, no refit to the
+    /// best round): for benchmarks that need a model of a given size.
+    pub keep_all_rounds: bool,
     pub subsample: f64,
     pub colsample_bytree: f64,
     pub min_child_weight: f64,
@@ -40,6 +43,7 @@ impl Default for TrainParams {
             eta: 0.1,
             seed: 42,
             early_stopping_rounds: 30,
+            keep_all_rounds: false,
             subsample: 0.8,
             colsample_bytree: 0.8,
             min_child_weight: 1.0,
@@ -206,11 +210,11 @@ pub fn train(
             best_round = trained;
         }
         progress.round(trained, params.rounds, auc, best_round);
-        if trained - best_round >= params.early_stopping_rounds {
+        if !params.keep_all_rounds && trained - best_round >= params.early_stopping_rounds {
             break;
         }
     }
-    if best_round < trained {
+    if best_round < trained && !params.keep_all_rounds {
         // Refit to the best round: the same seed and data give the same first trees.
         progress.refit(best_round);
         bst = fit(params, &dtrain, &[&dtrain, &dvalid], best_round)?;

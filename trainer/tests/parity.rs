@@ -73,3 +73,42 @@ fn shallow_models_match_xgboost_exactly() {
 fn deep_models_match_xgboost_exactly() {
     check_parity(6, 80, 12);
 }
+
+#[test]
+fn keep_all_rounds_trains_exactly_the_rounds_asked_for() {
+    let settings = Settings {
+        seed: 13,
+        drift: 0.0,
+        bias: 0.0,
+    };
+    let data = generated_dataset(settings, 2000).unwrap();
+    // With eta 0.5 validation AUC peaks early: the default refits to the best round.
+    let params = TrainParams {
+        rounds: 60,
+        max_depth: 4,
+        eta: 0.5,
+        early_stopping_rounds: 60,
+        seed: 13,
+        ..TrainParams::default()
+    };
+    let refit = train(&data, &params, &mut Quiet).unwrap();
+    let kept = train(
+        &data,
+        &TrainParams {
+            keep_all_rounds: true,
+            ..params
+        },
+        &mut Quiet,
+    )
+    .unwrap();
+    let trees = |json: &str| {
+        lendscope_model::GbtModel::from_json(json.as_bytes())
+            .unwrap()
+            .num_trees()
+    };
+    assert_eq!(trees(&kept.model_json), 60);
+    assert!(
+        trees(&refit.model_json) < 60,
+        "the default keeps the best round only"
+    );
+}

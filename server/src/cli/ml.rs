@@ -63,6 +63,10 @@ pub struct TrainArgs {
     /// Stop after this many rounds without a better validation AUC.
     #[arg(long, default_value_t = 30)]
     pub early_stopping: u32,
+    /// Train exactly --rounds rounds and keep them all (no early stopping, no refit to the
+    /// best round): a model of a given size, e.g. for benchmarks.
+    #[arg(long)]
+    pub keep_all_rounds: bool,
     /// Output directory for model.json, schema.json and card.json.
     #[arg(long)]
     pub out: PathBuf,
@@ -181,6 +185,7 @@ pub fn train_model(
         eta: args.eta,
         seed: args.seed,
         early_stopping_rounds: args.early_stopping,
+        keep_all_rounds: args.keep_all_rounds,
         ..TrainParams::default()
     };
     let mut bar = Bar {
