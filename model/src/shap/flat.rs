@@ -46,7 +46,7 @@ struct Split {
     threshold: f32,
     /// Split feature (internal nodes).
     feature: u16,
-    /// `DEFAULT_LEFT` and `LEAF`.
+    /// `DEFAULT_LEFT`.
     flags: u16,
 }
 
@@ -63,20 +63,18 @@ struct Edge {
     /// The nearest ancestor edge on the same feature; the tree's node count (a neutral slot
     /// of the scratch) when there is none.
     prev: u16,
-    /// The children (internal nodes); the node count for leaves.
+    /// The children (internal nodes); the node count for leaves (so a leaf is a node whose
+    /// `left` is the node count).
     left: u16,
     right: u16,
     /// The feature the edge from the parent splits on.
     edge_feature: u16,
-    /// 1.0 for internal nodes (their sum is their children's), 0.0 for leaves.
-    inner: f32,
     /// The leaf value (0 for internal nodes).
     value: f32,
     /// `IS_LEFT`.
     flags: u32,
 }
 
-const LEAF: u16 = 1;
 const DEFAULT_LEFT: u16 = 2;
 const IS_LEFT: u32 = 1;
 
@@ -243,8 +241,7 @@ impl FlatForest {
             self.splits.push(Split {
                 threshold: node.threshold,
                 feature: u16::try_from(b.feature).ok()?,
-                flags: if b.leaf { LEAF } else { 0 }
-                    | if node.default_left { DEFAULT_LEFT } else { 0 },
+                flags: if node.default_left { DEFAULT_LEFT } else { 0 },
             });
             let mut inv = [[0.0; LANES]; 2];
             for (o, row) in inv.iter_mut().enumerate() {
@@ -269,7 +266,6 @@ impl FlatForest {
                 left,
                 right,
                 edge_feature: u16::try_from(b.edge_feature).ok()?,
-                inner: if b.leaf { 0.0 } else { 1.0 },
                 value: if b.leaf { node.value } else { 0.0 },
                 flags: if b.is_left { IS_LEFT } else { 0 },
             });
@@ -283,7 +279,6 @@ impl FlatForest {
             left: n,
             right: n,
             edge_feature: 0,
-            inner: 0.0,
             value: 0.0,
             flags: 0,
         });
@@ -434,7 +429,7 @@ impl FlatForest {
                 let e = &edges[i];
                 feature = usize::from(e.edge_feature);
                 let mut sum = [[0.0; LANES]; R];
-                if e.inner == 0.0 {
+                if usize::from(e.left) == n {
                     let (pi, value) = (p[i], f64::from(e.value));
                     for r in 0..R {
                         for k in 0..LANES {

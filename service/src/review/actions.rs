@@ -24,6 +24,27 @@ use crate::{RequestMeta, Services};
 pub use lendscope_domain::ReviewAction;
 
 /// Reads an officer action from a form or API field named `action`.
+/// Reads an application's case inside `txn` after locking it: a no-op write first takes
+/// SQLite's write lock at once (a read first could deadlock with another writing transaction)
+/// and locks the row on PostgreSQL. Officer actions and outcomes both lock this way, so each
+/// sees the other's committed change.
+pub(crate) async fn locked_case(
+    txn: &sea_orm::DatabaseTransaction,
+    application_id: &str,
+) -> ServiceResult<Option<case::Model>> {
+    case::Entity::update_many()
+        .col_expr(
+            case::Column::Version,
+            Expr::col(case::Column::Version).into(),
+        )
+        .filter(case::Column::ApplicationId.eq(application_id))
+        .exec(txn)
+        .await?;
+    Ok(case::Entity::find_by_id(application_id.to_owned())
+        .one(txn)
+        .await?)
+}
+
 pub fn parse_action(text: &str) -> ServiceResult<ReviewAction> {
     ReviewAction::parse(text)
         .ok_or_else(|| ServiceError::invalid("action", format!("'{text}' is not an action")))
@@ -141,18 +162,7 @@ impl Services {
             ));
         }
         let txn = self.db().begin().await?;
-        // Write first: takes SQLite's write lock at once (a read first could deadlock with
-        // another writing transaction) and locks the row on PostgreSQL.
-        case::Entity::update_many()
-            .col_expr(
-                case::Column::Version,
-                Expr::col(case::Column::Version).into(),
-            )
-            .filter(case::Column::ApplicationId.eq(application_id))
-            .exec(&txn)
-            .await?;
-        let current = case::Entity::find_by_id(application_id.to_owned())
-            .one(&txn)
+        let current = locked_case(&txn, application_id)
             .await?
             .ok_or(ServiceError::NotFound("application"))?;
         if current.version != expected_version {

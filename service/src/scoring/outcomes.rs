@@ -7,7 +7,7 @@ use sea_orm::{
 };
 use serde_json::{json, Value};
 
-use crate::entity::{case, outcome};
+use crate::entity::outcome;
 use crate::error::{ServiceError, ServiceResult};
 use crate::scoring::replay::decision_row;
 use crate::Services;
@@ -86,16 +86,7 @@ impl Services {
         // a rejection recorded at the same moment is seen, and refuses the outcome.
         let inserted = async {
             let txn = self.db().begin().await?;
-            case::Entity::update_many()
-                .col_expr(
-                    case::Column::Version,
-                    sea_orm::sea_query::Expr::col(case::Column::Version).into(),
-                )
-                .filter(case::Column::ApplicationId.eq(application_id))
-                .exec(&txn)
-                .await?;
-            let officer = case::Entity::find_by_id(application_id.to_owned())
-                .one(&txn)
+            let officer = crate::review::actions::locked_case(&txn, application_id)
                 .await?
                 .and_then(|c| c.final_decision);
             if let Some(why) = not_a_loan(&row.decision, officer.as_deref()) {
