@@ -5,7 +5,7 @@ use lendscope_server::cli::demo::generated_applicants;
 use lendscope_service::registry::GateSettings;
 use lendscope_service::RequestMeta;
 
-use crate::helpers::{redirected_to, spawn, Backend, Session, TestApp};
+use crate::helpers::{lenient_gate as lenient, redirected_to, spawn, Backend, Session, TestApp};
 use crate::on_both_backends;
 
 on_both_backends!(
@@ -23,22 +23,6 @@ on_both_backends!(
 async fn traffic(app: &TestApp, key: &str, n: usize, seed: u64, labelled: bool) -> Vec<String> {
     let applicants = generated_applicants(seed, n, &format!("T{seed}")).unwrap();
     app.score_all(key, applicants, labelled).await
-}
-
-/// A gate that judges performance, stability and latency as configured but lets the small
-/// samples of a test through the fairness checks (those have their own tests).
-fn lenient() -> GateSettings {
-    GateSettings {
-        auc_tolerance: 0.2,
-        max_parity_difference: 1.01,
-        min_disparate_impact: 0.0,
-        // The two fixture models (40 rounds, depth 3 and 4) spread their scores differently.
-        max_psi: 100.0,
-        min_group_members: 30,
-        // Debug builds on a busy test machine; the 5 ms bound is about release builds.
-        max_latency_p99_us: 1e6,
-        ..GateSettings::default()
-    }
 }
 
 async fn act(app: &TestApp, s: &Session, form: &[(&str, &str)]) -> reqwest::Response {

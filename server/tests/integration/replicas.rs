@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use lendscope_service::registry::{GateSettings, Resolution};
+use lendscope_service::registry::Resolution;
 use lendscope_service::RequestMeta;
 
 use crate::helpers::{application, spawn, spawn_with, Backend, TestApp};
@@ -54,14 +54,7 @@ async fn a_promotion_on_one_replica_serves_on_the_other_within_two_seconds() {
         let outcome = if defaulted { "defaulted" } else { "repaid" };
         crate::helpers::label(&a.services, id, outcome).await;
     }
-    a.services.set_gate_settings(GateSettings {
-        auc_tolerance: 0.2,
-        max_parity_difference: 1.01,
-        min_disparate_impact: 0.0,
-        max_psi: 100.0,
-        min_group_members: 30,
-        ..GateSettings::default()
-    });
+    a.services.set_gate_settings(crate::helpers::lenient_gate());
     for name in ["ada", "bob"] {
         a.add_user(name, lendscope_domain::Role::Admin).await;
     }
