@@ -95,6 +95,26 @@ impl AppError {
         })
     }
 
+    /// The error of a server function's arguments that did not deserialize. A typed argument
+    /// that names its field in its message (`"action: 'x' is not one of …"`, as the
+    /// [`crate::kinds`] vocabularies do) is a 422 naming that field; anything else (a missing
+    /// field, a malformed body) is a 400 with serde's message.
+    pub fn from_argument_message(message: String) -> Self {
+        if let Some((field, rest)) = message.split_once(": ") {
+            let is_field = !field.is_empty()
+                && field
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+            if is_field {
+                return AppError::Invalid {
+                    field: field.to_owned(),
+                    message: rest.to_owned(),
+                };
+            }
+        }
+        AppError::BadRequest { message }
+    }
+
     pub fn field(&self) -> Option<&str> {
         match self {
             AppError::Invalid { field, .. } => Some(field),
@@ -110,9 +130,10 @@ impl server_fn::error::FromServerFnError for AppError {
     fn from_server_fn_error(value: server_fn::error::ServerFnErrorErr) -> Self {
         use server_fn::error::ServerFnErrorErr;
         match value {
-            ServerFnErrorErr::Args(m)
-            | ServerFnErrorErr::MissingArg(m)
-            | ServerFnErrorErr::Deserialization(m) => AppError::BadRequest { message: m },
+            ServerFnErrorErr::Args(m) => AppError::from_argument_message(m),
+            ServerFnErrorErr::MissingArg(m) | ServerFnErrorErr::Deserialization(m) => {
+                AppError::BadRequest { message: m }
+            }
             ServerFnErrorErr::Registration(_) => AppError::NotFound,
             other => AppError::Internal {
                 reference: format!("transport: {other}"),
@@ -133,6 +154,30 @@ impl From<crate::FieldError> for AppError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn argument_errors_that_name_their_field_are_422s_naming_it() {
+        let e: Result<crate::ReviewAction, _> = serde_json::from_str("\"explode\"");
+        let message = e.unwrap_err().to_string();
+        let AppError::Invalid { field, message } = AppError::from_argument_message(message) else {
+            panic!("not an invalid-field error");
+        };
+        assert_eq!(field, "action");
+        assert!(
+            message.starts_with("'explode' is not one of claim, release"),
+            "{message}"
+        );
+        assert_eq!(
+            AppError::from_argument_message("missing field `csrf`".to_owned()),
+            AppError::BadRequest {
+                message: "missing field `csrf`".to_owned()
+            }
+        );
+        assert!(matches!(
+            AppError::from_argument_message("parsing failed with error: 'x' at position: 3".into()),
+            AppError::BadRequest { .. }
+        ));
+    }
 
     #[test]
     fn errors_round_trip_as_tagged_json() {

@@ -5,16 +5,55 @@
 //! value are one and the same) is part of the stored decision records and of the API, so it
 //! never changes. `parse` is the one way in from text.
 
-use serde::{Deserialize, Serialize};
+#[doc(hidden)]
+pub use serde as __serde;
+
+/// The message of a value outside its vocabulary: `"{field}: '{text}' is not one of a, b"`,
+/// the form of [`crate::AppError::Invalid`]'s text, so that it reads back as that error. Long
+/// input is cut short.
+pub fn unknown_value<'a>(
+    field: &str,
+    text: &str,
+    allowed: impl Iterator<Item = &'a str>,
+) -> String {
+    let shown: String = text.chars().take(40).collect();
+    let list: Vec<&str> = allowed.collect();
+    format!("{field}: '{shown}' is not one of {}", list.join(", "))
+}
 
 /// Declares a string-backed enum: `as_str`, `ALL`, `parse` and `Display` from one table, so the
 /// spelling is written once.
+///
+/// `$field` is the name of the form field or JSON member that usually carries the value: a
+/// value that is not in the table fails to deserialize with the message
+/// `"{field}: '{text}' is not one of …"` (see [`unknown_value`]), which a server function turns
+/// into a 422 naming that field (`AppError::from_server_fn_error`).
+#[macro_export]
 macro_rules! vocabulary {
-    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
+    ($(#[$meta:meta])* $name:ident ($field:literal) { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, $crate::kinds::__serde::Serialize)]
+        #[serde(crate = "lendscope_domain::kinds::__serde")]
         pub enum $name {
             $($(#[$vmeta])* #[serde(rename = $text)] $variant,)+
+        }
+
+        impl<'de> $crate::kinds::__serde::Deserialize<'de> for $name {
+            fn deserialize<D>(d: D) -> Result<Self, D::Error>
+            where
+                D: $crate::kinds::__serde::Deserializer<'de>,
+            {
+                let text = <String as $crate::kinds::__serde::Deserialize>::deserialize(d)?;
+                $name::parse(&text).ok_or_else(|| {
+                    <D::Error as $crate::kinds::__serde::de::Error>::custom(
+                        $crate::kinds::unknown_value(
+                            $field,
+                            &text,
+                            $name::ALL.iter().map(|v| v.as_str()),
+                        ),
+                    )
+                })
+            }
         }
 
         impl $name {
@@ -60,7 +99,7 @@ macro_rules! vocabulary {
 
 vocabulary! {
     /// A recommendation of the scoring policy, or an officer's final decision.
-    Decision {
+    Decision("decision") {
         Approve = "approve",
         ManualReview = "manual_review",
         Reject = "reject",
@@ -69,7 +108,7 @@ vocabulary! {
 
 vocabulary! {
     /// The alias a serving model version holds (not a staff role: see [`crate::Role`]).
-    ModelRole {
+    ModelRole("role") {
         Champion = "champion",
         Challenger = "challenger",
     }
@@ -77,7 +116,7 @@ vocabulary! {
 
 vocabulary! {
     /// What an officer does with a case.
-    ReviewAction {
+    ReviewAction("action") {
         Claim = "claim",
         Release = "release",
         Approve = "approve",
@@ -90,7 +129,7 @@ vocabulary! {
 
 vocabulary! {
     /// Whether a case still waits for an officer.
-    CaseState {
+    CaseState("state") {
         Open = "open",
         Decided = "decided",
     }
@@ -98,7 +137,7 @@ vocabulary! {
 
 vocabulary! {
     /// How urgent a monitoring alert is.
-    AlertSeverity {
+    AlertSeverity("severity") {
         Warning = "warning",
         Critical = "critical",
     }
@@ -148,6 +187,7 @@ impl ReviewAction {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde::{Deserialize, Serialize};
 
     #[test]
     fn spellings_round_trip_through_parse_serde_and_display() {

@@ -3,6 +3,9 @@
 //! Parse, don't validate: every type here has private fields and is built only through
 //! `parse`/`TryFrom`, so a value that exists is a valid value.
 
+// The `vocabulary!` macro names serde through this crate's path, in this crate as in others.
+extern crate self as lendscope_domain;
+
 pub mod access;
 pub mod error;
 pub mod governance;

@@ -5,7 +5,7 @@
 #![allow(clippy::too_many_arguments)]
 
 use lendscope_domain::review::{percent, CaseFile, Contribution, HistoryEntry, ModelView};
-use lendscope_domain::Area;
+use lendscope_domain::{Area, ReviewAction};
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
 use leptos_meta::Title;
@@ -31,7 +31,7 @@ pub async fn fetch_case(id: String) -> Result<CaseFile, AppError> {
 #[server(prefix = "/rpc", endpoint = "case/review")]
 pub async fn review_case(
     id: String,
-    action: String,
+    action: ReviewAction,
     version: String,
     note: Option<String>,
     shown: Option<String>,
@@ -42,17 +42,13 @@ pub async fn review_case(
     csrf: String,
 ) -> Result<(), AppError> {
     use crate::ssr;
-    use lendscope_service::review::{parse_action, ReviewAction};
     let _ = csrf; // checked by the server's CSRF layer before this runs
     let officer = ssr::require(Area::Queue).await.map_err(ssr::fail_form)?;
-    let parsed = (|| {
-        let action = parse_action(&action)?;
-        let version = version.trim().parse::<i32>().map_err(|_| {
-            lendscope_service::ServiceError::invalid("version", "is not a case version")
-        })?;
-        Ok::<_, lendscope_service::ServiceError>((action, version))
-    })();
-    let (action, version) = parsed.map_err(|e| ssr::fail_form(ssr::map_service_error(e)))?;
+    let version = version.trim().parse::<i32>().map_err(|_| {
+        ssr::fail_form(ssr::map_service_error(
+            lendscope_service::ServiceError::invalid("version", "is not a case version"),
+        ))
+    })?;
     let reasons: Vec<String> = [reason_1, reason_2, reason_3, reason_4]
         .into_iter()
         .flatten()

@@ -588,10 +588,12 @@ async fn sign_in_limits_hold_at_their_specified_values(backend: Backend) {
         }
         assert!(after <= limit, "no limit after the burst");
     }
-    assert_eq!(
-        checked + after,
-        limit,
-        "exactly the limit of failures was checked"
+    // Every failure counted against bob was answered: 401 when checked, or 503 when the
+    // database pool gave out after the attempt was recorded (a busy machine). None more.
+    assert!(
+        checked + after <= limit && limit <= checked + after + unavailable,
+        "exactly the limit of failures was counted: {checked} checked in the burst, {after} \
+         after it, {unavailable} answered 503"
     );
 
     // Same answer, after the same work, for a wrong password and an unknown account.

@@ -5,6 +5,7 @@
 //! expire), rollback to an earlier champion, archiving, training runs and retraining.
 //!
 //! - `store`: versions, parsed-model cache, aliases and routing (everything else builds on it);
+//! - `exposure`: the emergency bypass and the return to shadow;
 //! - `applications`: the stored applications versions are re-scored on;
 //! - `versions`: the list of versions and their names;
 //! - `runs`: training-run bookkeeping;
@@ -16,6 +17,7 @@
 
 mod applications;
 mod compare;
+mod exposure;
 mod promotion;
 mod retrain;
 mod runs;
@@ -24,6 +26,7 @@ mod versions;
 mod views;
 
 pub use compare::GateSettings;
+pub use exposure::{Emergency, EMERGENCY_ALIAS, EMERGENCY_SHARE};
 pub use promotion::RequestKind;
 pub use promotion::Resolution;
 #[cfg(feature = "train")]
@@ -31,8 +34,8 @@ pub use retrain::generated_base;
 pub use retrain::BaseData;
 pub use runs::RunResult;
 pub use store::{
-    artifact_sha256, Emergency, LoadedModel, ModelRef, ModelRole, Provenance, RegistryCache,
-    ServingPair, EMERGENCY_ALIAS, EMERGENCY_SHARE, MAX_ARTIFACT_BYTES,
+    artifact_sha256, LoadedModel, ModelRef, ModelRole, Provenance, RegistryCache, ServingPair,
+    MAX_ARTIFACT_BYTES,
 };
 
 pub(crate) use applications::{stored, Stored};

@@ -12,7 +12,8 @@ use serde_json::Value;
 
 use super::applications::internal;
 use super::compare::rescore;
-use super::store::{ModelRole, EMERGENCY_ALIAS, EMERGENCY_SHARE};
+use super::exposure::{EMERGENCY_ALIAS, EMERGENCY_SHARE};
+use super::store::ModelRole;
 use super::versions::stamp;
 use crate::entity::{alias_history, audit_log, model};
 use crate::error::{ServiceError, ServiceResult};

@@ -45,11 +45,6 @@ pub(crate) async fn locked_case(
         .await?)
 }
 
-pub fn parse_action(text: &str) -> ServiceResult<ReviewAction> {
-    ReviewAction::parse(text)
-        .ok_or_else(|| ServiceError::invalid("action", format!("'{text}' is not an action")))
-}
-
 /// Whether `action` against the stored recommendation `recommended` overrides the model.
 pub(crate) fn overrides(action: ReviewAction, recommended: &str) -> bool {
     Decision::parse(recommended).is_some_and(|d| action.overrides(d))
@@ -403,7 +398,10 @@ mod tests {
         assert!(!overrides(ReviewAction::Reject, "manual_review"));
         assert!(!overrides(ReviewAction::Escalate, "approve"));
         assert!(!overrides(ReviewAction::Approve, "unknown"));
-        assert!(parse_action("delete").is_err());
-        assert_eq!(parse_action("escalate").ok(), Some(ReviewAction::Escalate));
+        assert!(ReviewAction::parse("delete").is_none());
+        assert_eq!(
+            ReviewAction::parse("escalate"),
+            Some(ReviewAction::Escalate)
+        );
     }
 }

@@ -8,5 +8,5 @@ pub mod counts;
 pub mod finals;
 pub mod queue;
 
-pub use actions::{parse_action, ReviewAction};
+pub use actions::ReviewAction;
 pub use queue::{CaseSummary, QueueFilter, QueuePage};

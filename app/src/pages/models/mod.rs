@@ -16,75 +16,37 @@ pub use version::ModelVersionPage;
 
 use crate::error::AppError;
 
-/// What a registry form asks for: the `action` field of every form posted to
-/// [`registry_action`], and the `done` value of the page it returns to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ModelAction {
-    /// Make a version (`model`) the challenger.
-    Challenger,
-    /// Make a former champion (`model`) the champion again, with `note` as the reason.
-    Rollback,
-    /// Archive a version (`model`) that serves no traffic, with `note` as the reason.
-    Archive,
-    /// Request a share of live decisions (`percent`, 1–100) for the challenger, with `note`
-    /// as the reason (four eyes and the gate).
-    Share,
-    /// Take the challenger out of live decisions at once (share 0 %; one admin suffices).
-    Shadow,
-    /// Request the challenger's promotion, with `note` as the reason.
-    Request,
-    /// Start a retraining run whose result becomes the challenger.
-    Retrain,
-    /// Approve an open promotion request (`request`).
-    Approve,
-    /// Reject an open promotion request (`request`).
-    Reject,
-    /// Cancel one's own open promotion request (`request`).
-    Cancel,
+lendscope_domain::vocabulary! {
+    /// What a registry form asks for: the `action` field of every form posted to
+    /// [`registry_action`], and the `done` value of the page it returns to. Anything else is
+    /// refused as an unknown promotion resolution (422, field `resolution`), as this endpoint
+    /// has always answered it.
+    ModelAction("resolution") {
+        /// Make a version (`model`) the challenger.
+        Challenger = "challenger",
+        /// Make a former champion (`model`) the champion again, with `note` as the reason.
+        Rollback = "rollback",
+        /// Archive a version (`model`) that serves no traffic, with `note` as the reason.
+        Archive = "archive",
+        /// Request a share of live decisions (`percent`, 1–100) for the challenger, with
+        /// `note` as the reason (four eyes and the gate).
+        Share = "share",
+        /// Take the challenger out of live decisions at once (share 0 %; one admin suffices).
+        Shadow = "shadow",
+        /// Request the challenger's promotion, with `note` as the reason.
+        Request = "request",
+        /// Start a retraining run whose result becomes the challenger.
+        Retrain = "retrain",
+        /// Approve an open promotion request (`request`).
+        Approve = "approve",
+        /// Reject an open promotion request (`request`).
+        Reject = "reject",
+        /// Cancel one's own open promotion request (`request`).
+        Cancel = "cancel",
+    }
 }
 
 impl ModelAction {
-    const ALL: [Self; 10] = [
-        Self::Challenger,
-        Self::Rollback,
-        Self::Archive,
-        Self::Share,
-        Self::Shadow,
-        Self::Request,
-        Self::Retrain,
-        Self::Approve,
-        Self::Reject,
-        Self::Cancel,
-    ];
-
-    /// The action a form field names. Anything else is refused as an unknown promotion
-    /// resolution (422, field `resolution`), as this endpoint has always answered it.
-    pub fn parse(s: &str) -> Result<Self, AppError> {
-        Self::ALL
-            .into_iter()
-            .find(|a| a.as_str() == s)
-            .ok_or_else(|| AppError::Invalid {
-                field: "resolution".to_owned(),
-                message: "must be approve, reject or cancel".to_owned(),
-            })
-    }
-
-    /// The value of the forms' `action` field and of the `done` query parameter.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Self::Challenger => "challenger",
-            Self::Rollback => "rollback",
-            Self::Archive => "archive",
-            Self::Share => "share",
-            Self::Shadow => "shadow",
-            Self::Request => "request",
-            Self::Retrain => "retrain",
-            Self::Approve => "approve",
-            Self::Reject => "reject",
-            Self::Cancel => "cancel",
-        }
-    }
-
     /// What the registry page says once the action is done.
     pub fn done_text(self) -> &'static str {
         match self {
@@ -109,7 +71,7 @@ impl ModelAction {
 /// requests) with `done=action`.
 #[server(prefix = "/rpc", endpoint = "models/act")]
 pub async fn registry_action(
-    action: String,
+    action: ModelAction,
     model: Option<String>,
     request: Option<String>,
     percent: Option<String>,
@@ -122,7 +84,6 @@ pub async fn registry_action(
     use lendscope_service::ServiceError;
     let _ = csrf; // checked by the server's CSRF layer before this runs
     let admin = ssr::require(Area::Models).await.map_err(ssr::fail_form)?;
-    let action = ModelAction::parse(&action).map_err(ssr::fail_form)?;
     let svc = ssr::services()?;
     let meta = ssr::request_meta();
     let note = note.unwrap_or_default();
@@ -195,11 +156,14 @@ mod tests {
     #[test]
     fn actions_round_trip_and_unknown_ones_are_refused() {
         for a in ModelAction::ALL {
-            assert_eq!(ModelAction::parse(a.as_str()).ok(), Some(a));
+            assert_eq!(ModelAction::parse(a.as_str()), Some(*a));
+            let json = serde_json::to_string(a).unwrap();
+            assert_eq!(serde_json::from_str::<ModelAction>(&json).unwrap(), *a);
         }
+        let err = serde_json::from_str::<ModelAction>("\"explode\"").unwrap_err();
         assert!(matches!(
-            ModelAction::parse("explode"),
-            Err(AppError::Invalid { field, .. }) if field == "resolution"
+            AppError::from_argument_message(err.to_string()),
+            AppError::Invalid { field, .. } if field == "resolution"
         ));
     }
 }

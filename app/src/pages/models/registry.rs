@@ -47,7 +47,7 @@ fn Registry() -> impl IntoView {
         query
             .read()
             .get("done")
-            .and_then(|d| ModelAction::parse(&d).ok())
+            .and_then(|d| ModelAction::parse(&d))
             .map(ModelAction::done_text)
     };
     // While a training run is running, refresh the page's data every two seconds (browser only).
