@@ -16,7 +16,11 @@ bin="$target_dir/release/lendscope"
 loadgen="$target_dir/release/examples/loadgen"
 
 psql "$pg_admin/test" -qc "CREATE DATABASE $db"
-export DATABASE_URL="$pg_admin/$db"
+# PostgreSQL on the loopback interface without TLS, as on one host (TLS to the database cost
+# about 0.4 ms of CPU per decision on each side in the profile of 2026-12-02); set
+# LENDSCOPE_BENCH_PG_OPTIONS=sslmode=prefer to measure with it.
+pg_options="${LENDSCOPE_BENCH_PG_OPTIONS:-sslmode=disable}"
+export DATABASE_URL="$pg_admin/$db?$pg_options"
 port="$(free_port)"
 export LENDSCOPE_LISTEN="127.0.0.1:$port"
 export LENDSCOPE_LOG_FORMAT=json RUST_LOG=warn
@@ -45,4 +49,4 @@ if [ "${LENDSCOPE_BENCH_MODELS:-demo}" = 300x6 ]; then
     awk -v id="$id" '$1 == id {print $3}')" | grep -E "^bench300x6|features"; done
 fi
 serve_in_background "$bin" "$work" "$base"
-echo "machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'), $(free -g | awk '/Mem:/{print $2}') GiB; PostgreSQL $(psql "$pg_admin/test" -Atc 'show server_version')"
+echo "machine: $(nproc) cores, $(lscpu | sed -n 's/^Model name: *//p'), $(free -g | awk '/Mem:/{print $2}') GiB; PostgreSQL $(psql "$pg_admin/test" -Atc 'show server_version') ($pg_options)"

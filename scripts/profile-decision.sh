@@ -21,6 +21,6 @@ perf record -a -F "$frequency" --call-graph dwarf,16384 -o "$work/perf.data" -- 
   >"$work/load.json" 2>"$work/perf.log"
 cat "$work/load.json"
 decisions="$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["ok"])' "$work/load.json")"
-perf script -i "$work/perf.data" -F comm,pid,tid,ip,sym 2>/dev/null |
+perf script --no-inline -i "$work/perf.data" -F comm,pid,tid,ip,sym 2>/dev/null |
   python3 scripts/profile_stages.py --server-pid "$server" --frequency "$frequency" \
     --decisions "$decisions" --seconds "$seconds"

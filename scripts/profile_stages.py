@@ -21,6 +21,7 @@ STAGES = [
     ("hashing (SHA-256, chain)", r"sha2::|lendscope_service::scoring::chain|sha256"),
     ("JSON out (response, record)", r"serde_json::ser|serde_json::value::ser|response_body|decision_content|Serialize"),
     ("parse (JSON in, validation)", r"serde_json::de|serde_json::value::de|lendscope_domain::application|Deserialize|parse_application"),
+    ("TLS to the database (rustls)", r"rustls|\bring::"),
     ("database client (sea-orm, sqlx)", r"sqlx|sea_orm|sea_query|postgres_protocol"),
     ("HTTP, runtime, middleware", r"hyper|axum|tower|tokio|h2::|http::|tracing|lendscope_server"),
 ]
@@ -49,7 +50,14 @@ def samples(lines):
         yield head[0], head[1], frames
 
 
+KERNEL = re.compile(r"^(_raw_spin|__pv_queued|finish_task_switch|irqentry|handle_softirqs|"
+                    r"do_syscall|entry_SYSCALL|__x64_sys|futex|ep_poll|tcp_|__sys_|schedule|"
+                    r"iowrite|__get_user|copy_user|__wake_up|try_to_wake_up)")
+
+
 def stage_of(frames):
+    if frames and KERNEL.search(frames[0]):
+        return "kernel (wake-ups, sockets, scheduling)"
     for sym in frames:
         for name, rx in COMPILED:
             if rx.search(sym):

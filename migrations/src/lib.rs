@@ -15,6 +15,7 @@ mod m20261201_000009_artifacts;
 mod m20261201_000010_officer_reasons;
 mod m20261201_000011_record_chains;
 mod m20261201_000012_share_requests;
+mod m20261202_000013_record_compression;
 
 /// Column shapes shared by the migrations.
 pub(crate) mod columns {
@@ -80,6 +81,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000010_officer_reasons::Migration),
             Box::new(m20261201_000011_record_chains::Migration),
             Box::new(m20261201_000012_share_requests::Migration),
+            Box::new(m20261202_000013_record_compression::Migration),
         ]
     }
 }

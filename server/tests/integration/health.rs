@@ -48,6 +48,22 @@ async fn migrations_are_idempotent(backend: Backend) {
     lendscope_service::db::readiness(app.services.db())
         .await
         .unwrap();
+    if backend == Backend::Postgres {
+        // Migration 13: decision records are compressed with LZ4 (Debian's PostgreSQL has it).
+        use sea_orm::ConnectionTrait;
+        let row = app
+            .services
+            .db()
+            .query_one(sea_orm::Statement::from_string(
+                sea_orm::DatabaseBackend::Postgres,
+                "SELECT attcompression::text AS method FROM pg_attribute \
+                 WHERE attrelid = 'decisions'::regclass AND attname = 'content'",
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(row.try_get::<String>("", "method").unwrap(), "l");
+    }
 }
 
 crate::on_both_backends!(

@@ -49,6 +49,21 @@ impl Emergency {
         self
     }
 
+    /// The audit event of a change made under this emergency: `detail` (an object) with the
+    /// reason and the operator added.
+    fn event(
+        &self,
+        actor: Actor,
+        action: &'static str,
+        mut detail: serde_json::Value,
+    ) -> AuditEvent {
+        if let Some(fields) = detail.as_object_mut() {
+            fields.insert("reason".to_owned(), json!(self.reason));
+            fields.insert("operator".to_owned(), json!(self.operator));
+        }
+        AuditEvent::new(actor, action, Outcome::Success).detail(detail)
+    }
+
     pub fn reason(&self) -> &str {
         &self.reason
     }
@@ -76,13 +91,9 @@ impl Services {
             &txn,
             now,
             &RequestMeta::default(),
-            AuditEvent::new(actor, EMERGENCY_ALIAS, Outcome::Success)
-                .target(role.as_str())
-                .detail(json!({
-                    "model_id": model_id,
-                    "reason": emergency.reason(),
-                    "operator": emergency.operator(),
-                })),
+            emergency
+                .event(actor, EMERGENCY_ALIAS, json!({ "model_id": model_id }))
+                .target(role.as_str()),
         )
         .await?;
         if let Some(id) = model_id {
@@ -115,11 +126,11 @@ impl Services {
             &txn,
             now,
             &RequestMeta::default(),
-            AuditEvent::new(actor, EMERGENCY_SHARE, Outcome::Success).detail(json!({
-                "challenger_share": percent,
-                "reason": emergency.reason(),
-                "operator": emergency.operator(),
-            })),
+            emergency.event(
+                actor,
+                EMERGENCY_SHARE,
+                json!({ "challenger_share": percent }),
+            ),
         )
         .await?;
         write_share(&txn, percent, &by, now).await?;
