@@ -16,9 +16,9 @@ bin="$target_dir/release/lendscope"
 loadgen="$target_dir/release/examples/loadgen"
 
 psql "$pg_admin/test" -qc "CREATE DATABASE $db"
-# PostgreSQL on the loopback interface without TLS, as on one host (TLS to the database cost
-# about 0.4 ms of CPU per decision on each side in the profile of 2026-12-02); set
-# LENDSCOPE_BENCH_PG_OPTIONS=sslmode=prefer to measure with it.
+# PostgreSQL on the loopback interface without TLS, as on one host (with sqlx's default
+# sslmode=prefer, the profile of 2026-12-02 found a third of the database server's samples under
+# OpenSSL's reads and writes); LENDSCOPE_BENCH_PG_OPTIONS=sslmode=prefer measures with TLS.
 pg_options="${LENDSCOPE_BENCH_PG_OPTIONS:-sslmode=disable}"
 export DATABASE_URL="$pg_admin/$db?$pg_options"
 port="$(free_port)"

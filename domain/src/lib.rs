@@ -10,6 +10,7 @@ pub mod access;
 pub mod error;
 pub mod governance;
 pub mod identity;
+pub mod ids;
 pub mod kinds;
 pub mod monitoring;
 pub mod notice;
@@ -18,6 +19,7 @@ pub mod review;
 pub use access::{Area, Role};
 pub use error::AppError;
 pub use identity::{NewPassword, Username};
+pub use ids::{ModelId, RequestId, SharePercent};
 pub use kinds::{AlertSeverity, CaseState, Decision, ModelRole, ReviewAction};
 
 /// A field-level validation failure: which input field was wrong and why.

@@ -15,6 +15,7 @@ pub use registry::ModelsPage;
 pub use version::ModelVersionPage;
 
 use crate::error::AppError;
+use lendscope_domain::{ModelId, RequestId, SharePercent};
 
 lendscope_domain::vocabulary! {
     /// What a registry form asks for: the `action` field of every form posted to
@@ -72,9 +73,9 @@ impl ModelAction {
 #[server(prefix = "/rpc", endpoint = "models/act")]
 pub async fn registry_action(
     action: ModelAction,
-    model: Option<String>,
-    request: Option<String>,
-    percent: Option<String>,
+    model: Option<ModelId>,
+    request: Option<RequestId>,
+    percent: Option<SharePercent>,
     note: Option<String>,
     csrf: String,
 ) -> Result<(), AppError> {
@@ -87,34 +88,34 @@ pub async fn registry_action(
     let svc = ssr::services()?;
     let meta = ssr::request_meta();
     let note = note.unwrap_or_default();
-    let id = |field: &str, v: &Option<String>| {
-        v.as_deref()
-            .and_then(|s| s.trim().parse::<i64>().ok())
-            .ok_or_else(|| ServiceError::invalid(field, "is not a valid id"))
+    // The field an action needs and did not get.
+    let id = |field: &str, v: Option<i64>| {
+        v.ok_or_else(|| ServiceError::invalid(field, "is not a valid id"))
     };
+    let (model, request) = (model.map(ModelId::get), request.map(RequestId::get));
     let who = admin.username.as_str();
     let result = match action {
-        ModelAction::Challenger => match id("model", &model) {
+        ModelAction::Challenger => match id("model", model) {
             Ok(m) => svc.make_challenger(m, who, &meta).await,
             Err(e) => Err(e),
         },
-        ModelAction::Rollback => match id("model", &model) {
+        ModelAction::Rollback => match id("model", model) {
             Ok(m) => svc.rollback_champion(m, who, &note, &meta).await,
             Err(e) => Err(e),
         },
-        ModelAction::Archive => match id("model", &model) {
+        ModelAction::Archive => match id("model", model) {
             Ok(m) => svc.archive_model(m, who, &note, &meta).await,
             Err(e) => Err(e),
         },
-        ModelAction::Share => match percent.as_deref().and_then(|p| p.trim().parse::<u8>().ok()) {
-            Some(p) if p <= 100 => match RequestKind::share(p) {
+        ModelAction::Share => match percent {
+            Some(p) => match RequestKind::share(p.get()) {
                 Ok(kind) => svc
                     .request_promotion(who, kind, &note, &meta)
                     .await
                     .map(|_| ()),
                 Err(e) => Err(e),
             },
-            _ => Err(ServiceError::invalid(
+            None => Err(ServiceError::invalid(
                 "percent",
                 "must be a whole number from 1 to 100",
             )),
@@ -131,7 +132,7 @@ pub async fn registry_action(
                 ModelAction::Reject => Resolution::Reject,
                 _ => Resolution::Cancel,
             };
-            match id("request", &request) {
+            match id("request", request) {
                 Ok(req) => {
                     svc.resolve_promotion(req, who, resolution, &note, &meta)
                         .await
