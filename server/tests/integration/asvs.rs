@@ -570,7 +570,6 @@ async fn sign_in_limits_hold_at_their_specified_values(backend: Backend) {
         checked <= limit,
         "{checked} of {burst} concurrent attempts were checked"
     );
-    assert!(checked >= 1);
     // Sequential attempts after the burst: bob's failures stop at exactly the limit.
     let mut after = 0u32;
     loop {
@@ -588,6 +587,9 @@ async fn sign_in_limits_hold_at_their_specified_values(backend: Backend) {
         }
         assert!(after <= limit, "no limit after the burst");
     }
+    // The burst used some of bob's limit (on a loaded machine its admitted attempts may all
+    // have answered 503: the pool gave out after they were recorded; none was checked twice).
+    assert!(after < limit, "the burst recorded no failure against bob");
     // Every failure counted against bob was answered: 401 when checked, or 503 when the
     // database pool gave out after the attempt was recorded (a busy machine). None more.
     assert!(
