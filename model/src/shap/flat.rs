@@ -1,32 +1,40 @@
 //! The compiled TreeSHAP kernel for trees up to depth 8: the same quadrature as the walker in
 //! the parent module, without recursion, lookups or divisions per row.
 //!
-//! At load each tree is compiled into arrays in breadth-first order (siblings adjacent, a
-//! node's parent a level up, so no pass waits on the value it has just written): 8 bytes per
-//! node for the decisions (feature, threshold, default direction) and a 96-byte edge record
-//! for the edge from its parent — the feature that edge splits on, its children, the nearest
-//! ancestor edge on the same feature (`prev`, a static property of the tree), the combined
-//! cover fraction `zero` of that feature's splits down to here (also static), and `1/F_k` at
-//! the four Gauss–Legendre nodes for the row not following and following the edge
-//! (`F_k = zero + (one − zero)·t_k`, `one` ∈ {0, 1}). Each tree ends with a neutral edge (all
-//! factors 1) that stands for "no ancestor edge on this feature". Four nodes integrate
-//! polynomials of degree 7 exactly, so paths of up to 8 distinct features — every tree of
-//! depth ≤ 8 — are exact; deeper trees go to the walker.
+//! At load each tree's internal nodes are laid out in pre-order, one 88-byte record per node
+//! that holds the node's split and both edges to its children (`Down`), beside a 6-byte record
+//! for the bottom-up pass (`Up`): 5.9 KB for a full tree of depth 6; the 300 × 6 benchmark
+//! model (15,717 internal nodes) takes 1.5 MB, so it streams from one core's 2 MiB L2.
 //!
-//! Per row and tree, three linear passes:
-//! 1. decisions: for each split, whether the row goes left (missing values by the default);
-//! 2. top-down: `one` of each edge (the row followed every split on the edge's feature down
-//!    to here) and the product `P` of the path's factors at the four nodes; an edge whose
-//!    feature was split on above replaces that factor (multiplying by its stored `1/F`);
-//! 3. bottom-up (reverse order, so children come first), a pair of siblings at a time:
-//!    `S` = Σ over the subtree's leaves of `v · P`; each edge attributes
-//!    `(one − zero) Σ_k w_k (S − C)_k / F_k` to its feature, where `C` is the part of `S`
-//!    that deeper edges on the same feature attribute themselves.
+//! Notation: an edge from a node splitting on feature `f` to one of its children has the
+//! cover ratio `r` (child cover / node cover) and the combined fraction `z` (the product of
+//! the ratios of every split on `f` down that path, a static property of the tree); `o` is 1
+//! when the explained row followed every split on `f` down to here, else 0. The edge's factor
+//! at the quadrature node `t_k` is `F_k = z + (o − z) t_k`. Because `o ∈ {0, 1}`:
+//! - a deeper edge on the same feature replaces its nearest such ancestor's factor (`prev`);
+//!   when the row did not follow `prev`, the ratio `F/F_prev` is the edge's own `r` (both
+//!   factors are `z (1 − t)`); when it did, it is `F · (1/F_prev)`, and `1/F_prev` of a
+//!   followed edge is stored at load (as `f32`, refined by one Newton step to `f64` precision
+//!   when used: no division per row);
+//! - an edge the row does not follow attributes `(0 − z)/F_k = −1/(1 − t_k)`, the same for
+//!   every edge (`cold`); only the one followed child of each node (`hot`) has an edge-specific
+//!   factor `(1 − z)/(z + (1 − z) t_k)`.
+//!
+//! Per row and tree, two linear passes over the internal nodes:
+//! 1. top-down (pre-order, so a node's parent comes first): the node's decision (missing
+//!    values by the default), `o` of both child edges, and their path products `P` (a leaf
+//!    child's `P` multiplied by its value at once: that is its subtree sum `S`);
+//! 2. bottom-up (reverse pre-order, so a node's whole subtree comes first): `S` of the node =
+//!    the sum of its children's; the node's feature receives `Σ_k w_k (o − z)(S − C)_k / F_k`
+//!    for both edges, where `C` is the part of an edge's `S` that deeper edges on the same
+//!    feature attribute themselves (claimed by them into the edge's slot); per feature the
+//!    four quadrature terms stay in one `f64×4` accumulator, summed once per call.
 //!
 //! The four quadrature values are one `[f64; 4]` (one AVX2 register where the CPU has it,
 //! chosen at run time, with a portable build beside it). The same kernel explains `R` rows
-//! per pass over the model (the batch API uses 4), which hides the latency of each row's
-//! chain of dependent multiplications behind the others.
+//! per pass over the model (the batch API uses 4). Four nodes integrate polynomials of
+//! degree 7 exactly, so paths of up to 8 distinct features — every tree of depth ≤ 8 — are
+//! exact; deeper trees go to the walker.
 
 use crate::gbt::Tree;
 
@@ -34,49 +42,48 @@ use crate::gbt::Tree;
 pub(crate) const LANES: usize = 4;
 /// The deepest tree the compiled kernel is exact for (paths of at most 8 distinct features).
 pub(crate) const MAX_DEPTH: usize = 2 * LANES;
-
-const NONE: u32 = u32::MAX;
+/// Rows explained together by the batch kernel (one pass over the model serves them all).
+pub(crate) const BATCH: usize = 4;
 
 type Lanes = [f64; LANES];
 
-/// What the decision pass reads of a node.
+const DEFAULT_LEFT: u16 = 1;
+/// The root's `pin` before the tree's node count is known.
+const ROOT: usize = usize::MAX;
+
+/// An internal node and the edges to its two children (`[0]` left, `[1]` right), as the
+/// top-down pass reads them. Edge `2j + s` of a tree is node `j`'s edge to child `s`; edge
+/// `2J` (J internal nodes) is the tree's neutral edge (`P = 1`, followed, `1/F = 1`).
 #[derive(Debug, Clone, Copy)]
-struct Split {
-    /// Internal nodes: `x < threshold` goes left.
+#[repr(C)]
+struct Down {
+    /// `1/F_k` of the edge for a row that follows it, `F_k = z + (1 − z) t_k`, as `f32`.
+    inv: [[f32; LANES]; 2],
+    /// The combined fraction `z` of each edge.
+    zero: [f64; 2],
+    /// The cover ratio `r` of each edge.
+    ratio: [f64; 2],
+    /// A leaf child's value, 1 for an internal child.
+    scale: [f32; 2],
+    /// `x < threshold` goes left.
     threshold: f32,
-    /// Split feature (internal nodes).
     feature: u16,
-    /// `DEFAULT_LEFT`.
     flags: u16,
-}
-
-/// What the top-down and bottom-up passes read of a node and the edge from its parent.
-#[derive(Debug, Clone, Copy)]
-#[repr(C, align(32))]
-struct Edge {
-    /// `1/F_k` for the row not following the edge (`[0]`) and following it (`[1]`); 0 where
-    /// `F_k` is 0. After each tree's nodes comes one neutral edge (all 1).
-    inv: [Lanes; 2],
-    /// The combined cover fraction of the path's splits on the edge's feature, down to here.
-    zero: f64,
-    parent: u16,
-    /// The nearest ancestor edge on the same feature; the tree's node count (a neutral slot
-    /// of the scratch) when there is none.
+    /// The edge into this node (the neutral edge for the root).
+    pin: u16,
+    /// The nearest ancestor edge on the same feature (the neutral edge when none).
     prev: u16,
-    /// The children (internal nodes); the node count for leaves (so a leaf is a node whose
-    /// `left` is the node count).
-    left: u16,
-    right: u16,
-    /// The feature the edge from the parent splits on.
-    edge_feature: u16,
-    /// The leaf value (0 for internal nodes).
-    value: f32,
-    /// `IS_LEFT`.
-    flags: u32,
 }
 
-const DEFAULT_LEFT: u16 = 2;
-const IS_LEFT: u32 = 1;
+/// What the bottom-up pass reads of a node.
+#[derive(Debug, Clone, Copy)]
+struct Up {
+    feature: u16,
+    pin: u16,
+    /// Where the node's subtree sum is claimed: its `prev` edge, or a slot of its own (past
+    /// the edges) when it has none, so that unclaimed sums do not chain through one slot.
+    claim: u16,
+}
 
 /// Every tree of a model compiled, or `None` when one is deeper than [`MAX_DEPTH`] (the
 /// walker explains those).
@@ -84,51 +91,69 @@ const IS_LEFT: u32 = 1;
 pub(crate) struct FlatForest {
     t: Lanes,
     w: Lanes,
-    splits: Vec<Split>,
-    edges: Vec<Edge>,
-    /// Start of each tree's nodes (and its end as the next start).
+    /// `−w_k / (1 − t_k)`: what an edge the row does not follow attributes per unit of `S − C`.
+    cold: Lanes,
+    down: Vec<Down>,
+    up: Vec<Up>,
+    /// Start of each tree's internal nodes (and its end as the next start).
     starts: Vec<usize>,
-    max_nodes: usize,
+    /// The most internal nodes of one tree.
+    max_internal: usize,
+    /// One more than the largest feature index split on.
+    features: usize,
 }
 
-/// Working memory for `R` rows at a time, sized for the largest tree plus one neutral slot;
-/// reused across calls.
+/// Working memory for `R` rows at a time, sized for the largest tree; reused across calls.
 #[derive(Debug)]
 pub(crate) struct Scratch<const R: usize> {
-    p: Vec<[Lanes; R]>,
-    s: Vec<[Lanes; R]>,
-    c: Vec<[Lanes; R]>,
+    /// Per edge: `P` until the child is done, then the child's subtree sum `S`.
+    ps: Vec<[Lanes; R]>,
+    /// Per edge: `C`, claimed by deeper edges on the same feature; then a slot per node.
+    claimed: Vec<[Lanes; R]>,
+    /// Per edge: `o`.
     one: Vec<[f64; R]>,
-    left: Vec<[bool; R]>,
+    /// Per node: `1/F_k` of the edge to the child the row goes to (`o = 1` there when the
+    /// node's `prev` was followed); the neutral entry last.
+    inv: Vec<[Lanes; R]>,
+    /// Per node: what the followed edge attributes beyond `cold`, per unit of `S − C`
+    /// (0 when `o = 0` there too).
+    hot_gain: Vec<[Lanes; R]>,
+    /// Per node: the child the row goes to (0 left, 1 right).
+    hot: Vec<[u8; R]>,
+    /// Per feature, the four quadrature terms of its attribution.
+    acc: Vec<[Lanes; R]>,
 }
 
 impl<const R: usize> Default for Scratch<R> {
     fn default() -> Self {
         Self {
-            p: Vec::new(),
-            s: Vec::new(),
-            c: Vec::new(),
+            ps: Vec::new(),
+            claimed: Vec::new(),
             one: Vec::new(),
-            left: Vec::new(),
+            inv: Vec::new(),
+            hot_gain: Vec::new(),
+            hot: Vec::new(),
+            acc: Vec::new(),
         }
     }
 }
 
 impl<const R: usize> Scratch<R> {
-    fn fit(&mut self, n: usize) {
-        if self.p.len() < n {
-            let zero = [[0.0; LANES]; R];
-            self.p.resize(n, zero);
-            self.s.resize(n, zero);
-            self.c.resize(n, zero);
-            self.one.resize(n, [0.0; R]);
-            self.left.resize(n, [false; R]);
+    fn fit(&mut self, internal: usize, features: usize) {
+        let zero = [[0.0; LANES]; R];
+        if self.ps.len() < 2 * internal + 1 {
+            self.ps.resize(2 * internal + 1, zero);
+            self.claimed.resize(3 * internal + 1, zero);
+            self.one.resize(2 * internal + 1, [0.0; R]);
+            self.inv.resize(internal + 1, zero);
+            self.hot_gain.resize(internal, zero);
+            self.hot.resize(internal, [0; R]);
+        }
+        if self.acc.len() < features {
+            self.acc.resize(features, zero);
         }
     }
 }
-
-/// Rows explained together by the batch kernel (one pass over the model serves them all).
-pub(crate) const BATCH: usize = 4;
 
 impl FlatForest {
     /// Compiles the trees with the 4-node rule `rule` (nodes, weights on [0, 1]); `None`
@@ -140,159 +165,136 @@ impl FlatForest {
         }
         let mut t = [0.0; LANES];
         let mut w = [0.0; LANES];
+        let mut cold = [0.0; LANES];
         for (k, &(tk, wk)) in rule.iter().enumerate() {
+            if !(tk > 0.0 && tk < 1.0) {
+                return None;
+            }
             t[k] = tk;
             w[k] = wk;
+            cold[k] = -wk / (1.0 - tk);
         }
-        let total = trees.iter().map(|t| t.nodes.len()).sum();
+        let total = trees.iter().map(|t| t.nodes.len() / 2).sum();
         let mut forest = Self {
             t,
             w,
-            splits: Vec::with_capacity(total),
-            edges: Vec::with_capacity(total + trees.len()),
+            cold,
+            down: Vec::with_capacity(total),
+            up: Vec::with_capacity(total),
             starts: Vec::with_capacity(trees.len() + 1),
-            max_nodes: 0,
+            max_internal: 0,
+            features: 0,
         };
         for tree in trees {
-            let start = forest.splits.len();
+            let start = forest.down.len();
             forest.starts.push(start);
             forest.compile_tree(tree)?;
-            forest.max_nodes = forest.max_nodes.max(forest.splits.len() - start);
+            forest.max_internal = forest.max_internal.max(forest.down.len() - start);
         }
-        forest.starts.push(forest.splits.len());
+        forest.starts.push(forest.down.len());
         Some(forest)
     }
 
-    /// Appends `tree` in breadth-first order, with its edge constants.
+    /// Appends the internal nodes of `tree` in pre-order, with their edge constants.
     fn compile_tree(&mut self, tree: &Tree) -> Option<()> {
-        struct Built {
-            parent: u32,
-            is_left: bool,
-            leaf: bool,
-            feature: u32,
-            edge_feature: u32,
-            zero: f64,
-            prev: u32,
+        let root = tree.nodes.first()?;
+        if root.is_leaf {
+            return Some(());
         }
-        let mut built: Vec<Built> = Vec::with_capacity(tree.nodes.len());
-        // (node in the tree, its parent's index here, whether it is the left child, the
-        // parent's cover). The nearest ancestor edge on a feature is found by walking up the
-        // parents: depth ≤ 8 keeps that short.
-        // Breadth first: a node's parent is a level up, so neither pass waits on the node
-        // just computed (its parent or children are a level away).
-        let mut queue: std::collections::VecDeque<(u32, u32, bool, f32)> =
-            std::collections::VecDeque::from([(0, NONE, false, 0.0)]);
-        let mut order = Vec::with_capacity(tree.nodes.len());
-        while let Some((index, parent, is_left, parent_cover)) = queue.pop_front() {
-            let node = tree.nodes.get(index as usize)?;
-            let here = u32::try_from(built.len()).ok()?;
-            let mut b = Built {
-                parent,
-                is_left,
-                leaf: node.is_leaf,
-                feature: node.feature,
-                edge_feature: 0,
-                zero: 1.0,
-                prev: NONE,
+        // Pre-order: the tree's node index and the edge into it of every internal node.
+        let mut order: Vec<(usize, usize)> = Vec::with_capacity(tree.nodes.len() / 2);
+        let mut stack = vec![(0usize, ROOT)];
+        while let Some((index, pin)) = stack.pop() {
+            let node = tree.nodes.get(index)?;
+            if node.is_leaf {
+                continue;
+            }
+            let j = order.len();
+            if order.len() > tree.nodes.len() {
+                return None; // not a tree
+            }
+            order.push((index, pin));
+            // Right first, so that the left subtree comes next in the order.
+            stack.push((node.right as usize, 2 * j + 1));
+            stack.push((node.left as usize, 2 * j));
+        }
+        let internal = order.len();
+        let neutral = 2 * internal;
+        let narrow = |v: usize| u16::try_from(v).ok();
+        narrow(3 * internal + 1)?;
+        let pin_of = |pin: usize| if pin == ROOT { neutral } else { pin };
+        let mut zero_of_edge = vec![1.0f64; 2 * internal + 1];
+        for (j, &(index, pin)) in order.iter().enumerate() {
+            let node = &tree.nodes[index];
+            let feature = node.feature;
+            // The nearest ancestor edge on the same feature: up the edges into each ancestor.
+            let mut prev = neutral;
+            let mut edge = pin_of(pin);
+            while edge != neutral {
+                let (ancestor, _) = order[edge / 2];
+                if tree.nodes[ancestor].feature == feature {
+                    prev = edge;
+                    break;
+                }
+                edge = pin_of(order[edge / 2].1);
+            }
+            let cover = f64::from(node.cover);
+            let mut down = Down {
+                inv: [[0.0; LANES]; 2],
+                zero: [0.0; 2],
+                ratio: [0.0; 2],
+                scale: [1.0; 2],
+                threshold: node.threshold,
+                feature: narrow(feature as usize)?,
+                flags: if node.default_left { DEFAULT_LEFT } else { 0 },
+                pin: narrow(pin_of(pin))?,
+                prev: narrow(prev)?,
             };
-            if parent != NONE {
-                let feature = built[parent as usize].feature;
-                b.edge_feature = feature;
-                let z = if parent_cover > 0.0 {
-                    f64::from(node.cover) / f64::from(parent_cover)
+            for (s, child) in [node.left, node.right].into_iter().enumerate() {
+                let child = tree.nodes.get(child as usize)?;
+                let ratio = if cover > 0.0 {
+                    f64::from(child.cover) / cover
                 } else {
                     0.0
                 };
-                let mut a = parent;
-                while a != NONE {
-                    let r = &built[a as usize];
-                    if r.parent != NONE && r.edge_feature == feature {
-                        b.prev = a;
-                        break;
-                    }
-                    a = r.parent;
+                let zero = ratio * zero_of_edge[prev];
+                zero_of_edge[2 * j + s] = zero;
+                down.ratio[s] = ratio;
+                down.zero[s] = zero;
+                if child.is_leaf {
+                    down.scale[s] = child.value;
                 }
-                b.zero = if b.prev == NONE {
-                    z
-                } else {
-                    built[b.prev as usize].zero * z
-                };
-            }
-            built.push(b);
-            order.push(index);
-            if !node.is_leaf {
-                queue.push_back((node.left, here, true, node.cover));
-                queue.push_back((node.right, here, false, node.cover));
-            }
-        }
-        let n = u16::try_from(built.len()).ok()?;
-        let mut children = vec![(n, n); built.len()];
-        for (i, b) in built.iter().enumerate().skip(1) {
-            let i = u16::try_from(i).ok()?;
-            let slot = &mut children[b.parent as usize];
-            if b.is_left {
-                slot.0 = i;
-            } else {
-                slot.1 = i;
-            }
-        }
-        for ((b, &index), &(left, right)) in built.iter().zip(&order).zip(&children) {
-            let node = tree.nodes.get(index as usize)?;
-            self.splits.push(Split {
-                threshold: node.threshold,
-                feature: u16::try_from(b.feature).ok()?,
-                flags: if node.default_left { DEFAULT_LEFT } else { 0 },
-            });
-            let mut inv = [[0.0; LANES]; 2];
-            for (o, row) in inv.iter_mut().enumerate() {
                 for k in 0..LANES {
-                    let f = b.zero + (o as f64 - b.zero) * self.t[k];
-                    row[k] = if f > 0.0 { 1.0 / f } else { 0.0 };
+                    let f = zero + (1.0 - zero) * self.t[k];
+                    // Rounded to f32 here, refined when used.
+                    #[allow(clippy::cast_possible_truncation)]
+                    let inv = if f > 0.0 { (1.0 / f) as f32 } else { 0.0 };
+                    down.inv[s][k] = inv;
                 }
             }
-            self.edges.push(Edge {
-                inv,
-                zero: b.zero,
-                parent: if b.parent == NONE {
-                    0
+            self.features = self.features.max(feature as usize + 1);
+            self.down.push(down);
+            self.up.push(Up {
+                feature: down.feature,
+                pin: down.pin,
+                claim: if prev == neutral {
+                    narrow(neutral + 1 + j)?
                 } else {
-                    u16::try_from(b.parent).ok()?
+                    down.prev
                 },
-                prev: if b.prev == NONE {
-                    n
-                } else {
-                    u16::try_from(b.prev).ok()?
-                },
-                left,
-                right,
-                edge_feature: u16::try_from(b.edge_feature).ok()?,
-                value: if b.leaf { node.value } else { 0.0 },
-                flags: if b.is_left { IS_LEFT } else { 0 },
             });
         }
-        // The neutral edge: no ancestor edge on the feature replaces nothing.
-        self.edges.push(Edge {
-            inv: [[1.0; LANES]; 2],
-            zero: 1.0,
-            parent: 0,
-            prev: n,
-            left: n,
-            right: n,
-            edge_feature: 0,
-            value: 0.0,
-            flags: 0,
-        });
         Some(())
     }
 
     pub(crate) fn heap_bytes(&self) -> usize {
-        self.splits.capacity() * std::mem::size_of::<Split>()
-            + self.edges.capacity() * std::mem::size_of::<Edge>()
+        self.down.capacity() * std::mem::size_of::<Down>()
+            + self.up.capacity() * std::mem::size_of::<Up>()
             + self.starts.capacity() * std::mem::size_of::<usize>()
     }
 
     /// Adds the SHAP values of `R` rows to theirs: row `r` is `xs[r]`, its values go to
-    /// `phi[r * stride..][..features]`.
+    /// `phi[r * stride..][..stride]`.
     pub(crate) fn explain<const R: usize>(
         &self,
         xs: [&[f32]; R],
@@ -300,7 +302,7 @@ impl FlatForest {
         stride: usize,
         scratch: &mut Scratch<R>,
     ) {
-        scratch.fit(self.max_nodes + 1);
+        scratch.fit(self.max_internal, self.features);
         #[cfg(target_arch = "x86_64")]
         {
             if std::arch::is_x86_feature_detected!("avx2")
@@ -327,7 +329,7 @@ impl FlatForest {
         stride: usize,
         scratch: &mut Scratch<R>,
     ) {
-        self.explain_all(xs, phi, stride, scratch);
+        self.explain_all::<R, true>(xs, phi, stride, scratch);
     }
 
     fn explain_portable<const R: usize>(
@@ -337,140 +339,149 @@ impl FlatForest {
         stride: usize,
         scratch: &mut Scratch<R>,
     ) {
-        self.explain_all(xs, phi, stride, scratch);
+        self.explain_all::<R, false>(xs, phi, stride, scratch);
     }
 
+    /// `FMA`: fused multiply-adds (the AVX2/FMA build); without them `mul_add` would be a
+    /// library call, so the portable build multiplies and adds.
     #[inline(always)]
-    fn explain_all<const R: usize>(
+    fn explain_all<const R: usize, const FMA: bool>(
         &self,
         xs: [&[f32]; R],
         phi: &mut [f64],
         stride: usize,
         scratch: &mut Scratch<R>,
     ) {
-        for (tree, pair) in self.starts.windows(2).enumerate() {
+        let features = self.features;
+        scratch.acc[..features].fill([[0.0; LANES]; R]);
+        for pair in self.starts.windows(2) {
             let (a, b) = (pair[0], pair[1]);
-            if b - a > 1 {
-                self.explain_tree(
-                    &self.splits[a..b],
-                    &self.edges[a + tree..=b + tree],
-                    xs,
-                    phi,
-                    stride,
-                    scratch,
-                );
+            if b > a {
+                self.explain_tree::<R, FMA>(&self.down[a..b], &self.up[a..b], xs, scratch);
+            }
+        }
+        for (f, acc) in scratch.acc[..features.min(stride)].iter().enumerate() {
+            for r in 0..R {
+                if let Some(target) = phi.get_mut(r * stride + f) {
+                    *target += acc[r].iter().sum::<f64>();
+                }
             }
         }
     }
 
     #[inline(always)]
-    #[allow(clippy::too_many_arguments)]
-    fn explain_tree<const R: usize>(
+    fn explain_tree<const R: usize, const FMA: bool>(
         &self,
-        splits: &[Split],
-        edges: &[Edge],
+        down: &[Down],
+        up: &[Up],
         xs: [&[f32]; R],
-        phi: &mut [f64],
-        stride: usize,
         scratch: &mut Scratch<R>,
     ) {
-        let n = splits.len();
-        let (t, w) = (&self.t, &self.w);
-        let Scratch { p, s, c, one, left } = scratch;
-        // Slot `n` is neutral: no ancestor (`prev`), no child (`right` of a leaf).
-        let (p, s, c, one, left) = (
-            &mut p[..=n],
-            &mut s[..=n],
-            &mut c[..=n],
-            &mut one[..=n],
-            &mut left[..n],
+        let internal = down.len();
+        let neutral = 2 * internal;
+        let (t, w, cold) = (&self.t, &self.w, &self.cold);
+        let Scratch {
+            ps,
+            claimed,
+            one,
+            inv,
+            hot_gain,
+            hot,
+            acc,
+        } = scratch;
+        let (ps, claimed, one, inv, hot_gain, hot) = (
+            &mut ps[..=neutral],
+            &mut claimed[..=neutral + internal],
+            &mut one[..=neutral],
+            &mut inv[..=internal],
+            &mut hot_gain[..internal],
+            &mut hot[..internal],
         );
-        one[n] = [1.0; R];
-        s[n] = [[0.0; LANES]; R];
-        // 1. Decisions (a leaf's is never read).
-        for (sp, go) in splits.iter().zip(left.iter_mut()) {
-            let f = usize::from(sp.feature);
-            let default_left = sp.flags & DEFAULT_LEFT != 0;
+        ps[neutral] = [[1.0; LANES]; R];
+        one[neutral] = [1.0; R];
+        inv[internal] = [[1.0; LANES]; R];
+        // 1. Top-down.
+        for (j, d) in down.iter().enumerate() {
+            let p = ps[usize::from(d.pin)];
+            let prev = usize::from(d.prev);
+            let (above, inv_prev) = (one[prev], inv[prev / 2]);
+            let f = usize::from(d.feature);
+            let default_left = d.flags & DEFAULT_LEFT != 0;
+            // `o` of each edge, by arithmetic (stores at a computed index into a small
+            // array would be read back whole before they could be forwarded).
+            let mut o = [[0.0; R]; 2];
+            let mut y = [[0.0; LANES]; R];
+            let mut gain = [[0.0; LANES]; R];
             for r in 0..R {
                 let v = xs[r].get(f).copied().unwrap_or(f32::NAN);
-                go[r] = (v < sp.threshold) | (v.is_nan() & default_left);
-            }
-        }
-        // 2. Top-down.
-        p[0] = [[1.0; LANES]; R];
-        for i in 1..n {
-            let e = &edges[i];
-            let parent = usize::from(e.parent);
-            let prev = usize::from(e.prev);
-            let is_left = e.flags & IS_LEFT != 0;
-            let (base, going, above) = (p[parent], left[parent], one[prev]);
-            let replaced = &edges[prev].inv;
-            let mut pi = [[0.0; LANES]; R];
-            let mut oi = [0.0; R];
-            for r in 0..R {
-                let o = if going[r] == is_left { above[r] } else { 0.0 };
-                oi[r] = o;
-                let rep = &replaced[usize::from(above[r] != 0.0)];
+                let left = (v < d.threshold) | (v.is_nan() & default_left);
+                let h = usize::from(!left);
+                hot[j][r] = u8::from(!left);
+                o[0][r] = above[r] * f64::from(u8::from(left));
+                o[1][r] = above[r] - o[0][r];
+                // 1/F of the followed edge: the stored f32 refined by a Newton step.
+                let z = d.zero[h];
                 for k in 0..LANES {
-                    pi[r][k] = base[r][k] * rep[k] * (e.zero + (o - e.zero) * t[k]);
+                    let fk = fma::<FMA>(1.0 - z, t[k], z);
+                    let y0 = f64::from(d.inv[h][k]);
+                    y[r][k] = fma::<FMA>(y0, fma::<FMA>(-fk, y0, 1.0), y0);
+                    gain[r][k] = above[r] * fma::<FMA>((1.0 - z) * w[k], y[r][k], -cold[k]);
                 }
             }
-            p[i] = pi;
-            one[i] = oi;
-            c[i] = [[0.0; LANES]; R];
-        }
-        // 3. Bottom-up (reverse breadth-first order: children before parents), a pair of
-        // siblings at a time: nodes 2j + 1 and 2j + 2 are the children of one node, their
-        // edges split on its feature, and one update of that feature serves both.
-        for j in (0..(n - 1) / 2).rev() {
-            let mut gain = [0.0; R];
-            let mut feature = 0;
-            for i in [2 * j + 1, 2 * j + 2] {
-                let e = &edges[i];
-                feature = usize::from(e.edge_feature);
-                let mut sum = [[0.0; LANES]; R];
-                if usize::from(e.left) == n {
-                    let (pi, value) = (p[i], f64::from(e.value));
-                    for r in 0..R {
-                        for k in 0..LANES {
-                            sum[r][k] = pi[r][k] * value;
-                        }
-                    }
-                } else {
-                    let (l, rt) = (s[usize::from(e.left)], s[usize::from(e.right)]);
-                    for r in 0..R {
-                        for k in 0..LANES {
-                            sum[r][k] = l[r][k] + rt[r][k];
-                        }
-                    }
-                }
-                let (own, oi) = (c[i], one[i]);
+            inv[j] = y;
+            hot_gain[j] = gain;
+            for s in 0..2 {
+                let (z, ratio, scale) = (d.zero[s], d.ratio[s], f64::from(d.scale[s]));
+                let mut out = [[0.0; LANES]; R];
                 for r in 0..R {
-                    let ii = &e.inv[usize::from(oi[r] != 0.0)];
-                    let mut acc = 0.0;
                     for k in 0..LANES {
-                        acc += w[k] * (sum[r][k] - own[r][k]) * ii[k];
+                        // F_k = z (1 − t_k) + o t_k; after a followed `prev`, F / F_prev;
+                        // after one not followed, the ratio.
+                        let fk = fma::<FMA>(z, 1.0 - t[k], o[s][r] * t[k]);
+                        let m = fma::<FMA>(above[r], fma::<FMA>(fk, inv_prev[r][k], -ratio), ratio);
+                        out[r][k] = p[r][k] * m * scale;
                     }
-                    gain[r] += (oi[r] - e.zero) * acc;
                 }
-                s[i] = sum;
-                // Most edges have no ancestor edge on their feature: adding their sums to a
-                // neutral slot would chain every iteration through one memory location.
-                let prev = usize::from(e.prev);
-                if prev != n {
-                    let claimed = &mut c[prev];
-                    for r in 0..R {
-                        for k in 0..LANES {
-                            claimed[r][k] += sum[r][k];
-                        }
-                    }
+                ps[2 * j + s] = out;
+                one[2 * j + s] = o[s];
+                claimed[2 * j + s] = [[0.0; LANES]; R];
+            }
+        }
+        // 2. Bottom-up.
+        for (j, u) in up.iter().enumerate().rev() {
+            let (sl, sr) = (ps[2 * j], ps[2 * j + 1]);
+            let (cl, cr) = (claimed[2 * j], claimed[2 * j + 1]);
+            let (goes, gain) = (hot[j], hot_gain[j]);
+            let mut sum = [[0.0; LANES]; R];
+            let a = &mut acc[usize::from(u.feature)];
+            for r in 0..R {
+                // The followed child's sums, by index (a branch here would be mispredicted
+                // half the time).
+                let h = 2 * j + usize::from(goes[r]);
+                let (sh, ch) = (ps[h][r], claimed[h][r]);
+                for k in 0..LANES {
+                    sum[r][k] = sl[r][k] + sr[r][k];
+                    let own = sum[r][k] - cl[r][k] - cr[r][k];
+                    a[r][k] += fma::<FMA>(cold[k], own, gain[r][k] * (sh[k] - ch[k]));
                 }
             }
+            ps[usize::from(u.pin)] = sum;
+            let c = &mut claimed[usize::from(u.claim)];
             for r in 0..R {
-                if let Some(target) = phi.get_mut(r * stride + feature) {
-                    *target += gain[r];
+                for k in 0..LANES {
+                    c[r][k] += sum[r][k];
                 }
             }
         }
+    }
+}
+
+/// `a · b + c`, fused where the build has FMA.
+#[inline(always)]
+fn fma<const FMA: bool>(a: f64, b: f64, c: f64) -> f64 {
+    if FMA {
+        a.mul_add(b, c)
+    } else {
+        a * b + c
     }
 }
