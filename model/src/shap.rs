@@ -133,36 +133,6 @@ impl ShapTables {
     pub(crate) fn new(trees: &[Tree], quadrature: &Quadrature) -> Self {
         let depth = trees.iter().map(|t| t.depth).max().unwrap_or(0);
         let (q, rule) = quadrature.at_least(depth.div_ceil(2).max(1));
-        let stride = 1 + 2 * q;
-        let tables = trees
-            .iter()
-            .map(|tree| {
-                let mut table = vec![0.0; tree.nodes.len() * stride];
-                for node in &tree.nodes {
-                    if node.is_leaf {
-                        continue;
-                    }
-                    let cover = f64::from(node.cover);
-                    for child in [node.left, node.right] {
-                        let z = if cover > 0.0 {
-                            f64::from(tree.nodes[child as usize].cover) / cover
-                        } else {
-                            0.0
-                        };
-                        let row =
-                            &mut table[child as usize * stride..(child as usize + 1) * stride];
-                        row[0] = z;
-                        for (o, base) in [(0.0, 1), (1.0, 1 + q)] {
-                            for (k, &(t, w)) in rule.iter().enumerate() {
-                                let f = z + (o - z) * t;
-                                row[base + k] = if f > 0.0 { w / f } else { 0.0 };
-                            }
-                        }
-                    }
-                }
-                table
-            })
-            .collect();
         let flat = if depth <= flat::MAX_DEPTH {
             quadrature
                 .rules
@@ -172,6 +142,12 @@ impl ShapTables {
         } else {
             None
         };
+        // The walker's tables only where it explains: a model the kernel serves keeps none.
+        let tables = if flat.is_some() {
+            Vec::new()
+        } else {
+            walker_tables(trees, q, rule)
+        };
         Self {
             rule: rule.to_vec(),
             trees: tables,
@@ -179,11 +155,16 @@ impl ShapTables {
         }
     }
 
-    /// The same tables without the compiled kernel (the walker explains every tree).
+    /// The walker's tables and no compiled kernel (the walker explains every tree).
     #[cfg(test)]
-    fn walker_only(mut self) -> Self {
-        self.flat = None;
-        self
+    fn walker_only(trees: &[Tree], quadrature: &Quadrature) -> Self {
+        let depth = trees.iter().map(|t| t.depth).max().unwrap_or(0);
+        let (q, rule) = quadrature.at_least(depth.div_ceil(2).max(1));
+        Self {
+            rule: rule.to_vec(),
+            trees: walker_tables(trees, q, rule),
+            flat: None,
+        }
     }
 
     pub(crate) fn heap_bytes(&self) -> usize {
@@ -191,6 +172,40 @@ impl ShapTables {
             + self.rule.capacity() * 16
             + self.flat.as_ref().map_or(0, flat::FlatForest::heap_bytes)
     }
+}
+
+/// The walker's per-node constants for every tree (`1 + 2q` values per node) with the
+/// `q`-node rule `rule`.
+fn walker_tables(trees: &[Tree], q: usize, rule: &[(f64, f64)]) -> Vec<Vec<f64>> {
+    let stride = 1 + 2 * q;
+    trees
+        .iter()
+        .map(|tree| {
+            let mut table = vec![0.0; tree.nodes.len() * stride];
+            for node in &tree.nodes {
+                if node.is_leaf {
+                    continue;
+                }
+                let cover = f64::from(node.cover);
+                for child in [node.left, node.right] {
+                    let z = if cover > 0.0 {
+                        f64::from(tree.nodes[child as usize].cover) / cover
+                    } else {
+                        0.0
+                    };
+                    let row = &mut table[child as usize * stride..(child as usize + 1) * stride];
+                    row[0] = z;
+                    for (o, base) in [(0.0, 1), (1.0, 1 + q)] {
+                        for (k, &(t, w)) in rule.iter().enumerate() {
+                            let f = z + (o - z) * t;
+                            row[base + k] = if f > 0.0 { w / f } else { 0.0 };
+                        }
+                    }
+                }
+            }
+            table
+        })
+        .collect()
 }
 
 /// One distinct feature on the current root-to-node path.
@@ -509,7 +524,7 @@ mod tests {
         let x = [0.0f32, 0.0, 0.0];
         let mut phi = vec![0.0; 3];
         let q = Quadrature::new();
-        let tables = ShapTables::new(std::slice::from_ref(&stump), &q);
+        let tables = ShapTables::walker_only(std::slice::from_ref(&stump), &q);
         Walker::<1>::new(&tables.rule, &x, &mut phi, 1).walk(&stump, &tables.trees[0], 0, [1.0]);
         assert_eq!(tables.rule.len(), 1);
         // mean = (-0.4·6 + 0.3·4)/10 = -0.12; the row gets -0.4 → φ₀ = -0.28
@@ -647,8 +662,8 @@ mod tests {
             let trees: Vec<Tree> = specs.iter().map(|s| build(s, m as u32, depth)).collect();
             let compiled = GbtModel::from_trees(trees.clone(), m, 0.25);
             prop_assert!(compiled.shap.flat.is_some());
-            let mut walking = GbtModel::from_trees(trees, m, 0.25);
-            walking.shap = walking.shap.walker_only();
+            let mut walking = GbtModel::from_trees(trees.clone(), m, 0.25);
+            walking.shap = ShapTables::walker_only(&trees, &Quadrature::new());
             let x = FeatureVector::new(row[..m].to_vec()).unwrap();
             let (a, b) = (compiled.explain(&x).unwrap(), walking.explain(&x).unwrap());
             for (p, q) in a.contributions.iter().zip(&b.contributions) {
