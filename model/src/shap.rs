@@ -19,8 +19,9 @@
 //! v · Π_j F_j(t_k), and each split attributes `(o − z) Σ_k w_k · own_k / F_k` to its feature
 //! once per child, where `own` excludes subtrees in which the same feature is split again
 //! (those attribute themselves with the combined fraction). That is O(q) per node instead of
-//! XGBoost's O(d²) path extension and unwinding per leaf; `w_k / F_k` for the row going each
-//! way is precomputed per node when the model is loaded. The bias is the base margin plus
+//! XGBoost's O(d²) path extension and unwinding per leaf; the per-node constants are computed
+//! when the model is loaded (by the compiled kernel of `flat` for trees up to depth 8, in the
+//! walker's tables below for deeper ones). The bias is the base margin plus
 //! each tree's cover-weighted mean leaf value, as in XGBoost.
 
 // The kernels index fixed-size arrays by quadrature node; index loops read best there.
@@ -115,7 +116,8 @@ fn gauss_legendre_01(n: usize) -> Vec<(f64, f64)> {
     out
 }
 
-/// Per-node constants of the walk, computed once when the model is loaded: for each node
+/// Per-node constants of the walk, computed once when the model is loaded — only for a model
+/// the compiled kernel does not serve (a tree deeper than 8): for each node
 /// (as the child of its parent) its cover fraction `z`, and `w_k / F_k` with
 /// `F_k = z + (o − z) t_k` for the row not going there (`o = 0`) and going there (`o = 1`),
 /// at every node `t_k` of the model's quadrature rule.
@@ -466,6 +468,11 @@ impl GbtModel {
     }
 
     fn explain_with<const Q: usize>(&self, x: &[f32], out: &mut [f64]) {
+        debug_assert_eq!(
+            self.trees.len(),
+            self.shap.trees.len(),
+            "the walker's tables"
+        );
         let mut walker = Walker::<Q>::new(&self.shap.rule, x, out, self.max_depth());
         for (tree, table) in self.trees.iter().zip(&self.shap.trees) {
             if !tree.nodes[0].is_leaf {
@@ -649,7 +656,7 @@ mod tests {
         }
 
         /// The compiled kernel (depth ≤ 8) equals the recursive walker on deep trees with
-        /// features repeated along paths, missing values and zero-cover branches included.
+        /// features repeated along paths and missing values (zero covers: the test below).
         #[test]
         fn the_compiled_kernel_equals_the_walker(
             specs in proptest::collection::vec(
@@ -687,6 +694,68 @@ mod tests {
                     prop_assert!((p - q).abs() < 1e-9 * (1.0 + q.abs()), "row {}: {:?} vs {:?}", r, &batch[r * m..(r + 1) * m], one.contributions);
                 }
             }
+        }
+    }
+
+    /// Branches no training row reached (cover 0, below a split and below a node of cover 0),
+    /// with a feature repeated under them: the compiled kernel equals the walker.
+    #[test]
+    fn zero_cover_branches_are_explained_as_the_walker_does() {
+        let split = |feature, threshold, left, right, cover, default_left| Node {
+            feature,
+            threshold,
+            left,
+            right,
+            default_left,
+            is_leaf: false,
+            value: 0.0,
+            cover,
+        };
+        let leaf = |value, cover| Node {
+            feature: 0,
+            threshold: 0.0,
+            left: 0,
+            right: 0,
+            default_left: false,
+            is_leaf: true,
+            value,
+            cover,
+        };
+        let nodes = vec![
+            split(0, 0.5, 1, 2, 10.0, true),
+            split(1, 0.0, 3, 4, 10.0, false),
+            split(2, 0.1, 7, 8, 0.0, true),
+            split(0, -0.5, 5, 6, 10.0, false),
+            leaf(-0.3, 0.0),
+            leaf(0.2, 4.0),
+            leaf(-0.6, 6.0),
+            leaf(0.5, 0.0),
+            leaf(-0.1, 0.0),
+        ];
+        let tree = Tree {
+            mean_value: node_mean(&nodes, 0),
+            nodes,
+            depth: 3,
+        };
+        let trees = vec![tree.clone(), tree];
+        let compiled = GbtModel::from_trees(trees.clone(), 3, 0.1);
+        assert!(compiled.shap.flat.is_some());
+        let mut walking = GbtModel::from_trees(trees.clone(), 3, 0.1);
+        walking.shap = ShapTables::walker_only(&trees, &Quadrature::new());
+        for row in [
+            [0.0f32, -1.0, 0.0],
+            [1.0, -1.0, 0.0],
+            [1.0, 1.0, 1.0],
+            [-1.0, 1.0, f32::NAN],
+            [f32::NAN, f32::NAN, f32::NAN],
+            [0.0, 0.5, -1.0],
+        ] {
+            let x = FeatureVector::new(row.to_vec()).unwrap();
+            let (a, b) = (compiled.explain(&x).unwrap(), walking.explain(&x).unwrap());
+            for (p, q) in a.contributions.iter().zip(&b.contributions) {
+                assert!((p - q).abs() < 1e-12, "{row:?}: {a:?} vs {b:?}");
+            }
+            assert!(a.contributions.iter().all(|v| v.is_finite()));
         }
     }
 

@@ -269,6 +269,12 @@ impl FlatForest {
                     // Rounded to f32 here, refined when used.
                     #[allow(clippy::cast_possible_truncation)]
                     let inv = if f > 0.0 { (1.0 / f) as f32 } else { 0.0 };
+                    // Fractions far outside [0, 1] (a crafted model whose covers add up only
+                    // within the loader's tolerance) can make 1/F too small for an f32, which
+                    // one Newton step cannot recover: the walker explains such a model.
+                    if f > 0.0 && !inv.is_normal() {
+                        return None;
+                    }
                     down.inv[s][k] = inv;
                 }
             }
