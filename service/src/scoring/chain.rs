@@ -5,8 +5,8 @@
 use std::collections::HashMap;
 
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseBackend, DbErr, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait,
 };
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -130,13 +130,16 @@ pub fn verify_record(row: &decision::Model, prev_hash: Option<&str>) -> Result<(
 
 /// A chain's head (sequence number, hash) inside a writing transaction: created at the
 /// genesis hash on first use, and locked until the transaction ends on PostgreSQL (SQLite's
-/// writer holds the whole database). Written before it is read, so that on SQLite the
-/// transaction takes the write lock at once (a read first could deadlock with another writer).
+/// writer holds the whole database). One statement, one round trip: an insert that, when the
+/// head exists, writes its key onto itself (`ON CONFLICT DO UPDATE`, which locks the row on
+/// PostgreSQL as `FOR UPDATE` would, waiting for another writer's transaction and then reading
+/// what it committed) and returns the row. A write first, so that on SQLite the transaction
+/// takes the write lock at once (a read first could deadlock with another writer).
 pub(crate) async fn locked_head<C: ConnectionTrait>(
     db: &C,
     chain: &str,
 ) -> Result<(i64, String), DbErr> {
-    chain_head::Entity::insert(chain_head::ActiveModel {
+    let mut insert = chain_head::Entity::insert(chain_head::ActiveModel {
         chain: Set(chain.to_owned()),
         seq: Set(0),
         hash: Set(GENESIS.to_owned()),
@@ -144,21 +147,19 @@ pub(crate) async fn locked_head<C: ConnectionTrait>(
     })
     .on_conflict(
         sea_orm::sea_query::OnConflict::column(chain_head::Column::Chain)
-            .do_nothing()
+            .update_column(chain_head::Column::Chain)
             .to_owned(),
     )
-    .do_nothing()
-    .exec(db)
-    .await?;
-    let mut q = chain_head::Entity::find_by_id(chain.to_owned());
-    if db.get_database_backend() == DatabaseBackend::Postgres {
-        q = q.lock_exclusive();
-    }
-    let head = q
-        .one(db)
+    .into_query();
+    insert.returning(
+        sea_orm::sea_query::Query::returning()
+            .columns([chain_head::Column::Seq, chain_head::Column::Hash]),
+    );
+    let head = db
+        .query_one(db.get_database_backend().build(&insert))
         .await?
         .ok_or_else(|| DbErr::RecordNotFound(format!("the {chain} chain head")))?;
-    Ok((head.seq, head.hash))
+    Ok((head.try_get("", "seq")?, head.try_get("", "hash")?))
 }
 
 /// Moves a chain's head to link `seq` with `hash` (inside the transaction that holds it).
