@@ -541,20 +541,24 @@ mod tests {
     use crate::gbt::{node_mean, Node};
     use proptest::prelude::*;
 
-    /// A random tree: `spec` drives the shape (split or leaf), features, thresholds, covers
-    /// and leaf values. Covers of children add up to the parent's.
-    fn build(spec: &[(u8, u8, f32, f32, f32)], num_features: u32, max_depth: usize) -> Tree {
-        let leaf = |cover: f32| Node {
+    /// A leaf with its value and cover.
+    fn leaf(value: f32, cover: f32) -> Node {
+        Node {
             feature: 0,
             threshold: 0.0,
             left: 0,
             right: 0,
             default_left: false,
             is_leaf: true,
-            value: 0.0,
+            value,
             cover,
-        };
-        let mut nodes = vec![leaf(100.0)];
+        }
+    }
+
+    /// A random tree: `spec` drives the shape (split or leaf), features, thresholds, covers
+    /// and leaf values. Covers of children add up to the parent's.
+    fn build(spec: &[(u8, u8, f32, f32, f32)], num_features: u32, max_depth: usize) -> Tree {
+        let mut nodes = vec![leaf(0.0, 100.0)];
         let mut queue = vec![(0usize, 0usize)];
         let mut k = 0;
         let mut depth = 0;
@@ -567,7 +571,7 @@ mod tests {
                 let share = 0.05 + 0.9 * share;
                 let l = nodes.len() as u32;
                 for c in [cover * share, cover * (1.0 - share)] {
-                    nodes.push(leaf(c));
+                    nodes.push(leaf(0.0, c));
                 }
                 nodes[i] = Node {
                     feature: u32::from(feat) % num_features,
@@ -709,16 +713,6 @@ mod tests {
             default_left,
             is_leaf: false,
             value: 0.0,
-            cover,
-        };
-        let leaf = |value, cover| Node {
-            feature: 0,
-            threshold: 0.0,
-            left: 0,
-            right: 0,
-            default_left: false,
-            is_leaf: true,
-            value,
             cover,
         };
         let nodes = vec![
