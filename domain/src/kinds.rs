@@ -121,6 +121,9 @@ vocabulary! {
         Release = "release",
         Approve = "approve",
         Reject = "reject",
+        /// Decide by the counteroffer stored with the automated decision: a loan on its terms
+        /// is offered, with the reasons for declining the request as made.
+        Counteroffer = "counteroffer",
         /// Send to manual review: joins the manual-review cases at the front of the queue;
         /// claim released.
         Escalate = "escalate",
@@ -160,16 +163,18 @@ impl ReviewAction {
         match self {
             ReviewAction::Approve => "Approve",
             ReviewAction::Reject => "Reject",
+            ReviewAction::Counteroffer => "Counteroffer",
             ReviewAction::Escalate => "Sent to manual review",
             ReviewAction::Claim => "Claimed",
             ReviewAction::Release => "Released",
         }
     }
 
-    /// The final decision this action makes, if it makes one.
+    /// The final decision this action makes, if it makes one. A counteroffer approves a loan
+    /// on the offered terms (the notice states it as a counteroffer, with reasons).
     pub fn decision(self) -> Option<Decision> {
         match self {
-            ReviewAction::Approve => Some(Decision::Approve),
+            ReviewAction::Approve | ReviewAction::Counteroffer => Some(Decision::Approve),
             ReviewAction::Reject => Some(Decision::Reject),
             _ => None,
         }

@@ -190,6 +190,11 @@ pub struct CaseFile {
     pub reasons: Vec<String>,
     /// What an officer can give as reasons for a rejection (the model's first).
     pub reason_choices: Vec<ReasonChoice>,
+    /// The counteroffer the model and policy approve instead of the request, if one was found
+    /// ("a loan of $1,500 repaid over 12 months"), with its probability of default.
+    pub counteroffer: Option<(String, f64)>,
+    /// The recourse statements the applicant's notice carries.
+    pub recourse: Vec<String>,
     pub notice_url: String,
     pub state: CaseState,
     pub final_decision: Option<Decision>,
@@ -208,6 +213,8 @@ pub struct OfficerRow {
     pub decisions: u64,
     pub approvals: u64,
     pub rejections: u64,
+    /// Decisions by the counteroffer.
+    pub counteroffers: u64,
     pub overrides: u64,
     /// Decisions taken with the model's output shown.
     pub aided: u64,
@@ -274,6 +281,7 @@ mod tests {
             decisions: 4,
             approvals: 3,
             rejections: 1,
+            counteroffers: 0,
             overrides: 1,
             aided: 4,
         };

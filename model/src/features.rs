@@ -59,6 +59,29 @@ pub struct Input {
     /// The reason stating the applicant's value: `{}` is replaced by the value as the
     /// applicant reads it. Empty: [`Input::reason`] as it stands.
     pub reason_value: &'static str,
+    /// Whether, and how, an applicant can change this input: only inputs declared here are
+    /// ever suggested as recourse (never employment status or tenure, device or account age,
+    /// nor a protected attribute, which are not inputs at all).
+    pub actionable: Option<Actionable>,
+}
+
+/// How an applicant could act on an input, for recourse statements: the favourable direction,
+/// the plausible range of a change and how the condition reads.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Actionable {
+    /// The favourable direction: lower values (`true`) or higher ones.
+    pub lower_is_better: bool,
+    /// The grid step of suggested values (whole counts, $50, one percentage point).
+    pub step: f64,
+    /// The largest plausible change from the applicant's value.
+    pub max_change: f64,
+    /// The value no change goes beyond (no fewer than 0 late payments, no longer than the
+    /// product's longest term); the decision policy's limits narrow amount and term further.
+    pub limit: f64,
+    /// The condition as a statement reads it: `{}` is replaced by the value and `{s}` by the
+    /// plural ending ("at most {} late payment{s} in the last 12 months"); a condition "at most
+    /// {} …" reads "no …" at zero.
+    pub condition: &'static str,
 }
 
 /// The side of an input that raises the risk of default, declared by the feature set. The
@@ -116,6 +139,7 @@ const fn num(
             typical: f64::INFINITY,
         },
         reason_value: "",
+        actionable: None,
     }
 }
 
@@ -141,6 +165,7 @@ const fn cat(
         reason_missing: reason,
         adverse: Adverse::Categories(&[]),
         reason_value: "",
+        actionable: None,
     }
 }
 
@@ -149,6 +174,24 @@ impl Input {
     const fn adverse(mut self, adverse: Adverse, reason_value: &'static str) -> Input {
         self.adverse = adverse;
         self.reason_value = reason_value;
+        self
+    }
+
+    /// Declares the input actionable: lower (or higher) is better, in steps of `step`, by at
+    /// most `max_change`, never beyond `limit`; `condition` states the value.
+    const fn actionable(
+        mut self,
+        lower_is_better: bool,
+        (step, max_change, limit): (f64, f64, f64),
+        condition: &'static str,
+    ) -> Input {
+        self.actionable = Some(Actionable {
+            lower_is_better,
+            step,
+            max_change,
+            limit,
+            condition,
+        });
         self
     }
 }
@@ -195,6 +238,11 @@ pub const INPUTS: &[Input] = &[
     .adverse(
         Adverse::Higher { typical: 1_500.0 },
         "The amount of credit requested ({}) is high for the applicant's profile",
+    )
+    .actionable(
+        true,
+        (50.0, 1_000_000.0, 500.0),
+        "a loan amount of at most {}",
     ),
     num(
         "loan_term_months",
@@ -209,6 +257,11 @@ pub const INPUTS: &[Input] = &[
     .adverse(
         Adverse::Lower { typical: 12.0 },
         "The repayment term requested ({} months) is short for the amount",
+    )
+    .actionable(
+        false,
+        (1.0, 120.0, 36.0),
+        "a repayment term of at least {} months",
     ),
     cat(
         "loan_purpose",
@@ -354,6 +407,11 @@ pub const INPUTS: &[Input] = &[
     .adverse(
         Adverse::Higher { typical: 1.0 },
         "{} late payments in the last 12 months",
+    )
+    .actionable(
+        true,
+        (1.0, 100.0, 0.0),
+        "at most {} late payment{s} in the last 12 months",
     ),
     num(
         "payment_history_months",
@@ -470,6 +528,11 @@ pub const INPUTS: &[Input] = &[
     .adverse(
         Adverse::Lower { typical: 700.0 },
         "Average account balance ({}) is low",
+    )
+    .actionable(
+        false,
+        (50.0, 2_000.0, 10_000_000.0),
+        "an average monthly balance of at least {}",
     ),
     num(
         "min_balance_90d",
@@ -487,6 +550,11 @@ pub const INPUTS: &[Input] = &[
     .adverse(
         Adverse::Lower { typical: 100.0 },
         "Account balance fell to {} in the last 90 days",
+    )
+    .actionable(
+        false,
+        (50.0, 1_000.0, 10_000_000.0),
+        "a lowest balance in the last 90 days of at least {}",
     ),
     num(
         "overdrafts_90d",
@@ -504,6 +572,11 @@ pub const INPUTS: &[Input] = &[
     .adverse(
         Adverse::Higher { typical: 0.0 },
         "{} overdrafts in the last 90 days",
+    )
+    .actionable(
+        true,
+        (1.0, 100.0, 0.0),
+        "at most {} overdraft{s} in the last 90 days",
     ),
     num(
         "income_volatility",
@@ -535,7 +608,8 @@ pub const INPUTS: &[Input] = &[
             "No savings history available",
         ),
     )
-    .adverse(Adverse::Lower { typical: 0.05 }, "{} of income is saved"),
+    .adverse(Adverse::Lower { typical: 0.05 }, "{} of income is saved")
+    .actionable(false, (0.01, 0.15, 0.5), "at least {} of income saved"),
 ];
 
 /// Protected attributes carried with an application for fairness monitoring. Each becomes a
@@ -655,6 +729,35 @@ mod tests {
             );
             if input.optional {
                 assert!(!input.reason_missing.is_empty(), "{}", input.name);
+            }
+        }
+    }
+
+    #[test]
+    fn only_behaviour_the_applicant_controls_is_actionable() {
+        let actionable: Vec<&str> = INPUTS
+            .iter()
+            .filter(|i| i.actionable.is_some())
+            .map(|i| i.name)
+            .collect();
+        assert_eq!(
+            actionable,
+            [
+                "loan_amount",
+                "loan_term_months",
+                "late_payments_12m",
+                "avg_monthly_balance",
+                "min_balance_90d",
+                "overdrafts_90d",
+                "savings_rate"
+            ]
+        );
+        for i in INPUTS {
+            if let Some(a) = i.actionable {
+                assert!(i.categories.is_none(), "{}", i.name);
+                assert!(a.step > 0.0 && a.max_change >= a.step, "{}", i.name);
+                assert!(a.condition.contains("{}"), "{}", i.name);
+                assert!((i.min..=i.max).contains(&a.limit), "{}", i.name);
             }
         }
     }

@@ -10,6 +10,7 @@
 //! - [`drift`], [`stattests`]: data and prediction drift with Evidently's default tests.
 //! - [`fairness`]: selection rates, parity, equal opportunity and equalized odds (fairlearn).
 //! - [`synth`]: the synthetic applicant generator; [`split`]: stratified seeded splits.
+//! - [`whatif`]: exact margins over a grid of one or two features (counteroffers, recourse).
 
 pub mod bundle;
 pub mod compare;
@@ -26,6 +27,7 @@ pub mod split;
 pub mod stattests;
 pub mod synth;
 pub mod values;
+pub mod whatif;
 
 pub use bundle::ModelBundle;
 pub use error::ModelError;

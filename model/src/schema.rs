@@ -269,6 +269,15 @@ impl FeatureSchema {
         self.feature_column.get(feature).map(|&c| &self.columns[c])
     }
 
+    /// The model feature of a numeric column (`None` for a categorical or absent column).
+    pub fn numeric_feature(&self, column: &str) -> Option<usize> {
+        let c = self
+            .columns
+            .iter()
+            .position(|c| c.name == column && c.kind == ColumnKind::Numeric)?;
+        self.feature_column.iter().position(|&fc| fc == c)
+    }
+
     /// Encodes one row, asking `value` for each column by name.
     pub fn encode<'a>(
         &self,

@@ -11,6 +11,7 @@ pub mod error;
 pub mod identity;
 pub mod metrics;
 pub mod monitoring;
+pub mod pdf;
 pub mod registry;
 pub mod review;
 pub mod scoring;

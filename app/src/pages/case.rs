@@ -147,8 +147,8 @@ fn CaseView(
             }
         })
         .collect_view();
-    let state_text = match (&file.final_decision, &file.claimed_by) {
-        (Some(d), _) => format!("Decided: {}", d.label()),
+    let state_text = match (decided_label(&file), &file.claimed_by) {
+        (Some(d), _) => format!("Decided: {d}"),
         (None, Some(who)) => format!("Open, claimed by {who}"),
         (None, None) => "Open, not claimed".to_owned(),
     };
@@ -198,6 +198,19 @@ fn CaseView(
                         </ol>
                     }.into_any()
                 }}
+                {file.counteroffer.clone().map(|(text, pd)| view! {
+                    <h3>"Counteroffer"</h3>
+                    <p data-testid="case-counteroffer">
+                        "The model and policy in force approve " <strong>{text}</strong>
+                        " (probability of default " {percent(pd, 1)} ", re-scored)."
+                    </p>
+                })}
+                {(!file.recourse.is_empty()).then(|| view! {
+                    <h3>"What would have changed the result"</h3>
+                    <ul class="small" data-testid="case-recourse">
+                        {file.recourse.iter().map(|r| view! { <li>{r.clone()}</li> }).collect_view()}
+                    </ul>
+                })}
                 <p><a href=file.notice_url.clone() target="_blank" rel="noopener">"Open the applicant's notice"</a></p>
             </section>
             <section class="card" aria-labelledby="history-h">
@@ -209,6 +222,19 @@ fn CaseView(
         <div class="facts-grid">{groups}</div>
     }
     .into_any()
+}
+
+/// How a decided case was decided: the deciding action's label ("Counteroffer" approves on
+/// other terms than asked), else the final decision's.
+fn decided_label(file: &CaseFile) -> Option<&'static str> {
+    let d = file.final_decision?;
+    Some(
+        file.history
+            .iter()
+            .rev()
+            .find(|e| e.action.decision().is_some())
+            .map_or(d.label(), |e| e.action.label()),
+    )
 }
 
 #[component]
@@ -252,11 +278,11 @@ fn Actions(
     review: ServerAction<ReviewCase>,
     claim: ServerAction<ReviewCase>,
 ) -> impl IntoView {
-    if let Some(d) = &file.final_decision {
+    if let Some(label) = decided_label(&file) {
         return view! {
             <section class="card">
                 <h2>"Decision"</h2>
-                <p>"This application was decided: " <strong>{d.label()}</strong> "."</p>
+                <p>"This application was decided: " <strong data-testid="final-decision">{label}</strong> "."</p>
             </section>
         }
         .into_any();
@@ -344,6 +370,11 @@ fn Actions(
                     <legend>"Decision"</legend>
                     {option("approve", "Approve", "")}
                     {option("reject", "Reject", " — the applicant receives the reasons you choose below")}
+                    {file.counteroffer.is_some().then(|| option(
+                        "counteroffer",
+                        "Make the counteroffer",
+                        " — the applicant is offered the terms above, with the model's reasons for the request as made",
+                    ))}
                     {option("escalate", "Send to manual review", " — joins the manual-review cases at the top of the queue; claim released")}
                 </fieldset>
                 {reason_fields}

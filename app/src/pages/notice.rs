@@ -29,7 +29,10 @@ pub fn NoticePage() -> impl IntoView {
         <Title text="Your application"/>
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || Suspend::new(async move { match notice.await {
-                Ok(n) => view! { <NoticeView notice=n/> }.into_any(),
+                Ok(n) => {
+                    let pdf = format!("/notice/{}/notice.pdf", params.read_untracked().get("token").unwrap_or_default());
+                    view! { <NoticeView notice=n pdf/> }.into_any()
+                }
                 Err(AppError::NotFound) => view! {
                     <NotFoundCard
                         title="Notice not found"
@@ -45,7 +48,27 @@ pub fn NoticePage() -> impl IntoView {
 }
 
 #[component]
-fn NoticeView(notice: Notice) -> impl IntoView {
+fn NoticeView(notice: Notice, pdf: String) -> impl IntoView {
+    let offer = notice.counteroffer.clone().map(|o| {
+        view! {
+            <section class="offer" data-testid="notice-counteroffer">
+                <h2>"Our offer"</h2>
+                <p><strong>{o.amount}</strong> " repaid over " <strong>{o.term_months} " months"</strong></p>
+            </section>
+        }
+    });
+    let recourse = (!notice.recourse.is_empty()).then(|| {
+        let items = notice
+            .recourse
+            .iter()
+            .map(|r| view! { <li>{r.clone()}</li> })
+            .collect_view();
+        view! {
+            <h2>"What would have changed the result"</h2>
+            <ul data-testid="notice-recourse">{items}</ul>
+            <p class="muted small">{notice.recourse_disclaimer.clone()}</p>
+        }
+    });
     let reasons = (!notice.reasons.is_empty()).then(|| {
         let items = notice
             .reasons
@@ -70,10 +93,14 @@ fn NoticeView(notice: Notice) -> impl IntoView {
         <article class="card notice" data-decision=notice.decision.as_str()>
             <p class="muted">"Application " {notice.application_id.clone()} " · " {notice.decided_at.clone()}</p>
             <h1>{notice.headline.clone()}</h1>
+            {offer}
             {reasons}
+            {recourse}
             <h2>"What you can do"</h2>
             <ul>{steps}</ul>
             {ecoa}
+            <p class="muted small">{notice.creditor.clone()}</p>
+            <p><a href=pdf data-testid="notice-pdf" rel="external">"Download this notice (PDF)"</a></p>
         </article>
     }
     .into_any()

@@ -71,6 +71,7 @@ fn done_message(code: &str) -> Option<&'static str> {
     match code {
         "approve" => Some("Decision recorded: approved. The application has left the queue."),
         "reject" => Some("Decision recorded: rejected. The application has left the queue."),
+        "counteroffer" => Some("Decision recorded: counteroffer made. The application has left the queue."),
         "escalate" => Some("Sent to manual review: the application joins the manual-review cases at the top of the queue."),
         "release" => Some("Released: the application is back in the queue for everyone."),
         _ => None,

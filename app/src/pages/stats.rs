@@ -58,6 +58,7 @@ fn StatsTable(rows: Vec<OfficerRow>) -> impl IntoView {
         decisions: sum(|r| r.decisions),
         approvals: sum(|r| r.approvals),
         rejections: sum(|r| r.rejections),
+        counteroffers: sum(|r| r.counteroffers),
         overrides: sum(|r| r.overrides),
         aided: sum(|r| r.aided),
     };
@@ -68,6 +69,7 @@ fn StatsTable(rows: Vec<OfficerRow>) -> impl IntoView {
             <td class="num">{r.decisions}</td>
             <td class="num">{r.approvals}</td>
             <td class="num">{r.rejections}</td>
+            <td class="num">{r.counteroffers}</td>
             <td class="num">{r.overrides} " (" {percent(r.override_rate(), 1)} ")"</td>
             <td class="num">{r.aided} " (" {percent(r.aided_share(), 1)} ")"</td>
         };
@@ -101,6 +103,7 @@ fn StatsTable(rows: Vec<OfficerRow>) -> impl IntoView {
                         <th scope="col" class="num">"Decisions"</th>
                         <th scope="col" class="num">"Approved"</th>
                         <th scope="col" class="num">"Rejected"</th>
+                        <th scope="col" class="num">"Counteroffers"</th>
                         <th scope="col" class="num">"Overrides"</th>
                         <th scope="col" class="num">"Model output shown"</th>
                     </tr>

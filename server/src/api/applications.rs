@@ -161,3 +161,25 @@ pub async fn outcome(
     };
     Ok((status, Json(view)).into_response())
 }
+
+/// `GET /notice/{token}/notice.pdf`: the applicant's notice as a PDF to keep, behind the same
+/// unguessable link as the notice page (no login). Rendered from the stored record each time;
+/// the same record gives the same bytes.
+pub async fn notice_pdf(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+) -> Result<Response, ApiError> {
+    let (application_id, pdf) = state.services.notice_pdf_by_token(&token).await?;
+    let disposition = format!("inline; filename=\"lendscope-notice-{application_id}.pdf\"");
+    let mut res = pdf.into_response();
+    let headers = res.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/pdf"),
+    );
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if let Ok(v) = HeaderValue::from_str(&disposition) {
+        headers.insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok(res)
+}

@@ -32,6 +32,7 @@ pub fn router() -> Router<AppState> {
             "/api/v1/applications/{id}/outcome",
             post(applications::outcome).layer(DefaultBodyLimit::max(4096)),
         )
+        .route("/notice/{token}/notice.pdf", get(applications::notice_pdf))
         .route("/api/{*rest}", axum::routing::any(not_found))
         .route("/rpc/{*rest}", axum::routing::any(not_found))
 }

@@ -173,6 +173,23 @@ fn spec() -> Value {
     outcome_responses.insert("201".into(), o201);
     outcome_responses.insert("200".into(), o200);
 
+    let counteroffer_schema = json!({ "nullable": true, "type": "object",
+        "description": "For a request not approved: the largest amount (multiples of $50 below the request, down to $500), then the term (3-36 months) closest to the one asked for, that the model and policy in force approve; re-scored. Null when none is approvable or the request was approved. Absent in decisions made before counteroffers were searched.",
+        "required": ["amount", "term_months", "probability_of_default", "score"],
+        "properties": {
+            "amount": { "type": "number" }, "term_months": { "type": "integer" },
+            "probability_of_default": { "type": "number", "minimum": 0, "maximum": 1 },
+            "score": { "type": "integer" } } });
+    let recourse_schema = json!({ "type": "array", "maxItems": 3,
+        "description": "For a request not approved: the smallest change of one actionable input (else of two) that the model and policy would approve, re-scored; favourable direction and plausible range only.",
+        "items": { "type": "object", "required": ["changes", "probability_of_default", "statement"], "properties": {
+            "changes": { "type": "array", "items": { "type": "object", "required": ["feature", "from", "to"], "properties": {
+                "feature": { "type": "string" }, "from": { "type": "number" }, "to": { "type": "number" } } } },
+            "probability_of_default": { "type": "number", "minimum": 0, "maximum": 1 },
+            "statement": { "type": "string" } } } });
+    let offered_schema = json!({ "type": "object", "required": ["amount", "term_months", "text", "decided_by_officer"], "properties": {
+        "amount": { "type": "string" }, "term_months": { "type": "integer" },
+        "text": { "type": "string" }, "decided_by_officer": { "type": "boolean" } } });
     json!({
         "openapi": "3.0.3",
         "info": {
@@ -227,6 +244,8 @@ fn spec() -> Value {
                             "contributions": { "type": "object", "additionalProperties": { "type": "number" } },
                             "margin": { "type": "number" } } },
                         "notice_url": { "type": "string" },
+                        "counteroffer": counteroffer_schema,
+                        "recourse": recourse_schema,
                         "outcome": { "nullable": true, "type": "object", "properties": {
                             "outcome": { "type": "string", "enum": ["repaid", "defaulted"] },
                             "observed_at": { "type": "string", "format": "date-time" } } }
@@ -238,8 +257,12 @@ fn spec() -> Value {
                     "properties": {
                         "application_id": { "type": "string" }, "decided_at": { "type": "string" },
                         "decision": { "type": "string", "enum": ["approve", "manual_review", "reject"] },
+                        "creditor": { "type": "string" },
                         "headline": { "type": "string" },
+                        "counteroffer": offered_schema,
                         "reasons": { "type": "array", "maxItems": 4, "items": { "type": "string" } },
+                        "recourse": { "type": "array", "items": { "type": "string" } },
+                        "recourse_disclaimer": { "type": "string" },
                         "next_steps": { "type": "array", "items": { "type": "string" } },
                         "ecoa_statement": { "type": "string", "nullable": true },
                         "notice_url": { "type": "string" }

@@ -6,6 +6,7 @@ mod helpers;
 
 mod access;
 mod account;
+mod alternatives;
 mod api_keys;
 mod app_role;
 mod asvs;

@@ -175,7 +175,7 @@ impl Services {
             .one(self.db())
             .await?
             .and_then(|c| c.final_decision)
-            .map(|f| known("final decision", &f, Decision::parse))
+            .map(|f| known("final decision", &f, crate::review::final_decision_of))
             .transpose()?;
         Ok(DecisionTrace {
             row: self.trace_row(&d, &names)?,

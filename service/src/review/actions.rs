@@ -106,6 +106,35 @@ pub fn stated_reasons(
     Ok(out)
 }
 
+/// The reasons a counteroffer states: those of the automated decision, for the request as
+/// made (12 CFR 1002.9(a)(1)(iv)). Refused when the decision has no counteroffer.
+async fn counteroffer_reasons<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    application_id: &str,
+) -> ServiceResult<Vec<StatedReason>> {
+    let row = decision_row(db, application_id, None).await?;
+    let record = DecisionRecord::from_content(&row.content)?;
+    if record
+        .alternatives
+        .as_ref()
+        .and_then(|a| a.counteroffer.as_ref())
+        .is_none()
+    {
+        return Err(ServiceError::invalid(
+            "action",
+            "this application has no counteroffer to make",
+        ));
+    }
+    Ok(record
+        .reasons
+        .iter()
+        .map(|r| StatedReason {
+            code: r.code.clone(),
+            text: r.text.clone(),
+        })
+        .collect())
+}
+
 impl Services {
     /// An officer's reasons for rejecting `application_id` (see [`stated_reasons`]): the
     /// choices are the reasons its automated decision stated, then the officer catalog.
@@ -208,6 +237,7 @@ impl Services {
             ReviewAction::Reject => {
                 Some(self.officer_reasons(&txn, application_id, reasons).await?)
             }
+            ReviewAction::Counteroffer => Some(counteroffer_reasons(&txn, application_id).await?),
             _ => None,
         };
         let now = self.now();
@@ -264,7 +294,7 @@ impl Services {
                 next.claimed_by = Set(None);
                 next.claimed_at = Set(None);
             }
-            ReviewAction::Approve | ReviewAction::Reject => {
+            ReviewAction::Approve | ReviewAction::Reject | ReviewAction::Counteroffer => {
                 next.state = Set(CaseState::Decided.as_str().to_owned());
                 next.final_decision = Set(Some(action.as_str().to_owned()));
                 next.decided_by = Set(Some(officer.to_owned()));
@@ -306,11 +336,12 @@ impl Services {
             ReviewAction::Claim => Some(CountChange::Claimed),
             ReviewAction::Release => Some(CountChange::Released),
             ReviewAction::Escalate => was_claimed.then_some(CountChange::Released),
-            ReviewAction::Approve | ReviewAction::Reject => Decision::parse(&current.recommended)
-                .map(|recommended| CountChange::Decided {
+            ReviewAction::Approve | ReviewAction::Reject | ReviewAction::Counteroffer => {
+                Decision::parse(&current.recommended).map(|recommended| CountChange::Decided {
                     recommended,
                     was_claimed,
-                }),
+                })
+            }
         };
         if let Some(change) = change {
             self.counts_cache().apply(change);
@@ -321,7 +352,11 @@ impl Services {
     /// Final decisions per officer, overrides and how many were taken with the model shown.
     pub async fn officer_stats(&self) -> ServiceResult<Vec<OfficerRow>> {
         let rows = review_action::Entity::find()
-            .filter(review_action::Column::Action.is_in(["approve", "reject"]))
+            .filter(review_action::Column::Action.is_in([
+                ReviewAction::Approve.as_str(),
+                ReviewAction::Reject.as_str(),
+                ReviewAction::Counteroffer.as_str(),
+            ]))
             .order_by_asc(review_action::Column::Officer)
             .all(self.db())
             .await?;
@@ -333,15 +368,16 @@ impl Services {
                     decisions: 0,
                     approvals: 0,
                     rejections: 0,
+                    counteroffers: 0,
                     overrides: 0,
                     aided: 0,
                 });
             }
             let Some(s) = out.last_mut() else { continue };
-            let approve = r.action == "approve";
             s.decisions += 1;
-            s.approvals += u64::from(approve);
-            s.rejections += u64::from(!approve);
+            s.approvals += u64::from(r.action == ReviewAction::Approve.as_str());
+            s.rejections += u64::from(r.action == ReviewAction::Reject.as_str());
+            s.counteroffers += u64::from(r.action == ReviewAction::Counteroffer.as_str());
             s.overrides += u64::from(
                 ReviewAction::parse(&r.action).is_some_and(|a| overrides(a, &r.recommended)),
             );

@@ -280,6 +280,20 @@ impl Services {
             waterfall_svg,
             reasons: record.reason_texts(),
             reason_choices: super::actions::reason_choices(&record.reasons),
+            counteroffer: crate::scoring::notice::offered_terms(&record, false)
+                .zip(
+                    record
+                        .alternatives
+                        .as_ref()
+                        .and_then(|a| a.counteroffer.as_ref())
+                        .map(|o| o.probability_of_default),
+                )
+                .map(|(t, pd)| (t.text, pd)),
+            recourse: record
+                .alternatives
+                .iter()
+                .flat_map(|a| a.recourse.iter().map(|r| r.statement.clone()))
+                .collect(),
             notice_url: crate::scoring::notice_url(&row.notice_token),
             state: summary.state,
             final_decision: summary.final_decision,

@@ -15,7 +15,8 @@ use crate::Services;
 /// made yet (`None`), from the automated decision and the officer's decision, if any.
 pub fn final_approval(automated: &str, officer: Option<&str>) -> Option<bool> {
     match officer.unwrap_or(automated) {
-        "approve" => Some(true),
+        // A counteroffer lends on the offered terms.
+        "approve" | "counteroffer" => Some(true),
         "reject" => Some(false),
         _ => None,
     }
@@ -61,5 +62,6 @@ mod tests {
         assert_eq!(final_approval("manual_review", Some("approve")), Some(true));
         assert_eq!(final_approval("approve", Some("reject")), Some(false));
         assert_eq!(final_approval("reject", Some("approve")), Some(true));
+        assert_eq!(final_approval("reject", Some("counteroffer")), Some(true));
     }
 }

@@ -10,3 +10,9 @@ pub mod queue;
 
 pub use actions::ReviewAction;
 pub use queue::{CaseSummary, QueueFilter, QueuePage};
+
+/// The decision an officer's final action stored in a case makes ("approve", "reject",
+/// "counteroffer"; a counteroffer approves a loan on its terms).
+pub(crate) fn final_decision_of(action: &str) -> Option<lendscope_domain::Decision> {
+    ReviewAction::parse(action).and_then(ReviewAction::decision)
+}

@@ -144,7 +144,7 @@ impl TryFrom<case::Model> for CaseSummary {
             state: known("case state", &c.state, CaseState::parse)?,
             final_decision: c
                 .final_decision
-                .map(|d| known("final decision", &d, Decision::parse))
+                .map(|d| known("final decision", &d, crate::review::final_decision_of))
                 .transpose()?,
         })
     }

@@ -3,6 +3,7 @@
 //! versioned policy, give principal reasons, and append the decision to the hash chain —
 //! answering only once it is committed.
 
+pub mod alternatives;
 pub mod chain;
 pub mod display;
 pub mod form;

@@ -12,6 +12,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
+use super::alternatives::{alternatives, Alternatives};
 use super::ids::{random_token, uuid_v4};
 use super::policy::DecisionPolicy;
 use super::reasons::{self, Reason};
@@ -202,6 +203,8 @@ struct Predicted {
     /// Why the shadow model gave no output, if it failed.
     shadow_error: Option<String>,
     policy: DecisionPolicy,
+    /// The serving model's counteroffer and recourse.
+    alternatives: Alternatives,
 }
 
 /// Scores the application with the routed models, off the async runtime.
@@ -219,6 +222,7 @@ async fn predict(
     } = routed;
     tokio::task::spawn_blocking(move || {
         let (s, contributions, features) = score_with(&served, served_role, &input, &policy)?;
+        let (alternatives, _) = alternatives(&served.bundle, &input, &policy, s.decision)?;
         // The shadow never decides, so its failure never fails the decision: it is recorded.
         let (shadow, shadow_error) = match &shadow {
             Some(m) => match score_with(m, shadow_role, &input, &policy) {
@@ -237,6 +241,7 @@ async fn predict(
             shadow,
             shadow_error,
             policy,
+            alternatives,
         })
     })
     .await
@@ -270,6 +275,8 @@ fn response_body(issued: &Issued<'_>, p: &Predicted, reasons: &[Reason]) -> Valu
         },
         "policy": { "version": p.policy.version, "rule": served_score.rule },
         "reasons": reasons,
+        "counteroffer": p.alternatives.counteroffer,
+        "recourse": p.alternatives.recourse,
         "explanation": served_score.explanation,
         "notice_url": notice_url(&issued.notice_token),
     })
@@ -305,6 +312,7 @@ fn decision_content(
         shadow_error: p.shadow_error.clone(),
         reasons: reasons.to_vec(),
         reasons_method: Some(reasons::REASONS_METHOD),
+        alternatives: Some(p.alternatives.clone()),
         response: response.clone(),
         seq: None,
     }

@@ -14,6 +14,7 @@ use lendscope_domain::{Decision, ModelRole};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use super::alternatives::Alternatives;
 use super::policy::DecisionPolicy;
 use super::reasons::Reason;
 use super::request::Protected;
@@ -57,6 +58,10 @@ pub struct DecisionRecord {
     /// How they were chosen ([`super::reasons::REASONS_METHOD`]); absent: method 1.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reasons_method: Option<u32>,
+    /// The counteroffer and recourse offered with it (absent in records written before they
+    /// were searched; see [`super::alternatives`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alternatives: Option<Alternatives>,
     /// The API response as it was sent (replayed for a repeated Idempotency-Key).
     pub response: Value,
     /// Its place in the chain; set by the writer when it is chained.

@@ -2,7 +2,9 @@
 //! inputs with the model and policy versions it names, and the check of the whole chain.
 
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
+use sha2::{Digest, Sha256};
 
+use super::alternatives::alternatives;
 use super::pipeline::{decision_reasons, score_with};
 use super::record::DecisionRecord;
 use super::{chain, notice};
@@ -22,11 +24,20 @@ pub struct Reproduction {
     /// The notices (of the automated decision) as JSON bytes.
     pub stored_notice: String,
     pub regenerated_notice: String,
+    /// The counteroffer and recourse as JSON bytes: stored, and searched again ("null" for
+    /// records written before they were searched).
+    pub stored_alternatives: String,
+    pub regenerated_alternatives: String,
+    /// SHA-256 of the notice's PDF, rendered from each notice.
+    pub stored_pdf_sha256: String,
+    pub regenerated_pdf_sha256: String,
 }
 
 impl Reproduction {
     pub fn identical(&self) -> bool {
         self.stored_notice == self.regenerated_notice
+            && self.stored_alternatives == self.regenerated_alternatives
+            && self.stored_pdf_sha256 == self.regenerated_pdf_sha256
             && self.stored_probability.to_bits() == self.recomputed_probability.to_bits()
     }
 }
@@ -44,6 +55,10 @@ pub(crate) async fn decision_row<C: ConnectionTrait>(
     q.one(db)
         .await?
         .ok_or(ServiceError::NotFound("application"))
+}
+
+fn json_text<T: serde::Serialize>(value: &T) -> ServiceResult<String> {
+    serde_json::to_string(value).map_err(|e| ServiceError::Internal(e.to_string()))
 }
 
 impl Services {
@@ -76,23 +91,34 @@ impl Services {
             &contributions,
             &stored.input,
         );
+        // Alternatives are recomputed for records that have them (method 1 is the only one).
+        let alternatives = match &record.alternatives {
+            Some(_) => Some(alternatives(&model.bundle, &stored.input, &policy, score.decision)?.0),
+            None => None,
+        };
         let recomputed = DecisionRecord {
             decision: score.decision,
             reasons,
+            alternatives,
             ..record.clone()
         };
-        let bytes = |r: &DecisionRecord| -> ServiceResult<String> {
-            serde_json::to_string(&notice::build(r, None)?)
-                .map_err(|e| ServiceError::Internal(e.to_string()))
-        };
+        let (stored_notice, regenerated_notice) = (
+            notice::build(&record, None)?,
+            notice::build(&recomputed, None)?,
+        );
+        let pdf_hash = |n: &notice::Notice| hex::encode(Sha256::digest(notice::notice_pdf(n)));
         Ok(Reproduction {
             application_id: application_id.to_owned(),
             model: format!("{} v{}", model.meta.name, model.meta.version),
             policy_version: policy.version.clone(),
             stored_probability: row.probability_of_default,
             recomputed_probability: score.probability_of_default,
-            stored_notice: bytes(&record)?,
-            regenerated_notice: bytes(&recomputed)?,
+            stored_pdf_sha256: pdf_hash(&stored_notice),
+            regenerated_pdf_sha256: pdf_hash(&regenerated_notice),
+            stored_notice: json_text(&stored_notice)?,
+            regenerated_notice: json_text(&regenerated_notice)?,
+            stored_alternatives: json_text(&record.alternatives)?,
+            regenerated_alternatives: json_text(&recomputed.alternatives)?,
         })
     }
 
