@@ -78,14 +78,12 @@ fn check_axis(model: &GbtModel, axis: &Axis<'_>) -> Result<(), ModelError> {
     Ok(())
 }
 
-/// A region of the grid at a node: rows `r0..r1`, columns `c0..c1`.
+/// A region of the grid at a node: indices `lo[a]..hi[a]` along axis `a` (rows, columns).
 #[derive(Debug, Clone, Copy)]
 struct Region {
     node: u32,
-    r0: u32,
-    r1: u32,
-    c0: u32,
-    c1: u32,
+    lo: [u32; 2],
+    hi: [u32; 2],
 }
 
 impl GbtModel {
@@ -110,9 +108,11 @@ impl GbtModel {
         }
         let (nr, nc) = (rows.values.len(), cols.map_or(1, |c| c.values.len()));
         // The column axis of a one-axis grid matches no feature.
-        let col_feature = cols.map_or(u32::MAX, |c| c.feature as u32);
-        let col_values: &[f32] = cols.map_or(&[], |c| c.values);
-        let row_feature = rows.feature as u32;
+        let features = [
+            rows.feature as u32,
+            cols.map_or(u32::MAX, |c| c.feature as u32),
+        ];
+        let values: [&[f32]; 2] = [rows.values, cols.map_or(&[], |c| c.values)];
         let w = nc + 1;
         let mut diff = vec![0.0f64; (nr + 1) * w];
         let mut stack: Vec<Region> = Vec::with_capacity(64);
@@ -120,17 +120,14 @@ impl GbtModel {
         for tree in &self.trees {
             stack.push(Region {
                 node: 0,
-                r0: 0,
-                r1: nr as u32,
-                c0: 0,
-                c1: nc as u32,
+                lo: [0, 0],
+                hi: [nr as u32, nc as u32],
             });
             while let Some(g) = stack.pop() {
                 let n = &tree.nodes[g.node as usize];
                 if n.is_leaf {
                     let v = f64::from(n.value);
-                    let (r0, r1, c0, c1) =
-                        (g.r0 as usize, g.r1 as usize, g.c0 as usize, g.c1 as usize);
+                    let ([r0, c0], [r1, c1]) = (g.lo.map(|i| i as usize), g.hi.map(|i| i as usize));
                     diff[r0 * w + c0] += v;
                     diff[r0 * w + c1] -= v;
                     diff[r1 * w + c0] -= v;
@@ -138,48 +135,27 @@ impl GbtModel {
                     leaves += 1;
                     continue;
                 }
-                // Values below the threshold go left (never missing on a grid axis).
-                let below = |values: &[f32], lo: u32, hi: u32| {
-                    lo + values[lo as usize..hi as usize].partition_point(|v| *v < n.threshold)
-                        as u32
-                };
-                if n.feature == row_feature {
-                    let k = below(rows.values, g.r0, g.r1);
-                    if k > g.r0 {
-                        stack.push(Region {
-                            node: n.left,
-                            r1: k,
-                            ..g
-                        });
-                    }
-                    if k < g.r1 {
-                        stack.push(Region {
-                            node: n.right,
-                            r0: k,
-                            ..g
-                        });
-                    }
-                } else if n.feature == col_feature {
-                    let k = below(col_values, g.c0, g.c1);
-                    if k > g.c0 {
-                        stack.push(Region {
-                            node: n.left,
-                            c1: k,
-                            ..g
-                        });
-                    }
-                    if k < g.c1 {
-                        stack.push(Region {
-                            node: n.right,
-                            c0: k,
-                            ..g
-                        });
-                    }
-                } else {
+                let Some(a) = features.iter().position(|&f| f == n.feature) else {
                     stack.push(Region {
                         node: n.next(xs[n.feature as usize]),
                         ..g
                     });
+                    continue;
+                };
+                // Values below the threshold go left (never missing on a grid axis).
+                let (lo, hi) = (g.lo[a], g.hi[a]);
+                let k = lo
+                    + values[a][lo as usize..hi as usize].partition_point(|v| *v < n.threshold)
+                        as u32;
+                if k > lo {
+                    let mut left = Region { node: n.left, ..g };
+                    left.hi[a] = k;
+                    stack.push(left);
+                }
+                if k < hi {
+                    let mut right = Region { node: n.right, ..g };
+                    right.lo[a] = k;
+                    stack.push(right);
                 }
             }
         }

@@ -179,16 +179,8 @@ async fn recourse_statements_hold_when_the_application_is_made_with_them(backend
             for c in r["changes"].as_array().unwrap() {
                 let column = c["feature"].as_str().unwrap();
                 assert!(
-                    [
-                        "loan_amount",
-                        "loan_term_months",
-                        "late_payments_12m",
-                        "avg_monthly_balance",
-                        "min_balance_90d",
-                        "overdrafts_90d",
-                        "savings_rate"
-                    ]
-                    .contains(&column),
+                    lendscope_model::features::input(column)
+                        .is_some_and(|i| i.actionable.is_some()),
                     "{column} is not actionable"
                 );
                 changed = with_value(&changed, column, c["to"].as_f64().unwrap());

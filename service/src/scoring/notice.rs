@@ -95,23 +95,35 @@ pub(crate) fn build(
             o.text
         )
     };
-    let (headline, reasons, mut next_steps, ecoa) = match (decision, &counteroffer) {
-        (Decision::Approve, Some(o)) if took_counteroffer => (
+    // The counteroffer the notice is about: one the officer made, or one offered with an
+    // automated rejection (a manual-review notice mentions it among the next steps).
+    let offer = match (decision, &counteroffer) {
+        (Decision::Approve, Some(o)) if took_counteroffer => Some(o),
+        (Decision::Reject, Some(o)) => Some(o),
+        _ => None,
+    };
+    let (headline, reasons, mut next_steps, ecoa) = match (decision, offer) {
+        (_, Some(o)) => (
             format!(
-                "We are unable to approve the loan you asked for. We are offering you {} instead.",
+                "We are unable to approve the loan you asked for. We {} {} instead.",
+                if took_counteroffer {
+                    "are offering you"
+                } else {
+                    "can offer you"
+                },
                 o.text
             ),
             reasons,
             vec![accept(o), review, correct],
             Some(ECOA_STATEMENT.to_owned()),
         ),
-        (Decision::Approve, _) => (
+        (Decision::Approve, None) => (
             "Your loan application has been approved.".to_owned(),
             Vec::new(),
             vec!["We will contact you with your loan agreement.".to_owned()],
             None,
         ),
-        (Decision::ManualReview, _) => (
+        (Decision::ManualReview, None) => (
             "Your application is being reviewed by a loan officer.".to_owned(),
             Vec::new(),
             vec![
@@ -120,15 +132,6 @@ pub(crate) fn build(
                 correct,
             ],
             None,
-        ),
-        (Decision::Reject, Some(o)) => (
-            format!(
-                "We are unable to approve the loan you asked for. We can offer you {} instead.",
-                o.text
-            ),
-            reasons,
-            vec![accept(o), review, correct],
-            Some(ECOA_STATEMENT.to_owned()),
         ),
         (Decision::Reject, None) => (
             "We are unable to approve your loan application at this time.".to_owned(),
