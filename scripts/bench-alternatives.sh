@@ -12,8 +12,13 @@ cargo build --release -p lendscope-server --bin lendscope
 bin="$target_dir/release/lendscope"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-"$bin" generate --rows 20000 --seed 7 --out "$work/big.csv" >/dev/null
-"$bin" train --data "$work/big.csv" --target defaulted --rounds 300 --max-depth 6 \
-  --keep-all-rounds --seed 1 --out "$work/m" >/dev/null
+# LENDSCOPE_BENCH_MODEL_DIR: a model folder to use instead of training one.
+model="${LENDSCOPE_BENCH_MODEL_DIR:-}"
+if [ -z "$model" ]; then
+  "$bin" generate --rows 20000 --seed 7 --out "$work/big.csv" >/dev/null
+  "$bin" train --data "$work/big.csv" --target defaulted --rounds 300 --max-depth 6 \
+    --keep-all-rounds --seed 1 --out "$work/m" >/dev/null
+  model="$work/m"
+fi
 echo "machine: $(nproc) cores, $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
-LENDSCOPE_BENCH_MODEL_DIR="$work/m" cargo bench -p lendscope-service --bench alternatives
+LENDSCOPE_BENCH_MODEL_DIR="$model" cargo bench -p lendscope-service --bench alternatives

@@ -84,6 +84,8 @@ pub struct GbtModel {
     feature_names: Vec<String>,
     xgboost_version: String,
     pub(crate) shap: crate::shap::ShapTables,
+    /// Per feature, its distinct split thresholds ascending (see [`GbtModel::split_thresholds`]).
+    pub(crate) thresholds: Vec<Vec<f32>>,
 }
 
 impl GbtModel {
@@ -182,6 +184,7 @@ impl GbtModel {
             feature_names,
             xgboost_version: version,
             shap: crate::shap::ShapTables::new(&trees, &crate::shap::Quadrature::new()),
+            thresholds: crate::whatif::thresholds(&trees, num_features),
             trees,
         })
     }
@@ -191,6 +194,7 @@ impl GbtModel {
     pub(crate) fn from_trees(trees: Vec<Tree>, num_features: usize, base_margin: f32) -> Self {
         Self {
             shap: crate::shap::ShapTables::new(&trees, &crate::shap::Quadrature::new()),
+            thresholds: crate::whatif::thresholds(&trees, num_features),
             trees,
             base_margin,
             num_features,
@@ -272,6 +276,11 @@ impl GbtModel {
                 .map(String::capacity)
                 .sum::<usize>()
             + self.shap.heap_bytes()
+            + self
+                .thresholds
+                .iter()
+                .map(|t| t.capacity() * 4 + std::mem::size_of::<Vec<f32>>())
+                .sum::<usize>()
     }
 }
 

@@ -179,20 +179,30 @@ impl GbtModel {
         })
     }
 
-    /// The distinct split thresholds of `feature`, ascending: the model's output as a function
-    /// of that feature alone is constant between consecutive ones.
-    pub fn split_thresholds(&self, feature: usize) -> Vec<f32> {
-        let mut out: Vec<f32> = self
-            .trees
-            .iter()
-            .flat_map(|t| t.nodes.iter())
-            .filter(|n| !n.is_leaf && n.feature as usize == feature)
-            .map(|n| n.threshold)
-            .collect();
-        out.sort_by(f32::total_cmp);
-        out.dedup();
-        out
+    /// The distinct split thresholds of `feature`, ascending (empty for a feature no tree
+    /// splits on or out of range): the model's output as a function of that feature alone is
+    /// constant between consecutive ones. Computed once when the model is loaded.
+    pub fn split_thresholds(&self, feature: usize) -> &[f32] {
+        self.thresholds.get(feature).map_or(&[], Vec::as_slice)
     }
+}
+
+/// Every feature's distinct split thresholds, ascending.
+pub(crate) fn thresholds(trees: &[crate::gbt::Tree], num_features: usize) -> Vec<Vec<f32>> {
+    let mut out = vec![Vec::new(); num_features];
+    for n in trees.iter().flat_map(|t| t.nodes.iter()) {
+        if !n.is_leaf {
+            if let Some(t) = out.get_mut(n.feature as usize) {
+                t.push(n.threshold);
+            }
+        }
+    }
+    for t in &mut out {
+        t.sort_by(f32::total_cmp);
+        t.dedup();
+        t.shrink_to_fit();
+    }
+    out
 }
 
 #[cfg(test)]

@@ -20,7 +20,7 @@
 
 use lendscope_model::features::{self, Actionable};
 use lendscope_model::scale::PointsScale;
-use lendscope_model::whatif::{Axis, MarginGrid};
+use lendscope_model::whatif::Axis;
 use lendscope_model::{gbt::sigmoid, FeatureVector, ModelBundle, Probability};
 use serde::{Deserialize, Serialize};
 
@@ -107,6 +107,8 @@ struct Search<'a> {
     input: &'a ApplicationInput,
     policy: &'a DecisionPolicy,
     x: FeatureVector,
+    /// The policy's probability rule as a margin: see [`margin_cut`].
+    cut: f32,
     work: Work,
 }
 
@@ -163,87 +165,135 @@ impl Search<'_> {
     }
 
     /// The margins of the grid `rows` × `cols` (values in any order; an axis the model does not
-    /// use leaves the margin unchanged), as `margins[i][j]`.
+    /// use leaves the margin unchanged).
     fn grid(
         &mut self,
         rows: (Option<usize>, &[f64]),
         cols: Option<(Option<usize>, &[f64])>,
-    ) -> ServiceResult<Vec<Vec<f64>>> {
-        // The model sees f32 values, ascending and distinct.
-        let sorted = |values: &[f64]| {
-            let mut v: Vec<f32> = values.iter().map(|&x| x as f32).collect();
-            v.sort_by(f32::total_cmp);
-            v.dedup();
-            v
+    ) -> ServiceResult<Margins> {
+        // The model sees f32 values, ascending and distinct; each value's place among them.
+        let axis = |feature: Option<usize>, values: &[f64]| {
+            feature.map(|f| {
+                let mut v: Vec<f32> = values.iter().map(|&x| x as f32).collect();
+                v.sort_by(f32::total_cmp);
+                v.dedup();
+                let at: Vec<usize> = values
+                    .iter()
+                    .map(|&x| v.partition_point(|&y| y < x as f32))
+                    .collect();
+                (f, v, at)
+            })
         };
-        let (rv, cv) = (sorted(rows.1), cols.map(|c| sorted(c.1)));
-        let axes: Vec<Axis<'_>> = [
-            rows.0.map(|feature| Axis {
-                feature,
-                values: rv.as_slice(),
-            }),
-            cols.and_then(|c| c.0)
-                .zip(cv.as_deref())
-                .map(|(feature, values)| Axis { feature, values }),
-        ]
-        .into_iter()
-        .flatten()
-        .collect();
+        let col_values: &[f64] = cols.map_or(&[0.0], |c| c.1);
+        let (r, c) = (axis(rows.0, rows.1), cols.and_then(|c| axis(c.0, c.1)));
         let model = self.model.model();
-        let g: Option<MarginGrid> = match axes.as_slice() {
-            [] => None,
-            [a] => Some(model.margin_grid(&self.x, *a, None)),
-            [a, b] => Some(model.margin_grid(&self.x, *a, Some(*b))),
-            _ => None,
-        }
-        .transpose()
-        .map_err(|e| ServiceError::Internal(format!("what-if grid: {e}")))?;
-        let base = match &g {
-            Some(_) => 0.0,
-            None => f64::from(
-                model
-                    .predict_margin(&self.x)
-                    .map_err(|e| ServiceError::Internal(e.to_string()))?,
-            ),
+        let grid = |a: &(usize, Vec<f32>, Vec<usize>),
+                    b: Option<&(usize, Vec<f32>, Vec<usize>)>| {
+            model.margin_grid(
+                &self.x,
+                Axis {
+                    feature: a.0,
+                    values: &a.1,
+                },
+                b.map(|b| Axis {
+                    feature: b.0,
+                    values: &b.1,
+                }),
+            )
         };
-        self.work.grids += 1;
-        let at = |v: &[f32], x: f64| v.partition_point(|&y| y < x as f32);
-        let row_used = rows.0.is_some();
-        let col_used = cols.is_some_and(|c| c.0.is_some());
-        let cols_vals: &[f64] = cols.map_or(&[0.0], |c| c.1);
-        let mut out = Vec::with_capacity(rows.1.len());
-        for &r in rows.1 {
-            let mut line = Vec::with_capacity(cols_vals.len());
-            for &c in cols_vals {
-                let m = match &g {
-                    None => base,
-                    Some(g) => {
-                        let i = if row_used { at(&rv, r) } else { 0 };
-                        let j = match (&cv, col_used) {
-                            (Some(cv), true) => at(cv, c),
-                            _ => 0,
-                        };
-                        // With only the column axis used, it is the grid's first axis.
-                        if row_used {
-                            g.margin(i, j)
-                        } else {
-                            g.margin(j, 0)
-                        }
-                    }
-                };
-                line.push(m);
+        let internal =
+            |e: lendscope_model::ModelError| ServiceError::Internal(format!("what-if grid: {e}"));
+        let (nr, nc) = (rows.1.len(), col_values.len());
+        let mut values = Vec::with_capacity(nr * nc);
+        match (&r, &c) {
+            (Some(r), Some(c)) => {
+                let g = grid(r, Some(c)).map_err(internal)?;
+                for &i in &r.2 {
+                    values.extend(c.2.iter().map(|&j| g.margin(i, j)));
+                }
             }
-            self.work.cells += cols_vals.len();
-            out.push(line);
+            (Some(r), None) => {
+                let g = grid(r, None).map_err(internal)?;
+                for &i in &r.2 {
+                    values.extend(std::iter::repeat_n(g.margin(i, 0), nc));
+                }
+            }
+            (None, Some(c)) => {
+                let g = grid(c, None).map_err(internal)?;
+                for _ in 0..nr {
+                    values.extend(c.2.iter().map(|&j| g.margin(j, 0)));
+                }
+            }
+            (None, None) => {
+                let m = f64::from(model.predict_margin(&self.x).map_err(internal)?);
+                values.resize(nr * nc, m);
+            }
         }
-        Ok(out)
+        self.work.grids += 1;
+        self.work.cells += nr * nc;
+        Ok(Margins { cols: nc, values })
     }
 
-    /// Whether a grid margin approves at `amount` and `term`.
+    /// Whether a grid margin approves at `amount` and `term`: the policy's rules, with the
+    /// probability rule read as a margin cut (see [`margin_cut`]).
     fn approves_margin(&self, margin: f64, amount: f64, term: f64) -> bool {
-        let pd = f64::from(sigmoid(margin as f32));
-        self.approves(pd, amount, term)
+        (margin as f32) < self.cut
+            && !self.policy.kill_switch
+            && self.policy.amount_in_range(amount)
+            && self.policy.term_in_range(term)
     }
+}
+
+/// Margins of a grid, row-major.
+struct Margins {
+    cols: usize,
+    values: Vec<f64>,
+}
+
+impl Margins {
+    fn at(&self, i: usize, j: usize) -> f64 {
+        self.values[i * self.cols + j]
+    }
+}
+
+/// The smallest `f32` margin whose probability (the `f32` logistic, as the model computes it)
+/// the policy no longer approves: margins below it are approved by the probability rule.
+/// Found once per search by bisection over `f32` values, so cells compare margins instead of
+/// computing an exponential each.
+fn margin_cut(policy: &DecisionPolicy) -> f32 {
+    let approves = |m: f32| policy.approves_pd(f64::from(sigmoid(m)));
+    let (mut lo, mut hi) = (ordered(-100.0), ordered(100.0));
+    if !approves(unordered(lo)) {
+        return f32::NEG_INFINITY;
+    }
+    if approves(unordered(hi)) {
+        return f32::INFINITY;
+    }
+    // Invariant: the margin `lo` stands for is approved, `hi`'s is not; they end adjacent.
+    while hi - lo > 1 {
+        let mid = lo + (hi - lo) / 2;
+        if approves(unordered(mid)) {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    unordered(hi)
+}
+
+/// An `f32` (not NaN) as an integer in the same order: adjacent floats are adjacent integers.
+fn ordered(x: f32) -> u32 {
+    let b = x.to_bits();
+    if b >> 31 == 1 {
+        !b
+    } else {
+        b | 1 << 31
+    }
+}
+
+/// The inverse of [`ordered`].
+fn unordered(k: u32) -> f32 {
+    f32::from_bits(if k >> 31 == 1 { k & !(1 << 31) } else { !k })
 }
 
 /// The counteroffer and recourse for an application `decision` did not approve (none for an
@@ -270,6 +320,7 @@ pub fn alternatives(
         input,
         policy,
         x,
+        cut: margin_cut(policy),
         work: Work::default(),
     };
     let counteroffer = counteroffer(&mut s)?;
@@ -341,7 +392,7 @@ fn counteroffer(s: &mut Search<'_>) -> ServiceResult<Option<Counteroffer>> {
             if amount == asked_amount && t == asked_term {
                 continue; // the request itself
             }
-            if !s.approves_margin(margins[i][j], amount, t) {
+            if !s.approves_margin(margins.at(i, j), amount, t) {
                 continue;
             }
             if rescored == MAX_RESCORES {
@@ -431,8 +482,8 @@ fn candidates(s: &Search<'_>, l: &Lever) -> Candidates {
                 .model
                 .model()
                 .split_thresholds(f)
-                .into_iter()
-                .map(f64::from)
+                .iter()
+                .map(|&t| f64::from(t))
                 .filter(|&t| t > lo && t < hi && (t - l.from).abs() > 0.0)
                 .filter(|&t| {
                     if a.lower_is_better {
@@ -506,10 +557,10 @@ fn recourse(s: &mut Search<'_>) -> ServiceResult<Vec<Recourse>> {
         let approved: Vec<bool> = c
             .all
             .iter()
-            .zip(&margins)
-            .map(|(&v, m)| {
+            .enumerate()
+            .map(|(k, &v)| {
                 let (a, t) = policy_view(l, v, (amount, term));
-                s.approves_margin(m[0], a, t)
+                s.approves_margin(margins.at(k, 0), a, t)
             })
             .collect();
         // The smallest change such that it and every value beyond it are approved.
@@ -552,22 +603,23 @@ fn recourse(s: &mut Search<'_>) -> ServiceResult<Vec<Recourse>> {
             let ((lp, cp), (lq, cq)) = (&levers[p], &levers[q]);
             let margins = s.grid((lp.feature, &cp.all), Some((lq.feature, &cq.all)))?;
             let (np, nq) = (cp.all.len(), cq.all.len());
-            let mut ok = vec![vec![false; nq + 1]; np + 1];
+            // ok[i][j] (row-major, one spare row and column of `true`): the cell and every
+            // cell beyond it in both directions are approved.
+            let w = nq + 1;
+            let mut ok = vec![true; (np + 1) * w];
             for i in (0..np).rev() {
+                let (ai, ti) = policy_view(lp, cp.all[i], (amount, term));
                 for j in (0..nq).rev() {
-                    let (a, t) =
-                        policy_view(lq, cq.all[j], policy_view(lp, cp.all[i], (amount, term)));
-                    let here = s.approves_margin(margins[i][j], a, t);
-                    // Beyond the last value there is nothing left to check.
-                    let right = j + 1 == nq || ok[i][j + 1];
-                    let down = i + 1 == np || ok[i + 1][j];
-                    ok[i][j] = here && right && down;
+                    let (a, t) = policy_view(lq, cq.all[j], (ai, ti));
+                    ok[i * w + j] = s.approves_margin(margins.at(i, j), a, t)
+                        && ok[i * w + j + 1]
+                        && ok[(i + 1) * w + j];
                 }
             }
             let mut best: Option<(f64, f64, f64)> = None;
             for &i in &cp.nice_at {
                 for &j in &cq.nice_at {
-                    if !ok[i][j] {
+                    if !ok[i * w + j] {
                         continue;
                     }
                     let (vp, vq) = (cp.all[i], cq.all[j]);

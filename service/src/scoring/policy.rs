@@ -101,14 +101,29 @@ impl DecisionPolicy {
         Ok(())
     }
 
+    /// Whether the product lends `amount` (the amount rule).
+    pub fn amount_in_range(&self, amount: f64) -> bool {
+        !(amount < self.min_amount || amount > self.max_amount)
+    }
+
+    /// Whether the product offers `term_months` (the term rule).
+    pub fn term_in_range(&self, term_months: f64) -> bool {
+        !(term_months < self.min_term_months || term_months > self.max_term_months)
+    }
+
+    /// Whether a probability of default is low enough to approve (the approval rule).
+    pub fn approves_pd(&self, pd: f64) -> bool {
+        pd < self.approve_below
+    }
+
     pub fn decide(&self, pd: f64, amount: f64, term_months: f64) -> PolicyOutcome {
         let (decision, rule) = if self.kill_switch {
             (Decision::ManualReview, "kill_switch")
-        } else if amount < self.min_amount || amount > self.max_amount {
+        } else if !self.amount_in_range(amount) {
             (Decision::Reject, "amount_out_of_range")
-        } else if term_months < self.min_term_months || term_months > self.max_term_months {
+        } else if !self.term_in_range(term_months) {
             (Decision::Reject, "term_out_of_range")
-        } else if pd < self.approve_below {
+        } else if self.approves_pd(pd) {
             (Decision::Approve, "pd_below_approve_threshold")
         } else if pd >= self.reject_from {
             (Decision::Reject, "pd_at_or_above_reject_threshold")

@@ -411,3 +411,23 @@ fn random_models_state_only_verified_alternatives_and_miss_no_counteroffer() {
     assert!(offered > 10, "{offered} counteroffers in {declined}");
     assert!(stated > 10, "{stated} statements in {declined}");
 }
+
+#[test]
+fn the_margin_cut_is_where_the_probability_rule_stops_approving() {
+    for approve_below in [0.001, 0.05, 0.10, 0.30, 0.5, 0.999] {
+        let policy = DecisionPolicy {
+            approve_below,
+            reject_from: approve_below.max(0.3),
+            ..DecisionPolicy::default()
+        };
+        let cut = margin_cut(&policy);
+        let below = unordered(ordered(cut) - 1);
+        assert!(below < cut);
+        assert!(policy.approves_pd(f64::from(sigmoid(below))));
+        assert!(!policy.approves_pd(f64::from(sigmoid(cut))));
+    }
+    for x in [-3.5f32, -0.0, 0.0, 1e-30, 2.25] {
+        assert_eq!(unordered(ordered(x)).to_bits(), x.to_bits());
+        assert!(ordered(x) < ordered(x + 1.0));
+    }
+}
