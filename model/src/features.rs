@@ -78,10 +78,14 @@ pub struct Actionable {
     /// The value no change goes beyond (no fewer than 0 late payments, no longer than the
     /// product's longest term); the decision policy's limits narrow amount and term further.
     pub limit: f64,
-    /// The condition as a statement reads it: `{}` is replaced by the value and `{s}` by the
-    /// plural ending ("at most {} late payment{s} in the last 12 months"); a condition "at most
-    /// {} …" reads "no …" at zero.
+    /// The open-ended condition ("at most {} late payment{s} in the last 12 months"): `{}` is
+    /// replaced by the value and `{s}` by the plural ending; "at most {} …" reads "no …" at
+    /// zero. Stated only when every value from the stated one to the input's own bound was
+    /// checked (counts down to 0).
     pub condition: &'static str,
+    /// The condition over the range that was checked ("a loan amount between {lo} and {hi}"),
+    /// stated otherwise.
+    pub range: &'static str,
 }
 
 /// The side of an input that raises the risk of default, declared by the feature set. The
@@ -183,7 +187,7 @@ impl Input {
         mut self,
         lower_is_better: bool,
         (step, max_change, limit): (f64, f64, f64),
-        condition: &'static str,
+        (condition, range): (&'static str, &'static str),
     ) -> Input {
         self.actionable = Some(Actionable {
             lower_is_better,
@@ -191,6 +195,7 @@ impl Input {
             max_change,
             limit,
             condition,
+            range,
         });
         self
     }
@@ -242,7 +247,10 @@ pub const INPUTS: &[Input] = &[
     .actionable(
         true,
         (50.0, 1_000_000.0, 500.0),
-        "a loan amount of at most {}",
+        (
+            "a loan amount of at most {}",
+            "a loan amount between {lo} and {hi}",
+        ),
     ),
     num(
         "loan_term_months",
@@ -261,7 +269,10 @@ pub const INPUTS: &[Input] = &[
     .actionable(
         false,
         (1.0, 120.0, 36.0),
-        "a repayment term of at least {} months",
+        (
+            "a repayment term of at least {} months",
+            "a repayment term of {lo} to {hi} months",
+        ),
     ),
     cat(
         "loan_purpose",
@@ -411,7 +422,10 @@ pub const INPUTS: &[Input] = &[
     .actionable(
         true,
         (1.0, 100.0, 0.0),
-        "at most {} late payment{s} in the last 12 months",
+        (
+            "at most {} late payment{s} in the last 12 months",
+            "{lo} to {hi} late payments in the last 12 months",
+        ),
     ),
     num(
         "payment_history_months",
@@ -532,7 +546,10 @@ pub const INPUTS: &[Input] = &[
     .actionable(
         false,
         (50.0, 2_000.0, 10_000_000.0),
-        "an average monthly balance of at least {}",
+        (
+            "an average monthly balance of at least {}",
+            "an average monthly balance between {lo} and {hi}",
+        ),
     ),
     num(
         "min_balance_90d",
@@ -554,7 +571,10 @@ pub const INPUTS: &[Input] = &[
     .actionable(
         false,
         (50.0, 1_000.0, 10_000_000.0),
-        "a lowest balance in the last 90 days of at least {}",
+        (
+            "a lowest balance in the last 90 days of at least {}",
+            "a lowest balance in the last 90 days between {lo} and {hi}",
+        ),
     ),
     num(
         "overdrafts_90d",
@@ -576,7 +596,10 @@ pub const INPUTS: &[Input] = &[
     .actionable(
         true,
         (1.0, 100.0, 0.0),
-        "at most {} overdraft{s} in the last 90 days",
+        (
+            "at most {} overdraft{s} in the last 90 days",
+            "{lo} to {hi} overdrafts in the last 90 days",
+        ),
     ),
     num(
         "income_volatility",
@@ -609,7 +632,14 @@ pub const INPUTS: &[Input] = &[
         ),
     )
     .adverse(Adverse::Lower { typical: 0.05 }, "{} of income is saved")
-    .actionable(false, (0.01, 0.15, 0.5), "at least {} of income saved"),
+    .actionable(
+        false,
+        (0.01, 0.15, 0.5),
+        (
+            "at least {} of income saved",
+            "between {lo} and {hi} of income saved",
+        ),
+    ),
 ];
 
 /// Protected attributes carried with an application for fairness monitoring. Each becomes a
@@ -757,6 +787,11 @@ mod tests {
                 assert!(i.categories.is_none(), "{}", i.name);
                 assert!(a.step > 0.0 && a.max_change >= a.step, "{}", i.name);
                 assert!(a.condition.contains("{}"), "{}", i.name);
+                assert!(
+                    a.range.contains("{lo}") && a.range.contains("{hi}"),
+                    "{}",
+                    i.name
+                );
                 assert!((i.min..=i.max).contains(&a.limit), "{}", i.name);
             }
         }

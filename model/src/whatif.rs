@@ -344,28 +344,57 @@ mod tests {
         }
     }
 
+    /// The index of the leaf `x` reaches in `tree`.
+    fn leaf_of(tree: &crate::gbt::Tree, x: &[f32]) -> usize {
+        let mut i = 0usize;
+        while !tree.nodes[i].is_leaf {
+            let n = &tree.nodes[i];
+            i = n.next(x[n.feature as usize]) as usize;
+        }
+        i
+    }
+
+    /// Each leaf a grid reaches is visited once, as one rectangle: the work is the number of
+    /// distinct leaves the cells reach, one per tree for a tree that never splits on an axis.
     #[test]
-    fn a_grid_off_every_split_costs_one_leaf_per_tree() {
-        let model = random_model(7, 4, 25, 4);
-        // A feature index no tree of this seed splits on is unlikely; use thresholds instead:
-        // a feature with no thresholds walks one leaf per tree.
-        let x = FeatureVector::new(vec![0.3, -0.2, 1.1, 0.0]).expect("vector");
-        for f in 0..4 {
-            let g = model
+    fn each_reached_leaf_is_visited_once() {
+        for seed in 0..10u64 {
+            let model = random_model(seed, 4, 25, 5);
+            let x = vec![0.3f32, -0.2, 1.1, f32::NAN];
+            let fv = FeatureVector::new(x.clone()).expect("vector");
+            let (a, b): (Vec<f32>, Vec<f32>) = (
+                (-9..=9).map(|k| k as f32 * 0.5).collect(),
+                (-6..=6).map(|k| k as f32 * 0.75).collect(),
+            );
+            let grid = model
                 .margin_grid(
-                    &x,
+                    &fv,
                     Axis {
-                        feature: f,
-                        values: &[0.0, 1.0, 2.0],
+                        feature: 0,
+                        values: &a,
                     },
-                    None,
+                    Some(Axis {
+                        feature: 2,
+                        values: &b,
+                    }),
                 )
                 .expect("grid");
-            if model.split_thresholds(f).is_empty() {
-                assert_eq!(g.leaves_visited(), model.num_trees());
-            } else {
-                assert!(g.leaves_visited() >= model.num_trees());
-            }
+            let distinct: usize = model
+                .trees
+                .iter()
+                .map(|t| {
+                    let mut leaves: Vec<usize> = a
+                        .iter()
+                        .flat_map(|&va| b.iter().map(move |&vb| (va, vb)))
+                        .map(|(va, vb)| leaf_of(t, &set(&set(&x, 0, va), 2, vb)))
+                        .collect();
+                    leaves.sort_unstable();
+                    leaves.dedup();
+                    leaves.len()
+                })
+                .sum();
+            assert_eq!(grid.leaves_visited(), distinct, "seed {seed}");
+            assert!(distinct > model.num_trees(), "the grid splits some trees");
         }
     }
 

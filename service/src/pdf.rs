@@ -128,20 +128,22 @@ fn wrap(bytes: &[u8], style: Style, max: f32) -> Vec<Vec<u8>> {
             candidate.push(b' ');
         }
         candidate.extend_from_slice(word);
-        if text_width(&candidate, style) <= max || line.is_empty() {
+        if text_width(&candidate, style) <= max {
             line = candidate;
-            // A single word wider than the line is cut where it overflows.
-            while text_width(&line, style) > max && line.len() > 1 {
-                let mut cut = line.len() - 1;
-                while cut > 1 && text_width(&line[..cut], style) > max {
-                    cut -= 1;
-                }
-                lines.push(line[..cut].to_vec());
-                line = line[cut..].to_vec();
-            }
-        } else {
+            continue;
+        }
+        if !line.is_empty() {
             lines.push(std::mem::take(&mut line));
-            line = word.to_vec();
+        }
+        line = word.to_vec();
+        // A word wider than a line is cut where it overflows.
+        while text_width(&line, style) > max && line.len() > 1 {
+            let mut cut = line.len() - 1;
+            while cut > 1 && text_width(&line[..cut], style) > max {
+                cut -= 1;
+            }
+            lines.push(line[..cut].to_vec());
+            line = line[cut..].to_vec();
         }
     }
     if !line.is_empty() {
@@ -426,5 +428,14 @@ mod tests {
         let lines = wrap(&unbroken, body, 100.0);
         assert!(lines.len() > 1 && lines.iter().all(|l| text_width(l, body) <= 100.0));
         assert_eq!(lines.concat(), unbroken);
+        // A long word after short ones is cut too, and nothing is lost.
+        let mixed: Vec<u8> = [b"a b ".as_slice(), &unbroken].concat();
+        let lines = wrap(&mixed, body, 100.0);
+        assert!(lines.iter().all(|l| text_width(l, body) <= 100.0));
+        assert_eq!(
+            lines.concat().len(),
+            mixed.len() - 1,
+            "only the space at the break goes"
+        );
     }
 }

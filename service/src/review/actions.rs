@@ -125,6 +125,14 @@ async fn counteroffer_reasons<C: sea_orm::ConnectionTrait>(
             "this application has no counteroffer to make",
         ));
     }
+    // A counteroffer is adverse action on the request as made: its notice needs reasons.
+    if record.reasons.is_empty() {
+        return Err(ServiceError::invalid(
+            "action",
+            "the automated decision states no principal reasons for declining the request as \
+             made; reject with your own reasons, or approve",
+        ));
+    }
     Ok(record
         .reasons
         .iter()

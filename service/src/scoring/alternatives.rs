@@ -11,10 +11,16 @@
 //! Recourse only moves inputs the feature set declares actionable
 //! ([`features::Actionable`]: late payments, overdrafts, balances, savings rate, amount, term),
 //! only in the favourable direction, only within the declared plausible range and the policy's
-//! limits, and never an input the applicant left out. A statement says "at most" / "at least"
-//! only because every value from the stated one to the end of that range is approved too: the
-//! grid holds each step of the range and, for inputs that are not whole counts, each split
-//! threshold of the model inside it, so no value between grid points can behave differently.
+//! limits, and never an input the applicant left out. A statement covers a range: every value
+//! from the stated one to the end of the plausible range is approved too (with a margin of
+//! [`GUARD`] to spare; the stated value itself is re-scored) — the grid holds each step of the
+//! range and, for inputs that are not whole counts, each split threshold of the model inside
+//! it, so no value between grid points can behave differently. The statement names that range
+//! ("a loan amount between $500 and $5,000") unless it reaches the input's own bound ("at most
+//! 1 late payment": no count is below 0).
+//!
+//! Stored records keep [`ALTERNATIVES_METHOD`]: a change to what this search finds must come
+//! with a new method number (and the old one kept for `audit reproduce`).
 //!
 //! [`GbtModel::margin_grid`]: lendscope_model::GbtModel::margin_grid
 
@@ -37,17 +43,22 @@ pub const ALTERNATIVES_METHOD: u32 = 1;
 /// The most recourse statements given.
 pub const MAX_RECOURSE: usize = 3;
 
+/// The margin (log-odds) a recourse grid cell must clear the approval cut by: far above the
+/// rounding between a grid's `f64` sum and the model's `f32` one (about 1e-5 for 300 trees),
+/// far below any difference that matters (0.001 in log-odds is under 0.01 points of
+/// probability near the thresholds).
+const GUARD: f64 = 1e-3;
+
 /// The most grid results re-scored before a search gives up (each failure is a cell within
 /// rounding of the approval threshold).
 const MAX_RESCORES: usize = 16;
 
 /// The disclaimer shown with recourse statements.
 pub const RECOURSE_DISCLAIMER: &str = "These statements describe how the scoring model and \
-policy in use today treat this application if one piece of information had been different. They \
+policy in use today treat this application if some of its information had been different. They \
 are not an offer or a promise of credit: a new application is assessed on the information it \
 holds then, by the model and policy in use then. Each statement was checked by scoring the \
-application again with the stated value, and holds for every value from the stated one up to a \
-plausible limit.";
+application again with the stated value, and holds for every value in the range it names.";
 
 /// Loan terms a counteroffer may have, as the product defines them (the policy narrows them).
 const OFFER_TERMS: (u32, u32) = (3, 36);
@@ -133,6 +144,11 @@ struct Candidates {
     nice_at: Vec<usize>,
     /// The distance of the farthest value, to compare changes of different inputs.
     span: f64,
+    /// The farthest statement value: the end of the range a statement's quantifier covers.
+    end: f64,
+    /// Whether `end` is the input's own bound (no valid value lies beyond it), so that an
+    /// open-ended "at most" / "at least" is true; otherwise the statement names the range.
+    open: bool,
 }
 
 impl Search<'_> {
@@ -237,7 +253,14 @@ impl Search<'_> {
     /// Whether a grid margin approves at `amount` and `term`: the policy's rules, with the
     /// probability rule read as a margin cut (see [`margin_cut`]).
     fn approves_margin(&self, margin: f64, amount: f64, term: f64) -> bool {
-        (margin as f32) < self.cut
+        self.approves_margin_by(margin, 0.0, amount, term)
+    }
+
+    /// [`Search::approves_margin`] with `guard` of margin to spare: recourse claims a range
+    /// from grid margins (only the stated value is re-scored), and a grid margin, summed in
+    /// `f64`, may differ from the model's `f32` sum by rounding.
+    fn approves_margin_by(&self, margin: f64, guard: f64, amount: f64, term: f64) -> bool {
+        ((margin + guard) as f32) < self.cut
             && !self.policy.kill_switch
             && self.policy.amount_in_range(amount)
             && self.policy.term_in_range(term)
@@ -441,8 +464,9 @@ fn levers(s: &Search<'_>) -> Vec<(Lever, Candidates)> {
 /// The values of a lever, from the applicant's value outwards (see [`Candidates`]).
 fn candidates(s: &Search<'_>, l: &Lever) -> Candidates {
     let a = l.act;
-    // The end of the plausible range in the favourable direction, within the input's valid
-    // values and the policy's limits for amount and term.
+    // The plausible range in the favourable direction, within the input's valid values and
+    // the policy's limits for amount and term (an amount above the largest loan is never
+    // approved, so the values start at it).
     let (mut lo, mut hi) = if a.lower_is_better {
         ((l.from - a.max_change).max(a.limit), l.from)
     } else {
@@ -451,30 +475,43 @@ fn candidates(s: &Search<'_>, l: &Lever) -> Candidates {
     lo = lo.max(l.def.min);
     hi = hi.min(l.def.max);
     match l.def.name {
-        "loan_amount" => lo = lo.max(s.policy.min_amount),
-        "loan_term_months" => hi = hi.min(s.policy.max_term_months),
+        "loan_amount" => {
+            lo = lo.max(s.policy.min_amount);
+            hi = hi.min(s.policy.max_amount);
+        }
+        "loan_term_months" => {
+            lo = lo.max(s.policy.min_term_months);
+            hi = hi.min(s.policy.max_term_months);
+        }
+        // The lowest balance of 90 days cannot exceed the average balance.
+        "min_balance_90d" => {
+            if let Some(InputValue::Number(avg)) = s.input.value("avg_monthly_balance") {
+                hi = hi.min(avg);
+            }
+        }
         _ => {}
     }
-    // Multiples of the step strictly beyond the applicant's value (rounded to the step's
-    // decimals, so that 7 × 0.01 reads 0.07).
+    // Multiples of the step strictly beyond the applicant's value, within the range (rounded
+    // to the step's decimals, so that 7 × 0.01 reads 0.07).
     let decimals = if a.step < 1.0 { 1e4 } else { 1.0 };
     let round = |v: f64| (v * decimals).round() / decimals;
-    let mut nice = Vec::new();
-    if a.lower_is_better {
-        let mut k = (l.from / a.step).ceil() - 1.0;
-        while round(k * a.step) >= lo && nice.len() < 10_000 {
-            nice.push(round(k * a.step));
-            k -= 1.0;
+    let beyond = |v: f64| {
+        if a.lower_is_better {
+            v < l.from
+        } else {
+            v > l.from
         }
-    } else {
-        let mut k = (l.from / a.step).floor() + 1.0;
-        while round(k * a.step) <= hi && nice.len() < 10_000 {
-            nice.push(round(k * a.step));
-            k += 1.0;
-        }
-    }
-    // The model's thresholds strictly inside the range (a value at a threshold goes right,
-    // so it represents the interval starting there), for inputs that are not whole counts.
+    };
+    let (k0, k1) = ((lo / a.step).ceil() as i64, (hi / a.step).floor() as i64);
+    let mut nice: Vec<f64> = (k0..=k1)
+        .map(|k| round(k as f64 * a.step))
+        .filter(|&v| beyond(v) && v >= lo && v <= hi)
+        .collect();
+    let distance = |v: f64| (v - l.from).abs();
+    nice.sort_by(|x, y| distance(*x).total_cmp(&distance(*y)));
+    nice.dedup();
+    // The model's thresholds inside the range (a value at a threshold goes right, so it
+    // represents the interval starting there), for inputs that are not whole counts.
     let mut extra: Vec<f64> = Vec::new();
     if !l.def.integer {
         if let Some(f) = l.feature {
@@ -484,27 +521,33 @@ fn candidates(s: &Search<'_>, l: &Lever) -> Candidates {
                 .split_thresholds(f)
                 .iter()
                 .map(|&t| f64::from(t))
-                .filter(|&t| t > lo && t < hi && (t - l.from).abs() > 0.0)
-                .filter(|&t| {
-                    if a.lower_is_better {
-                        t < l.from
-                    } else {
-                        t > l.from
-                    }
-                })
+                .filter(|&t| t >= lo && t <= hi && beyond(t))
                 .collect();
         }
     }
-    let distance = |v: f64| (v - l.from).abs();
     let mut all: Vec<f64> = nice.iter().copied().chain(extra).collect();
     all.sort_by(|x, y| distance(*x).total_cmp(&distance(*y)));
     all.dedup();
+    // Only values out to the farthest statement value count: beyond it nothing is claimed.
+    let end = nice.last().copied().unwrap_or(l.from);
+    all.retain(|&v| distance(v) <= distance(end));
     let nice_at = nice
         .iter()
         .filter_map(|v| all.iter().position(|w| w == v))
         .collect();
-    let span = all.last().map_or(0.0, |&v| distance(v));
-    Candidates { all, nice_at, span }
+    let span = distance(end);
+    let open = if a.lower_is_better {
+        end <= l.def.min
+    } else {
+        end >= l.def.max
+    };
+    Candidates {
+        all,
+        nice_at,
+        span,
+        end,
+        open,
+    }
 }
 
 /// For values ordered nearest first, `ok[k]`: whether `approved[k..]` all hold, i.e. every
@@ -519,15 +562,27 @@ fn approved_beyond(approved: &[bool]) -> Vec<bool> {
     out
 }
 
-/// How a changed value reads in a statement: "at most 1 late payment …", "no late payments …".
-fn condition(l: &Lever, value: f64) -> String {
+/// How a changed value reads in a statement: "at most 1 late payment …", "no late payments …"
+/// when every value to the input's own bound was checked, else the checked range ("a loan
+/// amount between $500 and $5,000").
+fn condition(l: &Lever, c: &Candidates, value: f64) -> String {
+    let shown = |v: f64| display_number(l.def.name, v);
+    if !c.open {
+        let (lo, hi) = if value <= c.end {
+            (value, c.end)
+        } else {
+            (c.end, value)
+        };
+        return l
+            .act
+            .range
+            .replacen("{lo}", &shown(lo), 1)
+            .replacen("{hi}", &shown(hi), 1);
+    }
     let plural = if value == 1.0 { "" } else { "s" };
     let text = match l.act.condition.strip_prefix("at most {} ") {
         Some(rest) if value == 0.0 => format!("no {rest}"),
-        _ => l
-            .act
-            .condition
-            .replacen("{}", &display_number(l.def.name, value), 1),
+        _ => l.act.condition.replacen("{}", &shown(value), 1),
     };
     text.replace("{s}", plural)
 }
@@ -540,7 +595,8 @@ fn statement(conditions: &[String]) -> String {
 }
 
 /// The smallest changes of one actionable input that the model and policy approve (at most
-/// [`MAX_RECOURSE`], smallest relative change first); when none exists, of two.
+/// [`MAX_RECOURSE`], smallest relative change first); when none is found (or none re-scores to
+/// an approval), of two.
 fn recourse(s: &mut Search<'_>) -> ServiceResult<Vec<Recourse>> {
     let levers = levers(s);
     let (amount, term) = (s.input.loan_amount(), s.input.loan_term_months());
@@ -560,7 +616,7 @@ fn recourse(s: &mut Search<'_>) -> ServiceResult<Vec<Recourse>> {
             .enumerate()
             .map(|(k, &v)| {
                 let (a, t) = policy_view(l, v, (amount, term));
-                s.approves_margin(margins.at(k, 0), a, t)
+                s.approves_margin_by(margins.at(k, 0), GUARD, a, t)
             })
             .collect();
         // The smallest change such that it and every value beyond it are approved.
@@ -588,11 +644,11 @@ fn recourse(s: &mut Search<'_>) -> ServiceResult<Vec<Recourse>> {
                     to: v,
                 }],
                 probability_of_default: pd.value(),
-                statement: statement(&[condition(&l, v)]),
+                statement: statement(&[condition(&l, &levers[n].1, v)]),
             });
         }
     }
-    if !singles.is_empty() {
+    if !out.is_empty() {
         return Ok(out);
     }
     // Two inputs: for each pair, the cell with the smallest sum of relative changes such that
@@ -611,7 +667,7 @@ fn recourse(s: &mut Search<'_>) -> ServiceResult<Vec<Recourse>> {
                 let (ai, ti) = policy_view(lp, cp.all[i], (amount, term));
                 for j in (0..nq).rev() {
                     let (a, t) = policy_view(lq, cq.all[j], (ai, ti));
-                    ok[i * w + j] = s.approves_margin(margins.at(i, j), a, t)
+                    ok[i * w + j] = s.approves_margin_by(margins.at(i, j), GUARD, a, t)
                         && ok[i * w + j + 1]
                         && ok[(i + 1) * w + j];
                 }
@@ -637,7 +693,7 @@ fn recourse(s: &mut Search<'_>) -> ServiceResult<Vec<Recourse>> {
     }
     pairs.sort_by(|a, b| a.0.total_cmp(&b.0).then((a.1, a.2).cmp(&(b.1, b.2))));
     for &(_, p, q, vp, vq) in &pairs {
-        if out.len() == 2 || rescored == MAX_RESCORES {
+        if out.len() == MAX_RECOURSE || rescored == MAX_RESCORES {
             break;
         }
         let (lp, lq) = (levers[p].0, levers[q].0);
@@ -658,7 +714,10 @@ fn recourse(s: &mut Search<'_>) -> ServiceResult<Vec<Recourse>> {
                     },
                 ],
                 probability_of_default: pd.value(),
-                statement: statement(&[condition(&lp, vp), condition(&lq, vq)]),
+                statement: statement(&[
+                    condition(&lp, &levers[p].1, vp),
+                    condition(&lq, &levers[q].1, vq),
+                ]),
             });
         }
     }

@@ -58,6 +58,8 @@ pub(crate) fn build(
     let took_counteroffer = officer.as_ref().is_some_and(|f| f.counteroffer);
     let by_officer = officer.is_some();
     let (decision, decided_at, officer_reasons) = match officer {
+        // A counteroffer declines the request as made (the offer is stated beside it).
+        Some(f) if f.counteroffer => (Decision::Reject, f.decided_at, f.reasons),
         Some(f) => (f.decision, f.decided_at, f.reasons),
         None => (record.decision, record.created_at.clone(), None),
     };
@@ -98,7 +100,6 @@ pub(crate) fn build(
     // The counteroffer the notice is about: one the officer made, or one offered with an
     // automated rejection (a manual-review notice mentions it among the next steps).
     let offer = match (decision, &counteroffer) {
-        (Decision::Approve, Some(o)) if took_counteroffer => Some(o),
         (Decision::Reject, Some(o)) => Some(o),
         _ => None,
     };
@@ -145,8 +146,8 @@ pub(crate) fn build(
             next_steps.insert(
                 1,
                 format!(
-                    "If you prefer not to wait, we can approve {} now: reply to this notice to \
-                     accept it.",
+                    "If you would prefer {}, which the model and policy in use today approve, \
+                     reply to this notice: a loan officer will confirm it.",
                     o.text
                 ),
             );

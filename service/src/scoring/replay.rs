@@ -4,7 +4,7 @@
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use sha2::{Digest, Sha256};
 
-use super::alternatives::alternatives;
+use super::alternatives::{alternatives, ALTERNATIVES_METHOD};
 use super::pipeline::{decision_reasons, score_with};
 use super::record::DecisionRecord;
 use super::{chain, notice};
@@ -93,7 +93,16 @@ impl Services {
         );
         // Alternatives are recomputed for records that have them (method 1 is the only one).
         let alternatives = match &record.alternatives {
-            Some(_) => Some(alternatives(&model.bundle, &stored.input, &policy, score.decision)?.0),
+            Some(a) if a.method == ALTERNATIVES_METHOD => {
+                Some(alternatives(&model.bundle, &stored.input, &policy, score.decision)?.0)
+            }
+            Some(a) => {
+                return Err(ServiceError::Internal(format!(
+                    "decision {application_id}: counteroffer and recourse method {} is not \
+                     known to this version",
+                    a.method
+                )))
+            }
             None => None,
         };
         let recomputed = DecisionRecord {

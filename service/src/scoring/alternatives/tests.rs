@@ -201,8 +201,8 @@ fn two_inputs_are_changed_only_when_no_single_one_suffices() {
     assert_eq!(a.recourse[0].changes.len(), 2);
     assert_eq!(
         a.recourse[0].statement,
-        "With a loan amount of at most $2,000 and at most 1 late payment in the last 12 months, \
-         this application would have been approved by the model in use today."
+        "With a loan amount between $500 and $2,000 and at most 1 late payment in the last 12 \
+         months, this application would have been approved by the model in use today."
     );
 }
 
@@ -403,6 +403,31 @@ fn random_models_state_only_verified_alternatives_and_miss_no_counteroffer() {
                 brute,
                 "counteroffer"
             );
+            // A one-input statement covers a range: every value in it re-scores to an approval
+            // (checked exhaustively for the inputs whose values are whole steps).
+            for r in a.recourse.iter().filter(|r| r.changes.len() == 1) {
+                let c = &r.changes[0];
+                let range: Vec<f64> = match c.feature.as_str() {
+                    "late_payments_12m" | "overdrafts_90d" => {
+                        (0..=c.to as i64).map(|v| v as f64).collect()
+                    }
+                    "loan_amount" => (10..=(c.to / 50.0) as i64)
+                        .map(|k| k as f64 * 50.0)
+                        .collect(),
+                    "loan_term_months" => (c.to as i64..=36).map(|v| v as f64).collect(),
+                    _ => Vec::new(),
+                };
+                for v in range {
+                    let x = applicant_with(&input, &[(c.feature.as_str(), v)]);
+                    assert_eq!(
+                        decide(&model, &x, &policy).1,
+                        Decision::Approve,
+                        "{}: {} = {v}",
+                        r.statement,
+                        c.feature
+                    );
+                }
+            }
             offered += usize::from(a.counteroffer.is_some());
             stated += a.recourse.len();
         }
