@@ -1,7 +1,8 @@
 // Issue 20 end to end: an applicant applies on /apply for more than the policy lends; the
 // notice offers a counteroffer and says what would have changed the result; an officer makes
 // the counteroffer the decision; the applicant's notice and its PDF follow. Screenshots of the
-// three pages go to the test artifacts.
+// three pages go to the test artifacts. The officer is 'officer' (the account test changes
+// officer3's password).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
@@ -65,7 +66,7 @@ test('a request the policy declines gets a counteroffer and recourse; an officer
   await context.close();
 
   // The officer sees the counteroffer on the case page and makes it the decision.
-  const officer = await signedInPage(browser, 'officer3', PASSWORD);
+  const officer = await signedInPage(browser, 'officer', PASSWORD);
   await officer.page.goto(`${BASE}/queue/${id}`);
   await hydrated(officer.page);
   assert.match(await officer.page.getByTestId('case-counteroffer').innerText(), /approve a loan of \$[\d,]+ repaid over \d+ months/);
