@@ -587,9 +587,11 @@ async fn sign_in_limits_hold_at_their_specified_values(backend: Backend) {
         }
         assert!(after <= limit, "no limit after the burst");
     }
-    // The burst used some of bob's limit (on a loaded machine its admitted attempts may all
-    // have answered 503: the pool gave out after they were recorded; none was checked twice).
-    assert!(after < limit, "the burst recorded no failure against bob");
+    // Whether the burst used some of bob's limit depends on the machine: on a loaded one its
+    // admitted attempts may all have answered 503 (the pool gave out after they were recorded),
+    // or the whole burst may be refused before any attempt is recorded (seen in CI on
+    // 2026-12-02: none checked, the sequential attempts then reached the full limit). The exact
+    // count below holds in every case.
     // Every failure counted against bob was answered: 401 when checked, or 503 when the
     // database pool gave out after the attempt was recorded (a busy machine). None more.
     assert!(
