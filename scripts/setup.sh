@@ -3,7 +3,7 @@
 # the wasm target, wasm-bindgen-cli (the version in Cargo.lock) and the npm packages of end2end/
 # (binaryen's wasm-opt; Playwright). `scripts/build.sh` needs nothing more.
 #   --test          also what the test command needs: Chromium, promtool, the Python reference
-#                   packages of the parity tests and of API fuzzing.
+#                   packages of the parity tests and of API fuzzing, nannyml in a venv of its own.
 #   --cargo-leptos  also cargo-leptos 0.3.2 (about 14 minutes on two cores), for developers who
 #                   want `cargo leptos watch`; no script of the project needs it.
 # Nothing here downloads prebuilt binaries outside the package registries.
@@ -66,5 +66,17 @@ if $test_tools && ! python3 -m pip install -q --disable-pip-version-check -r scr
      --root-user-action=ignore 2>/tmp/lendscope-pip.log; then
   cat /tmp/lendscope-pip.log >&2
   exit 1
+fi
+# nannyml (the reference of `lendscope estimate`) pins xgboost 2.1 and imports statsmodels
+# without declaring it: it gets a virtual environment of its own, outside the clone.
+nannyml_venv="${LENDSCOPE_NANNYML_VENV:-$HOME/.cache/lendscope/nannyml-venv}"
+if $test_tools && ! "$nannyml_venv/bin/python" -c 'import nannyml, statsmodels' 2>/dev/null; then
+  say "creating nannyml's virtual environment in $nannyml_venv"
+  python3 -m venv "$nannyml_venv"
+  if ! "$nannyml_venv/bin/pip" install -q --disable-pip-version-check -r scripts/requirements-nannyml.txt \
+       2>/tmp/lendscope-pip-nannyml.log; then
+    cat /tmp/lendscope-pip-nannyml.log >&2
+    exit 1
+  fi
 fi
 say "ready"

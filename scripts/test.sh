@@ -54,7 +54,8 @@ cargo clippy -p lendscope-frontend -p lendscope-app --target wasm32-unknown-unkn
   --no-default-features --features hydrate --target-dir "$target_dir/front" --locked -- -D warnings
 
 step "unit and integration tests (SQLite and PostgreSQL)"
-cargo test --workspace --exclude lendscope-frontend --locked
+LENDSCOPE_NANNYML_PYTHON="${LENDSCOPE_NANNYML_VENV:-$HOME/.cache/lendscope/nannyml-venv}/bin/python" \
+  cargo test --workspace --exclude lendscope-frontend --locked
 
 step "TreeSHAP against XGBoost 3.4.1's C library (parity on 10,000 rows, missing values included)"
 # Criterion's --test mode: the bench's parity checks (every contribution and the bias within

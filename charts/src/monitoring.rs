@@ -1,6 +1,8 @@
 //! Monitoring charts: horizontal bars with reference lines (PSI per feature, approval rate
-//! per group) and metrics over periods (realized AUC per model version).
+//! per group), metrics over periods (realized AUC per model version) and estimated against
+//! realized performance over chunks of decisions.
 
+use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 
 const BAR: RGBColor = RGBColor(0x1f, 0x5f, 0x99);
@@ -199,6 +201,137 @@ pub fn over_periods(
     Ok(svg)
 }
 
+/// One figure of one version over chunks: the estimate with its band, the realized value
+/// where outcomes exist, the alert thresholds and which chunks alerted.
+pub struct EstimatedSeries {
+    pub name: String,
+    pub estimate: Vec<Option<f64>>,
+    pub band: Vec<Option<(f64, f64)>>,
+    pub realized: Vec<Option<f64>>,
+    pub thresholds: (Option<f64>, Option<f64>),
+    pub alerts: Vec<bool>,
+}
+
+/// Estimated against realized over chunks (performance before outcomes): per series a shaded
+/// sampling-error band, the estimate as a line (alerting chunks in the alert colour), the
+/// realized values as hollow squares and the thresholds as dashed lines; y from 0 to 1.
+pub fn estimated(
+    chunks: &[String],
+    series: &[EstimatedSeries],
+    width: u32,
+    height: u32,
+) -> Result<String, String> {
+    let n = chunks.len().max(1);
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area();
+        root.fill(&WHITE).map_err(err)?;
+        let mut chart = ChartBuilder::on(&root)
+            .margin(14)
+            .x_label_area_size(40)
+            .y_label_area_size(48)
+            .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), 0f64..1f64)
+            .map_err(err)?;
+        let labels = chunks.to_vec();
+        let fmt_x = move |x: &f64| {
+            let k = x.round();
+            if (x - k).abs() < 1e-9 && k >= 0.0 {
+                labels.get(k as usize).cloned().unwrap_or_default()
+            } else {
+                String::new()
+            }
+        };
+        chart
+            .configure_mesh()
+            .light_line_style(WHITE)
+            .bold_line_style(GRID)
+            .x_labels(n.min(10))
+            .x_label_formatter(&fmt_x)
+            .x_desc("chunks of decisions, oldest to newest")
+            .label_style(("sans-serif", 12).into_font().color(&NEUTRAL))
+            .draw()
+            .map_err(err)?;
+        for (i, s) in series.iter().enumerate() {
+            let color = PALETTE[i % PALETTE.len()];
+            let band: Vec<(usize, (f64, f64))> = s
+                .band
+                .iter()
+                .enumerate()
+                .filter_map(|(k, b)| b.map(|b| (k, b)))
+                .collect();
+            if band.len() >= 2 {
+                let mut outline: Vec<(f64, f64)> =
+                    band.iter().map(|&(k, (_, hi))| (k as f64, hi)).collect();
+                outline.extend(band.iter().rev().map(|&(k, (lo, _))| (k as f64, lo)));
+                chart
+                    .draw_series(std::iter::once(Polygon::new(outline, color.mix(0.15))))
+                    .map_err(err)?;
+            }
+            for t in [s.thresholds.0, s.thresholds.1].into_iter().flatten() {
+                chart
+                    .draw_series(std::iter::once(DashedPathElement::new(
+                        vec![(-0.5, t), (n as f64 - 0.5, t)],
+                        6,
+                        4,
+                        color.mix(0.7).stroke_width(1),
+                    )))
+                    .map_err(err)?;
+            }
+            let points: Vec<(usize, f64)> = s
+                .estimate
+                .iter()
+                .enumerate()
+                .filter_map(|(k, v)| v.map(|v| (k, v)))
+                .collect();
+            chart
+                .draw_series(std::iter::once(PathElement::new(
+                    points
+                        .iter()
+                        .map(|&(k, v)| (k as f64, v))
+                        .collect::<Vec<_>>(),
+                    color.stroke_width(2),
+                )))
+                .map_err(err)?
+                .label(format!("{} (estimated)", s.name))
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 16, y)], color.stroke_width(2))
+                });
+            chart
+                .draw_series(points.iter().map(|&(k, v)| {
+                    let alert = s.alerts.get(k).copied().unwrap_or(false);
+                    let c = if alert { ALERT } else { color };
+                    Circle::new((k as f64, v), if alert { 5 } else { 3 }, c.filled())
+                }))
+                .map_err(err)?;
+            let realized: Vec<(f64, f64)> = s
+                .realized
+                .iter()
+                .enumerate()
+                .filter_map(|(k, v)| v.map(|v| (k as f64, v)))
+                .collect();
+            if !realized.is_empty() {
+                chart
+                    .draw_series(realized.into_iter().map(|(x, y)| {
+                        Rectangle::new([(x - 0.08, y - 0.012), (x + 0.08, y + 0.012)], color)
+                    }))
+                    .map_err(err)?
+                    .label(format!("{} (realized)", s.name))
+                    .legend(move |(x, y)| Rectangle::new([(x + 4, y - 4), (x + 12, y + 4)], color));
+            }
+        }
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
+            .background_style(WHITE.mix(0.9))
+            .border_style(GRID)
+            .label_font(("sans-serif", 12).into_font().color(&NEUTRAL))
+            .draw()
+            .map_err(err)?;
+        root.present().map_err(err)?;
+    }
+    Ok(svg)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -222,6 +355,37 @@ mod tests {
         assert!(svg.contains("monthly_income") && svg.contains("loan_amount"));
         assert!(svg.contains("0.25"));
         assert!(svg.matches("<rect").count() >= 2);
+    }
+
+    #[test]
+    fn estimates_draw_bands_thresholds_realized_values_and_alerts() {
+        let series = vec![
+            EstimatedSeries {
+                name: "ROC AUC".into(),
+                estimate: vec![Some(0.78), Some(0.77), Some(0.64)],
+                band: vec![Some((0.74, 0.82)), Some((0.73, 0.81)), Some((0.60, 0.68))],
+                realized: vec![Some(0.8), None, None],
+                thresholds: (Some(0.7), Some(0.86)),
+                alerts: vec![false, false, true],
+            },
+            EstimatedSeries {
+                name: "default rate".into(),
+                estimate: vec![Some(0.12), Some(0.13), Some(0.2)],
+                band: vec![None; 3],
+                realized: vec![None; 3],
+                thresholds: (None, None),
+                alerts: vec![false; 3],
+            },
+        ];
+        let chunks = ["12-01".to_owned(), "12-02".to_owned(), "12-03".to_owned()];
+        let svg = estimated(&chunks, &series, 640, 300).unwrap();
+        assert!(svg.contains("ROC AUC (estimated)") && svg.contains("ROC AUC (realized)"));
+        assert!(svg.contains("default rate (estimated)"));
+        assert!(!svg.contains("default rate (realized)"));
+        assert!(svg.contains("<polygon"), "the band");
+        // The alerting chunk is drawn in the alert colour.
+        assert!(svg.contains("#B3261E"), "{svg}");
+        assert!(svg.contains("12-03"));
     }
 
     #[test]

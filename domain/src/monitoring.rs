@@ -80,6 +80,37 @@ pub struct PerformanceView {
     pub note: Option<String>,
 }
 
+/// One chunk of a version's decisions with its estimated and realized figures.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EstimatedChunkView {
+    /// e.g. "#1,201–#1,700 (2026-12-01 – 2026-12-03)".
+    pub decisions: String,
+    pub rows: usize,
+    pub labelled: usize,
+    pub auc: Option<f64>,
+    pub auc_band: Option<(f64, f64)>,
+    pub realized_auc: Option<f64>,
+    pub default_rate: Option<f64>,
+    pub default_rate_band: Option<(f64, f64)>,
+    pub realized_default_rate: Option<f64>,
+    pub auc_alert: bool,
+    pub default_rate_alert: bool,
+}
+
+/// Performance of one version estimated before outcomes (CBPE).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EstimatedView {
+    pub model: String,
+    /// e.g. "fitted on the oldest 1,400 labelled scores (231 defaulted); calibrated: isotonic;
+    /// chunks of 350 decisions".
+    pub basis: String,
+    /// e.g. "ROC AUC 0.712–0.801; default rate 0.121–0.198".
+    pub thresholds: String,
+    pub chunks: Vec<EstimatedChunkView>,
+    pub svg: Option<String>,
+    pub note: Option<String>,
+}
+
 /// One run in full.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunView {
@@ -103,6 +134,8 @@ pub struct RunView {
     pub performance_svg: Option<String>,
     /// (model, calibration SVG) per version with realized performance.
     pub calibration: Vec<(String, String)>,
+    /// Performance estimated before outcomes, one entry (and chart) per version.
+    pub estimated: Vec<EstimatedView>,
     pub notes: Vec<String>,
 }
 

@@ -8,11 +8,13 @@
 //! - [`metrics`], [`scale`]: AUC, KS, Gini, Brier, log loss, calibration; PDO points and bands.
 //! - [`compare`]: ROC points, paired bootstrap intervals, PSI, histograms.
 //! - [`drift`], [`stattests`]: data and prediction drift with Evidently's default tests.
+//! - [`cbpe`]: ROC AUC and default rate estimated before outcomes (nannyml's CBPE).
 //! - [`fairness`]: selection rates, parity, equal opportunity and equalized odds (fairlearn).
 //! - [`synth`]: the synthetic applicant generator; [`split`]: stratified seeded splits.
 //! - [`whatif`]: exact margins over a grid of one or two features (counteroffers, recourse).
 
 pub mod bundle;
+pub mod cbpe;
 pub mod compare;
 pub mod drift;
 pub mod error;

@@ -117,6 +117,16 @@ pub const HELP: &[(&str, &str, &str)] = &[
         "Realized KS statistic per model version over labelled decisions (last run)",
     ),
     (
+        "lendscope_estimated_auc",
+        "gauge",
+        "ROC AUC estimated before outcomes (CBPE) per model version, newest chunk (last run)",
+    ),
+    (
+        "lendscope_expected_default_rate",
+        "gauge",
+        "Default rate expected from calibrated probabilities per model version, newest chunk (last run)",
+    ),
+    (
         "lendscope_monitoring_alerts",
         "gauge",
         "Open alerts of the last monitoring run by kind",

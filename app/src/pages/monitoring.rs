@@ -1,11 +1,13 @@
 //! Monitoring (admins and compliance): the stored runs of the monitoring job, a run's alerts,
 //! data drift per input (test, statistic, threshold, PSI, with PSI bars and overlaid
 //! histograms), prediction drift, fairness per protected attribute (approval-rate bars) and
-//! realized performance per model version and period (AUC over time, calibration). A run can
+//! realized performance per model version and period (AUC over time, calibration) and
+//! performance estimated before outcomes per version (CBPE, one chart each). A run can
 //! be started from the page (a plain form post; works without JavaScript).
 
 use lendscope_domain::monitoring::{
-    AlertView, FairnessView, FeatureDriftRow, MonitoringView, PerformanceView, RunListRow, RunView,
+    AlertView, EstimatedView, FairnessView, FeatureDriftRow, MonitoringView, PerformanceView,
+    RunListRow, RunView,
 };
 use lendscope_domain::review::percent;
 use lendscope_domain::Area;
@@ -205,6 +207,18 @@ fn RunDetail(run: RunView) -> impl IntoView {
         </section>
     }
     .into_any();
+    let estimated = view! {
+        <section class="card" aria-labelledby="est-h">
+            <h2 id="est-h">"Estimated performance (before outcomes)"</h2>
+            <p class="muted small">"Confidence-based performance estimation (nannyml's CBPE): each version's ROC AUC and default rate estimated from its probabilities alone, chunk by chunk, served and shadow scores alike. The estimator is fitted on the version's oldest labelled scores (isotonic calibration where it lowers the calibration error there); bands are ± 3 sampling errors, thresholds the reference chunks' mean ± 3 standard deviations, and an estimate outside them is marked and raises an alert for the newest chunk. Realized figures come from the chunk's decisions with an outcome — loans that were made — while the estimates cover every decision."</p>
+            {if run.estimated.is_empty() {
+                view! { <p class="muted" data-testid="no-estimates">"No version has scored a decision in this run's range."</p> }.into_any()
+            } else {
+                run.estimated.iter().cloned().map(|v| view! { <Estimated v/> }).collect_view().into_any()
+            }}
+        </section>
+    }
+    .into_any();
     view! {
         {facts}
         <Alerts alerts=run.alerts/>
@@ -212,6 +226,66 @@ fn RunDetail(run: RunView) -> impl IntoView {
         {prediction}
         {fairness}
         {performance}
+        {estimated}
+    }
+    .into_any()
+}
+
+#[component]
+fn Estimated(v: EstimatedView) -> impl IntoView {
+    let band = |b: Option<(f64, f64)>| {
+        b.map_or_else(String::new, |(lo, hi)| format!(" ({lo:.3}–{hi:.3})"))
+    };
+    let band_pct = |b: Option<(f64, f64)>| {
+        b.map_or_else(String::new, |(lo, hi)| {
+            format!(" ({}–{})", pct(Some(lo)), pct(Some(hi)))
+        })
+    };
+    let rows = v
+        .chunks
+        .iter()
+        .cloned()
+        .map(|c| {
+            let alert = c.auc_alert || c.default_rate_alert;
+            view! {
+                <tr class=if alert { "row-alert" } else { "" }>
+                    <td>{c.decisions}</td>
+                    <td class="num">{c.rows}</td>
+                    <td class="num">{c.labelled}</td>
+                    <td class="num">{num(c.auc, 3)} <span class="muted small">{band(c.auc_band)}</span>
+                        {c.auc_alert.then(|| view! { " " <span class="pill pill-reject">"alert"</span> })}</td>
+                    <td class="num">{num(c.realized_auc, 3)}</td>
+                    <td class="num">{pct(c.default_rate)} <span class="muted small">{band_pct(c.default_rate_band)}</span>
+                        {c.default_rate_alert.then(|| view! { " " <span class="pill pill-reject">"alert"</span> })}</td>
+                    <td class="num">{pct(c.realized_default_rate)}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <div class="estimated" data-testid="estimated">
+            <h3>{v.model.clone()}</h3>
+            {match v.note.clone() {
+                Some(n) if v.chunks.is_empty() => view! { <p class="muted">"Not estimated: " {n}</p> }.into_any(),
+                _ => view! {
+                    <p class="small">{v.basis.clone()} "; thresholds: " {v.thresholds.clone()}</p>
+                    {v.svg.clone().map(|svg| view! {
+                        <figure class="chart" data-testid="estimated-chart"><div class="svg" inner_html=svg></div>
+                        <figcaption>"Estimated and realized ROC AUC and default rate of " {v.model.clone()}</figcaption></figure>
+                    })}
+                    <div class="table-wrap">
+                        <table class="table" data-testid="estimated-table">
+                            <thead><tr>
+                                <th scope="col">"Decisions"</th><th scope="col">"Rows"</th><th scope="col">"Outcomes"</th>
+                                <th scope="col">"Estimated ROC AUC (band)"</th><th scope="col">"Realized"</th>
+                                <th scope="col">"Expected default rate (band)"</th><th scope="col">"Realized"</th>
+                            </tr></thead>
+                            <tbody>{rows}</tbody>
+                        </table>
+                    </div>
+                }.into_any(),
+            }}
+        </div>
     }
     .into_any()
 }

@@ -368,3 +368,208 @@ pub fn drift(args: &DriftArgs) -> Result<(), ServerError> {
     }
     Ok(())
 }
+
+#[derive(Debug, Args)]
+pub struct EstimateArgs {
+    /// CSV with a header row: the reference period, every row with its outcome.
+    #[arg(long)]
+    pub reference: PathBuf,
+    /// CSV with a header row: the period to estimate (outcomes optional, per row).
+    #[arg(long)]
+    pub analysis: PathBuf,
+    /// Rows per chunk, in file order; the remainder forms a last, shorter chunk.
+    #[arg(long)]
+    pub chunk_size: usize,
+    /// The column with the model's probability of default.
+    #[arg(long, default_value = "probability_of_default")]
+    pub probability: String,
+    /// The outcome column: 1 / true / yes / defaulted, or 0 / false / no / repaid; an empty
+    /// cell in the analysis file is an outcome not yet known.
+    #[arg(long, default_value = "defaulted")]
+    pub outcome: String,
+    /// Write the estimates as JSON here.
+    #[arg(long)]
+    pub json: Option<PathBuf>,
+}
+
+/// A file's name, its probabilities and its outcomes (`None` where not known yet).
+struct ScoredFile {
+    file: String,
+    scores: Vec<f64>,
+    outcomes: Vec<Option<bool>>,
+}
+
+/// One file's probabilities and outcomes, each bad cell named by file, line and column.
+fn scored_rows(
+    path: &Path,
+    args: &EstimateArgs,
+    outcome_required: bool,
+) -> Result<ScoredFile, ServerError> {
+    let file = path.display().to_string();
+    let table = Table::from_csv(&file, &read(path)?).map_err(train_err)?;
+    let p = table
+        .column_index(&args.probability)
+        .ok_or_else(|| usage(format!("{file}: no column {:?}", args.probability)))?;
+    let o = table.column_index(&args.outcome);
+    if o.is_none() && outcome_required {
+        return Err(usage(format!("{file}: no column {:?}", args.outcome)));
+    }
+    if table.is_empty() {
+        return Err(usage(format!("{file}: no rows")));
+    }
+    let (mut scores, mut outcomes) = (Vec::with_capacity(table.len()), Vec::new());
+    for row in 0..table.len() {
+        let at = |col: &str, value: &str, what: &str| {
+            usage(format!(
+                "{file}, line {}: {col} {value:?} {what}",
+                table.line(row)
+            ))
+        };
+        let cell = table.cell(row, p).trim();
+        match cell.parse::<f64>() {
+            Ok(v) if (0.0..=1.0).contains(&v) => scores.push(v),
+            _ => {
+                return Err(at(
+                    &args.probability,
+                    cell,
+                    "is not a probability in [0, 1]",
+                ))
+            }
+        }
+        let label = o.map_or("", |o| table.cell(row, o).trim());
+        if MISSING_CELLS.contains(&label) {
+            if outcome_required {
+                return Err(at(
+                    &args.outcome,
+                    label,
+                    "is missing: the reference needs every outcome",
+                ));
+            }
+            outcomes.push(None);
+        } else {
+            let flag = parse_flag(
+                label,
+                &["1", "1.0", "true", "yes", "defaulted"],
+                &["0", "0.0", "false", "no", "repaid"],
+            )
+            .ok_or_else(|| at(&args.outcome, label, "is not a recognised outcome"))?;
+            outcomes.push(Some(flag));
+        }
+    }
+    Ok(ScoredFile {
+        file,
+        scores,
+        outcomes,
+    })
+}
+
+/// `lendscope estimate`: confidence-based performance estimation on two CSV files — the
+/// estimator of the monitoring job, fitted on the reference and applied to both files.
+pub fn estimate(args: &EstimateArgs) -> Result<(), ServerError> {
+    use lendscope_model::cbpe::{size_chunks, Cbpe, ChunkEstimate};
+    if args.chunk_size == 0 {
+        return Err(usage("--chunk-size must be at least 1"));
+    }
+    let ScoredFile {
+        file: ref_file,
+        scores: ref_scores,
+        outcomes: ref_outcomes,
+    } = scored_rows(&args.reference, args, true)?;
+    let ScoredFile {
+        file: an_file,
+        scores,
+        outcomes,
+    } = scored_rows(&args.analysis, args, false)?;
+    let ref_labels: Vec<bool> = ref_outcomes.iter().map(|o| o.unwrap_or(false)).collect();
+    let ref_chunks = size_chunks(ref_scores.len(), args.chunk_size);
+    let cbpe = Cbpe::fit(&ref_scores, &ref_labels, &ref_chunks)
+        .map_err(|e| usage(format!("{ref_file}: {e}")))?;
+    let run = |s: &[f64], o: &[Option<bool>]| -> Result<Vec<ChunkEstimate>, ServerError> {
+        size_chunks(s.len(), args.chunk_size)
+            .into_iter()
+            .map(|c| {
+                cbpe.estimate(c.start, &s[c.clone()], &o[c])
+                    .map_err(|e| usage(e.to_string()))
+            })
+            .collect()
+    };
+    let reference = run(&ref_scores, &ref_outcomes)?;
+    let analysis = run(&scores, &outcomes)?;
+    println!(
+        "reference {ref_file}: {} rows, {} defaulted; calibration: {}",
+        cbpe.reference_rows,
+        cbpe.reference_defaults,
+        if cbpe.calibration.is_some() {
+            "isotonic (it lowered the calibration error on held-out reference rows)"
+        } else {
+            "none needed"
+        }
+    );
+    let thr = |t: &lendscope_model::cbpe::Thresholds| {
+        let f = |v: Option<f64>| v.map_or_else(|| "-".to_owned(), |v| format!("{v:.4}"));
+        format!("[{}, {}]", f(t.lower), f(t.upper))
+    };
+    println!(
+        "thresholds: ROC AUC {}, default rate {} (mean ± 3 sd over {} reference chunks)",
+        thr(&cbpe.roc_auc_thresholds),
+        thr(&cbpe.default_rate_thresholds),
+        ref_chunks.len()
+    );
+    println!(
+        "{:<10} {:<15} {:>6} {:>9} {:>19} {:>9} {:>9} {:>19} {:>9}  alerts",
+        "period", "rows", "n", "est. AUC", "band", "realized", "est. DR", "band", "realized"
+    );
+    let f = |v: Option<f64>| v.map_or_else(|| "-".to_owned(), |v| format!("{v:.4}"));
+    let band = |lo: Option<f64>, hi: Option<f64>| format!("[{}, {}]", f(lo), f(hi));
+    for (period, chunks) in [("reference", &reference), ("analysis", &analysis)] {
+        for c in chunks {
+            let mut alerts = Vec::new();
+            if c.roc_auc.alert {
+                alerts.push("ROC AUC");
+            }
+            if c.default_rate.alert {
+                alerts.push("default rate");
+            }
+            println!(
+                "{:<10} {:<15} {:>6} {:>9} {:>19} {:>9} {:>9} {:>19} {:>9}  {}",
+                period,
+                format!("[{}:{}]", c.start, c.end),
+                c.rows,
+                f(c.roc_auc.value),
+                band(c.roc_auc.lower_band, c.roc_auc.upper_band),
+                f(c.roc_auc.realized),
+                f(c.default_rate.value),
+                band(c.default_rate.lower_band, c.default_rate.upper_band),
+                f(c.default_rate.realized),
+                if alerts.is_empty() {
+                    "-".to_owned()
+                } else {
+                    alerts.join(", ")
+                }
+            );
+        }
+    }
+    let alerts = analysis
+        .iter()
+        .filter(|c| c.roc_auc.alert || c.default_rate.alert)
+        .count();
+    println!(
+        "{alerts} of {} analysis chunks ({an_file}) raised an alert",
+        analysis.len()
+    );
+    if let Some(out) = &args.json {
+        let json = serde_json::json!({
+            "reference": { "file": ref_file, "rows": cbpe.reference_rows },
+            "analysis": { "file": an_file, "rows": scores.len() },
+            "chunk_size": args.chunk_size,
+            "calibrated": cbpe.calibration.is_some(),
+            "roc_auc_thresholds": cbpe.roc_auc_thresholds,
+            "default_rate_thresholds": cbpe.default_rate_thresholds,
+            "reference_chunks": reference,
+            "analysis_chunks": analysis,
+        });
+        let text = serde_json::to_string_pretty(&json).map_err(usage)?;
+        std::fs::write(out, text).map_err(|e| usage(format!("{}: {e}", out.display())))?;
+    }
+    Ok(())
+}

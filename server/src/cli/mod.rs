@@ -2,7 +2,7 @@
 //! the command groups share. Each group (its subcommand type and handler) has its own module.
 //!
 //! The commands that need the trainer crate (XGBoost's C++: `generate`, `train`, `retrain`,
-//! `demo`, `encode`, `explain`, `fairness`, `drift`) exist only with the `train` feature (on by
+//! `demo`, `encode`, `explain`, `fairness`, `drift`, `estimate`) exist only with the `train` feature (on by
 //! default); a serve-only build (`--no-default-features --features ssr`) does not have them, and
 //! clap answers them as unrecognized subcommands.
 
@@ -121,6 +121,10 @@ pub enum Command {
     /// Data drift per column between a reference and a current CSV (Evidently's default tests).
     #[cfg(feature = "train")]
     Drift(analysis::DriftArgs),
+    /// ROC AUC and default rate estimated per chunk before outcomes arrive, from the
+    /// probabilities alone (confidence-based performance estimation, nannyml's CBPE).
+    #[cfg(feature = "train")]
+    Estimate(analysis::EstimateArgs),
     /// Write the numeric model input matrix of raw rows (header = model features).
     #[cfg(feature = "train")]
     Encode(ml::BatchArgs),
@@ -139,6 +143,7 @@ pub async fn run(cli: Cli) -> Result<(), ServerError> {
             Command::Encode(args) => return ml::encode(args),
             Command::Fairness(args) => return analysis::fairness(args),
             Command::Drift(args) => return analysis::drift(args),
+            Command::Estimate(args) => return analysis::estimate(args),
             Command::Explain(args) => return ml::explain(args),
             _ => {}
         }
@@ -151,7 +156,8 @@ pub async fn run(cli: Cli) -> Result<(), ServerError> {
         | Command::Encode(_)
         | Command::Explain(_)
         | Command::Fairness(_)
-        | Command::Drift(_) => Ok(()),
+        | Command::Drift(_)
+        | Command::Estimate(_) => Ok(()),
         #[cfg(feature = "train")]
         Command::Train(args) => train::train_recorded(&services(&config).await?, args).await,
         Command::Serve => serve::serve(&config).await,

@@ -142,6 +142,31 @@ async fn a_run_finds_drift_fairness_and_performance(backend: Backend) {
         assert!(p.ks.is_some() && p.gini.is_some() && p.brier.is_some());
     }
     assert!(report.performance.iter().any(|p| p.period != "all"));
+    // Performance estimated before outcomes, per version: fitted on the 160 labelled scores
+    // (four reference chunks of 40), then 8 chunks of 40 over all 320 decisions; the first
+    // four have outcomes (realized beside estimated), the drifted later population has none
+    // and a higher expected default rate. (Chunks of 40 give thresholds too wide to alert;
+    // the alerts are tested in the service and against nannyml in tests/cli.rs.)
+    assert_eq!(report.estimated.len(), 2, "{:?}", report.estimated);
+    for v in &report.estimated {
+        assert_eq!((v.reference_rows, v.chunk_size), (160, 40), "{v:?}");
+        assert_eq!(v.chunks.len(), 8, "{v:?}");
+        for (k, c) in v.chunks.iter().enumerate() {
+            let e = &c.estimate;
+            assert_eq!(e.rows, 40);
+            assert_eq!(e.labelled, if k < 4 { 40 } else { 0 }, "chunk {k}");
+            assert!(e.roc_auc.value.is_some_and(|a| a > 0.5 && a < 1.0), "{e:?}");
+            assert!(e.default_rate.value.is_some());
+            assert_eq!(e.default_rate.realized.is_some(), k < 4);
+        }
+        let (first, newest) = (&v.chunks[0].estimate, &v.chunks[7].estimate);
+        assert!(
+            newest.default_rate.value > first.default_rate.value,
+            "{first:?} {newest:?}"
+        );
+        let t = v.default_rate_thresholds.unwrap();
+        assert!(t.lower < t.upper, "{t:?}");
+    }
 
     // The page shows the run with its charts; compliance sees it too.
     let carla = app.login_as("carla").await;
@@ -155,6 +180,8 @@ async fn a_run_finds_drift_fairness_and_performance(backend: Backend) {
             "data-testid=\"histogram\"",
             "data-testid=\"prediction-chart\"",
             "data-testid=\"performance-chart\"",
+            "data-testid=\"estimated-chart\"",
+            "data-testid=\"estimated-table\"",
             "data-testid=\"alerts\"",
             "monthly_income",
             "Demographic parity difference",
@@ -171,6 +198,9 @@ async fn a_run_finds_drift_fairness_and_performance(backend: Backend) {
         "lendscope_dataset_drift_share ",
         "lendscope_fairness_parity_difference{attribute=\"gender\"}",
         "lendscope_realized_auc{model=\"fixture v1\"}",
+        "lendscope_estimated_auc{model=\"fixture v1\"}",
+        "lendscope_expected_default_rate{model=\"fixture v1\"}",
+        "lendscope_monitoring_alerts{kind=\"estimated_performance\"}",
         "lendscope_monitoring_alerts{kind=\"feature_drift\"}",
         "lendscope_monitoring_last_run_timestamp_seconds ",
         "lendscope_model_trained_timestamp_seconds{role=\"champion\",model=\"fixture v1\"}",

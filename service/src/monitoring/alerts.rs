@@ -118,5 +118,40 @@ pub(super) fn alerts_of(
             }
         }
     }
+    // Performance estimated before outcomes: the newest chunk of each version.
+    for v in &report.estimated {
+        let Some(c) = v.chunks.last() else { continue };
+        let e = &c.estimate;
+        let span = format!(
+            "the newest {} decisions scored by it ({} to {})",
+            e.rows,
+            c.from.format("%Y-%m-%d"),
+            c.to.format("%Y-%m-%d")
+        );
+        let range = |t: Option<lendscope_model::cbpe::Thresholds>| {
+            let f = |x: Option<f64>| x.map_or_else(|| "-".to_owned(), |x| format!("{x:.3}"));
+            t.map_or_else(String::new, |t| format!("{}–{}", f(t.lower), f(t.upper)))
+        };
+        for (what, est, thresholds) in [
+            ("estimated ROC AUC", &e.roc_auc, v.roc_auc_thresholds),
+            (
+                "expected default rate",
+                &e.default_rate,
+                v.default_rate_thresholds,
+            ),
+        ] {
+            if let (true, Some(value)) = (est.alert, est.value) {
+                push(
+                    "estimated_performance",
+                    AlertSeverity::Warning,
+                    &v.model,
+                    format!(
+                        "{what} {value:.3} in {span} is outside the reference's range {}",
+                        range(thresholds)
+                    ),
+                );
+            }
+        }
+    }
     alerts
 }

@@ -71,6 +71,20 @@ impl Services {
         }
         m.set_gauges("lendscope_realized_auc", &auc);
         m.set_gauges("lendscope_realized_ks", &ks);
+        let (mut est_auc, mut est_rate) = (Vec::new(), Vec::new());
+        for v in &report.estimated {
+            if let Some(c) = v.chunks.last() {
+                let l = vec![("model", v.model.clone())];
+                if let Some(a) = c.estimate.roc_auc.value {
+                    est_auc.push((l.clone(), a));
+                }
+                if let Some(r) = c.estimate.default_rate.value {
+                    est_rate.push((l, r));
+                }
+            }
+        }
+        m.set_gauges("lendscope_estimated_auc", &est_auc);
+        m.set_gauges("lendscope_expected_default_rate", &est_rate);
         let mut kinds: BTreeMap<&str, f64> = [
             "data_drift",
             "feature_drift",
@@ -78,6 +92,7 @@ impl Services {
             "psi",
             "fairness",
             "performance",
+            "estimated_performance",
         ]
         .into_iter()
         .map(|k| (k, 0.0))

@@ -8,6 +8,7 @@ use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait};
 
 use super::alerts::alerts_of;
 use super::drift::input_columns;
+use super::estimated::estimated_performance;
 use super::fairness::attribute_fairness;
 use super::performance::performance;
 use super::report::MonitoringReport;
@@ -80,7 +81,9 @@ impl Services {
                 .map(|l| (l.0, l.1))
                 .collect()
         };
+        let outcome_of: BTreeMap<i64, bool> = labelled.iter().map(|l| (l.0, l.1)).collect();
         let scored: Vec<Scored> = labelled.into_iter().flat_map(|l| l.2).collect();
+        let recent = self.recent_scores(s.estimate_rows).await?;
         let options = DriftOptions::default();
         let enough = reference.len() >= s.min_rows && current.len() >= s.min_rows;
         if !enough {
@@ -92,7 +95,7 @@ impl Services {
             ));
         }
         let job_names = names.clone();
-        let (data_drift, prediction_drift, fairness, (performance, period)) =
+        let (data_drift, prediction_drift, fairness, (performance, period), estimated) =
             tokio::task::spawn_blocking(move || {
                 let (data, prediction) = if enough {
                     let data = drift::detect(&input_columns(&reference, &current), &options);
@@ -108,11 +111,14 @@ impl Services {
                     (None, None)
                 };
                 let fairness = attribute_fairness(&current, &current_labels, &s);
+                let estimated =
+                    estimated_performance(&recent, &outcome_of, &scored, &job_names, &s);
                 (
                     data,
                     prediction,
                     fairness,
                     performance(&scored, &job_names, &s),
+                    estimated,
                 )
             })
             .await
@@ -130,6 +136,7 @@ impl Services {
             fairness,
             performance,
             period,
+            estimated,
             alerts: Vec::new(),
             notes,
         };

@@ -2,6 +2,7 @@
 //! and performance figures, and the alerts they raised.
 
 use chrono::{DateTime, Utc};
+use lendscope_model::cbpe::{ChunkEstimate, Thresholds};
 use lendscope_model::drift::{ColumnDrift, DriftReport};
 use lendscope_model::fairness::FairnessReport;
 use serde::{Deserialize, Serialize};
@@ -53,6 +54,36 @@ pub struct PerformanceRow {
     pub note: Option<String>,
 }
 
+/// One chunk of a version's decisions, in decision order, with its estimated (and, where
+/// outcomes exist, realized) ROC AUC and default rate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EstimatedChunk {
+    pub first_seq: i64,
+    pub last_seq: i64,
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    pub estimate: ChunkEstimate,
+}
+
+/// Performance of one version estimated before outcomes (CBPE): the reference it was fitted
+/// on, its thresholds and the estimates of its newest decisions, chunk by chunk.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EstimatedVersion {
+    pub model_id: i64,
+    pub model: String,
+    /// The version's oldest labelled scores the estimator was fitted on.
+    pub reference_rows: usize,
+    pub reference_defaults: usize,
+    /// Isotonic calibration was fitted on the reference (it lowered the calibration error).
+    pub calibrated: bool,
+    pub chunk_size: usize,
+    pub roc_auc_thresholds: Option<Thresholds>,
+    pub default_rate_thresholds: Option<Thresholds>,
+    /// Oldest first; the newest chunk is full, the oldest may be shorter.
+    pub chunks: Vec<EstimatedChunk>,
+    pub note: Option<String>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Alert {
     /// `data_drift`, `feature_drift`, `prediction_drift`, `psi`, `fairness`, `performance`.
@@ -78,6 +109,9 @@ pub struct MonitoringReport {
     pub performance: Vec<PerformanceRow>,
     /// `day`, `week` or `month`.
     pub period: String,
+    /// Performance estimated before outcomes, per version (runs before it have none).
+    #[serde(default)]
+    pub estimated: Vec<EstimatedVersion>,
     pub alerts: Vec<Alert>,
     pub notes: Vec<String>,
 }

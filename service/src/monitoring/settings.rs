@@ -21,6 +21,11 @@ pub struct MonitoringSettings {
     pub max_labelled: u64,
     /// Seconds between scheduled runs (0: off); the server's scheduler uses it.
     pub interval_secs: u64,
+    /// Largest chunk of decisions per estimate of performance before outcomes (smaller when
+    /// the reference is too small to give four chunks of this size).
+    pub estimate_chunk: usize,
+    /// Newest decisions read for the estimates.
+    pub estimate_rows: u64,
 }
 
 impl Default for MonitoringSettings {
@@ -33,6 +38,8 @@ impl Default for MonitoringSettings {
             auc_drop_alert: 0.05,
             max_labelled: 50_000,
             interval_secs: 3600,
+            estimate_chunk: 500,
+            estimate_rows: 20_000,
         }
     }
 }

@@ -3,12 +3,14 @@
 
 use chrono::{DateTime, Utc};
 use lendscope_domain::monitoring::{
-    AlertView, FairnessView, FeatureDriftRow, MonitoringView, PerformanceView, RunListRow, RunView,
+    AlertView, EstimatedChunkView, EstimatedView, FairnessView, FeatureDriftRow, MonitoringView,
+    PerformanceView, RunListRow, RunView,
 };
+use lendscope_model::cbpe::Thresholds;
 use lendscope_model::drift::ColumnDrift;
 use lendscope_model::fairness;
 
-use super::report::{enum_name, MonitoringReport, Window};
+use super::report::{enum_name, EstimatedVersion, MonitoringReport, Window};
 use super::store::RunSummary;
 use crate::error::{ServiceError, ServiceResult};
 use crate::Services;
@@ -68,6 +70,93 @@ fn histogram_svg(c: &ColumnDrift) -> Option<String> {
         260,
     )
     .ok()
+}
+
+/// A version's estimates as the page shows them: the basis, the thresholds, a row and a chart
+/// point per chunk.
+fn estimated_view(v: &EstimatedVersion) -> EstimatedView {
+    use lendscope_charts::monitoring::{estimated, EstimatedSeries};
+    let f3 = |x: Option<f64>| x.map_or_else(|| "-".to_owned(), |x| format!("{x:.3}"));
+    let range = |t: Option<Thresholds>| {
+        t.map_or_else(
+            || "-".to_owned(),
+            |t| format!("{}–{}", f3(t.lower), f3(t.upper)),
+        )
+    };
+    let chunks: Vec<EstimatedChunkView> = v
+        .chunks
+        .iter()
+        .map(|c| {
+            let e = &c.estimate;
+            let band = |x: &lendscope_model::cbpe::Estimate| x.lower_band.zip(x.upper_band);
+            EstimatedChunkView {
+                decisions: format!(
+                    "#{}–#{} ({} to {})",
+                    c.first_seq,
+                    c.last_seq,
+                    c.from.format("%Y-%m-%d"),
+                    c.to.format("%Y-%m-%d")
+                ),
+                rows: e.rows,
+                labelled: e.labelled,
+                auc: e.roc_auc.value,
+                auc_band: band(&e.roc_auc),
+                realized_auc: e.roc_auc.realized,
+                default_rate: e.default_rate.value,
+                default_rate_band: band(&e.default_rate),
+                realized_default_rate: e.default_rate.realized,
+                auc_alert: e.roc_auc.alert,
+                default_rate_alert: e.default_rate.alert,
+            }
+        })
+        .collect();
+    let svg = (!v.chunks.is_empty())
+        .then(|| {
+            let labels: Vec<String> = v
+                .chunks
+                .iter()
+                .map(|c| format!("#{}", c.last_seq))
+                .collect();
+            let t = |x: Option<Thresholds>| x.map_or((None, None), |t| (t.lower, t.upper));
+            let series = [
+                EstimatedSeries {
+                    name: "ROC AUC".into(),
+                    estimate: chunks.iter().map(|c| c.auc).collect(),
+                    band: chunks.iter().map(|c| c.auc_band).collect(),
+                    realized: chunks.iter().map(|c| c.realized_auc).collect(),
+                    thresholds: t(v.roc_auc_thresholds),
+                    alerts: chunks.iter().map(|c| c.auc_alert).collect(),
+                },
+                EstimatedSeries {
+                    name: "default rate".into(),
+                    estimate: chunks.iter().map(|c| c.default_rate).collect(),
+                    band: chunks.iter().map(|c| c.default_rate_band).collect(),
+                    realized: chunks.iter().map(|c| c.realized_default_rate).collect(),
+                    thresholds: t(v.default_rate_thresholds),
+                    alerts: chunks.iter().map(|c| c.default_rate_alert).collect(),
+                },
+            ];
+            estimated(&labels, &series, 640, 320).ok()
+        })
+        .flatten();
+    EstimatedView {
+        model: v.model.clone(),
+        basis: format!(
+            "fitted on the oldest {} labelled scores of this version ({} defaulted); calibration: {}; chunks of {} decisions, the newest last",
+            v.reference_rows,
+            v.reference_defaults,
+            if v.calibrated { "isotonic, fitted on them" } else { "none needed" },
+            v.chunk_size
+        ),
+        thresholds: format!(
+            "ROC AUC {}; default rate {}",
+            range(v.roc_auc_thresholds),
+            range(v.default_rate_thresholds)
+        ),
+        chunks,
+        svg,
+        note: v.note.clone(),
+    }
 }
 
 fn run_view(summary: &RunSummary, r: &MonitoringReport) -> RunView {
@@ -308,6 +397,7 @@ fn run_view(summary: &RunSummary, r: &MonitoringReport) -> RunView {
         performance,
         performance_svg,
         calibration,
+        estimated: r.estimated.iter().map(estimated_view).collect(),
         notes: r.notes.clone(),
     }
 }

@@ -5,10 +5,11 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
+use serde::Deserialize;
 
 use super::report::Window;
 use crate::entity::{decision, outcome};
-use crate::error::ServiceResult;
+use crate::error::{ServiceError, ServiceResult};
 use crate::registry::{stored, Stored};
 use crate::Services;
 
@@ -50,6 +51,42 @@ fn rows_of(tuples: Vec<DecisionTuple>) -> ServiceResult<Vec<Row>> {
             })
         })
         .collect()
+}
+
+/// The part of a stored decision record the job needs: each version's probability.
+#[derive(Deserialize)]
+struct RecordScores {
+    served: ModelScoreOnly,
+    #[serde(default)]
+    shadow: Option<ModelScoreOnly>,
+}
+
+#[derive(Deserialize)]
+struct ModelScoreOnly {
+    model: ModelIdOnly,
+    probability_of_default: f64,
+}
+
+#[derive(Deserialize)]
+struct ModelIdOnly {
+    id: i64,
+}
+
+/// (version, probability of default) of the served score and the shadow score, if any.
+fn scores_of(content: &str) -> ServiceResult<Vec<(i64, f64)>> {
+    let r: RecordScores = serde_json::from_str(content)
+        .map_err(|e| ServiceError::Internal(format!("stored decision: {e}")))?;
+    Ok(std::iter::once(r.served)
+        .chain(r.shadow)
+        .map(|s| (s.model.id, s.probability_of_default))
+        .collect())
+}
+
+/// Every version's score of one decision, served and shadow.
+pub(super) struct Scores {
+    pub(super) seq: i64,
+    pub(super) at: DateTime<Utc>,
+    pub(super) scores: Vec<(i64, f64)>,
 }
 
 /// One labelled score of one version.
@@ -98,6 +135,34 @@ impl Services {
         Ok(rows)
     }
 
+    /// The scores of the newest `limit` decisions, oldest first.
+    pub(super) async fn recent_scores(&self, limit: u64) -> ServiceResult<Vec<Scores>> {
+        let rows: Vec<(i64, DateTime<Utc>, String)> = decision::Entity::find()
+            .select_only()
+            .columns([
+                decision::Column::Seq,
+                decision::Column::CreatedAt,
+                decision::Column::Content,
+            ])
+            .order_by_desc(decision::Column::Seq)
+            .limit(limit)
+            .into_tuple()
+            .all(self.db())
+            .await?;
+        let mut out = rows
+            .into_iter()
+            .map(|(seq, at, content)| {
+                Ok(Scores {
+                    seq,
+                    at,
+                    scores: scores_of(&content)?,
+                })
+            })
+            .collect::<ServiceResult<Vec<_>>>()?;
+        out.reverse();
+        Ok(out)
+    }
+
     /// Labelled decisions: (seq, defaulted, the labelled scores of every version that scored
     /// it — served and shadow).
     pub(super) async fn labelled_scores(
@@ -133,24 +198,15 @@ impl Services {
                 .await?;
             for (app, seq, at, content) in rows {
                 let d = defaulted.get(&app).copied().unwrap_or(false);
-                let st = stored(&content)?;
-                let mut scores = Vec::new();
-                if let (Some(m), Some(pd)) = (st.served_model, st.served_pd) {
-                    scores.push(Scored {
-                        model_id: m,
+                let scores = scores_of(&content)?
+                    .into_iter()
+                    .map(|(model_id, pd)| Scored {
+                        model_id,
                         at,
                         pd,
                         defaulted: d,
-                    });
-                }
-                if let (Some(m), Some(pd)) = (st.shadow_model, st.shadow_pd) {
-                    scores.push(Scored {
-                        model_id: m,
-                        at,
-                        pd,
-                        defaulted: d,
-                    });
-                }
+                    })
+                    .collect();
                 out.push((seq, d, scores));
             }
         }
