@@ -247,7 +247,7 @@ pub fn estimated(
             .bold_line_style(GRID)
             .x_labels(n.min(10))
             .x_label_formatter(&fmt_x)
-            .x_desc("chunks of decisions, oldest to newest")
+            .x_desc("chunks, oldest to newest (last decision #)")
             .label_style(("sans-serif", 12).into_font().color(&NEUTRAL))
             .draw()
             .map_err(err)?;

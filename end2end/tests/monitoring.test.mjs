@@ -1,5 +1,5 @@
 // Browser tests of monitoring: the demo's run (a later, drifted population) with its alerts,
-// drift table and charts; a run started from the page; compliance reads the same runs.
+// drift table and charts, performance estimated before outcomes per version; a run started from the page; compliance reads the same runs.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
@@ -36,6 +36,13 @@ test('an admin reads the demo run, starts a run from the page; compliance reads 
   assert.match(await page.getByTestId('fairness-gender').getByTestId('final-parity').innerText(), /on [1-9]\d* decided/);
   assert.match(await page.getByTestId('fairness-gender').innerText(), /Final approval \(decided\)/);
   assert.ok(await page.getByTestId('performance-table').locator('tbody tr').count() >= 2);
+  // Performance estimated before outcomes (CBPE): a chart and a table per version.
+  const estimated = page.getByTestId('estimated');
+  assert.equal(await estimated.count(), 2);
+  assert.equal(await page.getByTestId('estimated-chart').locator('svg').count(), 2);
+  assert.ok(await estimated.first().getByTestId('estimated-table').locator('tbody tr').count() >= 3);
+  assert.match(await estimated.first().innerText(), /fitted on the oldest \d+ labelled scores/);
+  await estimated.first().screenshot({ path: `${ARTIFACTS}/monitoring-estimated.png` });
   const runs = page.getByTestId('runs-table').locator('tbody tr');
   const before = await runs.count();
 

@@ -51,6 +51,20 @@ pub fn size_chunks(rows: usize, size: usize) -> Vec<Range<usize>> {
         .collect()
 }
 
+/// As [`size_chunks`], but a remainder shorter than half a chunk joins the last full chunk
+/// (nannyml's `incomplete='append'` for small remainders), so that no chunk is too small to
+/// say anything.
+pub fn size_chunks_merged(rows: usize, size: usize) -> Vec<Range<usize>> {
+    let mut chunks = size_chunks(rows, size);
+    if chunks.len() >= 2 && chunks[chunks.len() - 1].len() * 2 < size.max(1) {
+        if let Some(last) = chunks.pop() {
+            let k = chunks.len() - 1;
+            chunks[k].end = last.end;
+        }
+    }
+    chunks
+}
+
 /// An isotonic (non-decreasing) regression of outcome on probability, evaluated by linear
 /// interpolation between the fitted points and clipped at the ends (scikit-learn's
 /// `IsotonicRegression(out_of_bounds="clip")`).

@@ -21,6 +21,10 @@ fn chunks_keep_the_remainder() {
     assert_eq!(size_chunks(10, 4), vec![0..4, 4..8, 8..10]);
     assert_eq!(size_chunks(8, 4), vec![0..4, 4..8]);
     assert!(size_chunks(0, 4).is_empty());
+    assert_eq!(size_chunks_merged(9, 4), vec![0..4, 4..9]);
+    assert_eq!(size_chunks_merged(10, 4), vec![0..4, 4..8, 8..10]);
+    assert_eq!(size_chunks_merged(11, 4), vec![0..4, 4..8, 8..11]);
+    assert_eq!(size_chunks_merged(3, 4), vec![0..3]);
 }
 
 #[test]

@@ -2,18 +2,23 @@
 //! version — served and shadow scores alike, so champion and challenger are estimated on the
 //! same applications.
 //!
+//! The population is the loans made: outcomes arrive only for applications whose final
+//! decision (the officer's, else the automated one) approved them, so the estimator is fitted
+//! on, and applied to, that population alone — the estimates then describe the same rows the
+//! realized figures will (declined applicants' outcomes are the business of reject inference
+//! in retraining).
+//!
 //! For each version the estimator is fitted on its oldest labelled scores (up to the job's
 //! window), which give the calibration, the sampling error and the thresholds; it is then
-//! applied to the version's scores among the newest decisions, cut in decision order into
-//! chunks that end with the newest decision. Each chunk shows the estimated ROC AUC and
+//! applied to the version's scores of the loans among the newest decisions, cut in decision
+//! order into chunks that end with the newest one. Each chunk shows the estimated ROC AUC and
 //! default rate with their bands and, where the chunk has outcomes, the realized figures on
-//! those rows. Outcomes exist only for loans that were made, so the realized figures describe
-//! the approved part of a chunk while the estimates describe all of it.
+//! those rows.
 
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use lendscope_model::cbpe::{size_chunks, Cbpe};
+use lendscope_model::cbpe::{size_chunks_merged, Cbpe};
 
 use super::report::{EstimatedChunk, EstimatedVersion};
 use super::settings::MonitoringSettings;
@@ -38,7 +43,11 @@ pub(super) fn estimated_performance(
     s: &MonitoringSettings,
 ) -> Vec<EstimatedVersion> {
     let mut rows: BTreeMap<i64, Vec<Row>> = BTreeMap::new();
-    for d in recent {
+    // Loans: approved by the final decision, or with an outcome (which only a loan has).
+    let loans = recent
+        .iter()
+        .filter(|d| d.approved == Some(true) || labels.contains_key(&d.seq));
+    for d in loans {
         for &(model, pd) in &d.scores {
             rows.entry(model).or_default().push(Row {
                 seq: d.seq,
@@ -94,7 +103,7 @@ fn version(
         return out;
     }
     let chunk = (scores.len() / REFERENCE_CHUNKS).clamp(s.min_labelled, s.estimate_chunk.max(1));
-    let cbpe = match Cbpe::fit(&scores, &outcomes, &size_chunks(scores.len(), chunk)) {
+    let cbpe = match Cbpe::fit(&scores, &outcomes, &size_chunks_merged(scores.len(), chunk)) {
         Ok(c) => c,
         Err(e) => {
             out.note = Some(format!("not computable: {e}"));
@@ -105,9 +114,10 @@ fn version(
     out.chunk_size = chunk;
     out.roc_auc_thresholds = Some(cbpe.roc_auc_thresholds);
     out.default_rate_thresholds = Some(cbpe.default_rate_thresholds);
-    // Chunks counted back from the newest decision: the newest chunk is full.
+    // Chunks counted back from the newest decision: the newest chunk is full, and a short
+    // remainder joins the oldest one.
     let n = rows.len();
-    let mut ranges: Vec<std::ops::Range<usize>> = size_chunks(n, chunk)
+    let mut ranges: Vec<std::ops::Range<usize>> = size_chunks_merged(n, chunk)
         .into_iter()
         .map(|r| n - r.end..n - r.start)
         .collect();
@@ -183,6 +193,16 @@ mod tests {
                 seq: i as i64 + 1,
                 at: at(2 + (i / 500) as u32),
                 scores: vec![(1, pd), (2, pd)],
+                approved: Some(true),
+            });
+        }
+        // Declined and undecided applications are not loans: left out.
+        for (k, approved) in [Some(false), None].into_iter().enumerate() {
+            recent.push(Scores {
+                seq: 1_701 + k as i64,
+                at: at(6),
+                scores: vec![(1, 0.9), (2, 0.9)],
+                approved,
             });
         }
         let labels: BTreeMap<i64, bool> = (1..=300).map(|seq| (seq, seq % 4 == 0)).collect();
@@ -192,14 +212,20 @@ mod tests {
         let one = &v[0];
         assert_eq!((one.model.as_str(), one.chunk_size), ("credit v1", 500));
         assert_eq!(one.reference_rows, 2_000);
+        // 1,700 loans: the remainder of 200 (under half a chunk) joins the oldest chunk.
         let sizes: Vec<usize> = one.chunks.iter().map(|c| c.estimate.rows).collect();
-        assert_eq!(sizes, vec![200, 500, 500, 500]);
-        assert_eq!(one.chunks[3].last_seq, 1_700);
-        assert_eq!(one.chunks[0].estimate.labelled, 200);
+        assert_eq!(sizes, vec![700, 500, 500]);
+        assert_eq!(one.chunks[2].last_seq, 1_700);
+        assert_eq!(one.chunks[0].estimate.labelled, 300);
         assert!(one.chunks[0].estimate.roc_auc.realized.is_some());
-        let newest = &one.chunks[3].estimate;
+        let newest = &one.chunks[2].estimate;
         assert!(newest.roc_auc.alert, "{newest:?}");
         assert!(!one.chunks[1].estimate.roc_auc.alert);
+        assert_eq!(one.chunks[1].estimate.labelled, 0);
+        // 1,400 loans: a remainder of 400 is a chunk of its own.
+        let w = estimated_performance(&recent[300..], &labels, &labelled, &names, &s);
+        let sizes: Vec<usize> = w[0].chunks.iter().map(|c| c.estimate.rows).collect();
+        assert_eq!(sizes, vec![400, 500, 500]);
         // Version 2 has no labelled scores of its own: no estimate, and it says why.
         assert!(v[1].chunks.is_empty());
         assert!(v[1].note.as_deref().unwrap_or("").contains("0 outcomes"));

@@ -142,7 +142,7 @@ fn estimated_view(v: &EstimatedVersion) -> EstimatedView {
     EstimatedView {
         model: v.model.clone(),
         basis: format!(
-            "fitted on the oldest {} labelled scores of this version ({} defaulted); calibration: {}; chunks of {} decisions, the newest last",
+            "fitted on the oldest {} labelled scores of this version ({} defaulted); calibration: {}; chunks of {} loans, the newest last",
             v.reference_rows,
             v.reference_defaults,
             if v.calibrated { "isotonic, fitted on them" } else { "none needed" },

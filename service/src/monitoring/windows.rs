@@ -87,6 +87,9 @@ pub(super) struct Scores {
     pub(super) seq: i64,
     pub(super) at: DateTime<Utc>,
     pub(super) scores: Vec<(i64, f64)>,
+    /// The final decision (officer, else automated) approved it: a loan was made, whose
+    /// outcome will arrive; `None` while undecided.
+    pub(super) approved: Option<bool>,
 }
 
 /// One labelled score of one version.
@@ -135,7 +138,7 @@ impl Services {
         Ok(rows)
     }
 
-    /// The scores of the newest `limit` decisions, oldest first.
+    /// The scores of the newest `limit` decisions, oldest first, with their final decisions.
     pub(super) async fn recent_scores(&self, limit: u64) -> ServiceResult<Vec<Scores>> {
         let rows: Vec<(i64, DateTime<Utc>, String)> = decision::Entity::find()
             .select_only()
@@ -156,10 +159,17 @@ impl Services {
                     seq,
                     at,
                     scores: scores_of(&content)?,
+                    approved: None,
                 })
             })
             .collect::<ServiceResult<Vec<_>>>()?;
         out.reverse();
+        if let (Some(first), Some(last)) = (out.first(), out.last()) {
+            let finals = self.final_approvals(first.seq, last.seq).await?;
+            for d in &mut out {
+                d.approved = finals.get(&d.seq).copied();
+            }
+        }
         Ok(out)
     }
 
