@@ -47,6 +47,8 @@ run treeshap scripts/bench-treeshap.sh
 run inference cargo bench -p lendscope-trainer --bench inference
 # Counteroffer and recourse per declined application at 300 x 6.
 run alternatives scripts/bench-alternatives.sh
+# Reject inference on generated through-the-door populations.
+run reject-inference scripts/bench-reject-inference.sh
 # Scoring API: two 300 x 6 models, then the demo's models; the CPU profile by stage.
 run load-300x6 env LENDSCOPE_BENCH_MODELS=300x6 scripts/bench-load.sh 20
 run profile-300x6 env LENDSCOPE_BENCH_MODELS=300x6 scripts/profile-decision.sh 200 15

@@ -159,10 +159,29 @@ pub struct Comparison {
     /// applications, whichever version served them; undecided manual reviews left out.
     pub final_decided: usize,
     pub final_fairness: Vec<GroupParity>,
+    /// Both versions on a generated through-the-door population whose every outcome is
+    /// known, declined applicants included (what reject inference is for).
+    pub through_the_door: ThroughTheDoor,
+    /// How the challenger's training treated declined applicants (its run's record).
+    pub challenger_reject_inference: String,
     pub latency_p50_us: f64,
     pub latency_p99_us: f64,
     pub gate: Vec<GateCheck>,
     pub gate_passed: bool,
+}
+
+/// Champion and challenger on one generated through-the-door population.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ThroughTheDoor {
+    pub rows: usize,
+    pub seed: u64,
+    /// The share each version approves (its least risky applicants): the champion's approval
+    /// rate on the recent applications.
+    pub approval_rate: f64,
+    pub champion_auc: f64,
+    pub challenger_auc: f64,
+    pub champion_bad_rate: f64,
+    pub challenger_bad_rate: f64,
 }
 
 /// A promotion request and how it stands.

@@ -139,6 +139,31 @@ vocabulary! {
 }
 
 vocabulary! {
+    /// How declined applicants, whose outcomes are never observed, enter a retraining (see
+    /// `lendscope_model::reject_inference`).
+    RejectInference("reject_inference") {
+        /// They do not: approved loans with outcomes only.
+        None = "none",
+        /// Each twice, as defaulted and as repaid, weighted by the champion's probability.
+        Fuzzy = "fuzzy",
+        /// Each once, the riskiest by the champion's probability as defaulted (as many as it
+        /// expects), the rest as repaid.
+        HardCutoff = "hard_cutoff",
+    }
+}
+
+impl RejectInference {
+    /// How the method reads on a page.
+    pub fn label(self) -> &'static str {
+        match self {
+            RejectInference::None => "none (approved loans only)",
+            RejectInference::Fuzzy => "fuzzy augmentation",
+            RejectInference::HardCutoff => "hard cut-off augmentation",
+        }
+    }
+}
+
+vocabulary! {
     /// How urgent a monitoring alert is.
     AlertSeverity("severity") {
         Warning = "warning",
@@ -215,6 +240,11 @@ mod tests {
         check(ModelRole::ALL, ModelRole::as_str, ModelRole::parse);
         check(ReviewAction::ALL, ReviewAction::as_str, ReviewAction::parse);
         check(CaseState::ALL, CaseState::as_str, CaseState::parse);
+        check(
+            RejectInference::ALL,
+            RejectInference::as_str,
+            RejectInference::parse,
+        );
         check(
             AlertSeverity::ALL,
             AlertSeverity::as_str,

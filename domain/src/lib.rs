@@ -20,7 +20,7 @@ pub use access::{Area, Role};
 pub use error::AppError;
 pub use identity::{NewPassword, Username};
 pub use ids::{ModelId, RequestId, SharePercent};
-pub use kinds::{AlertSeverity, CaseState, Decision, ModelRole, ReviewAction};
+pub use kinds::{AlertSeverity, CaseState, Decision, ModelRole, RejectInference, ReviewAction};
 
 /// A field-level validation failure: which input field was wrong and why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize, serde::Deserialize)]

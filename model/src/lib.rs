@@ -10,6 +10,7 @@
 //! - [`drift`], [`stattests`]: data and prediction drift with Evidently's default tests.
 //! - [`cbpe`]: ROC AUC and default rate estimated before outcomes (nannyml's CBPE).
 //! - [`fairness`]: selection rates, parity, equal opportunity and equalized odds (fairlearn).
+//! - [`reject_inference`]: declined applicants in retraining (fuzzy, hard cut-off).
 //! - [`synth`]: the synthetic applicant generator; [`split`]: stratified seeded splits.
 //! - [`whatif`]: exact margins over a grid of one or two features (counteroffers, recourse).
 
@@ -22,6 +23,7 @@ pub mod fairness;
 pub mod features;
 pub mod gbt;
 pub mod metrics;
+pub mod reject_inference;
 pub mod scale;
 pub mod schema;
 pub mod shap;

@@ -25,6 +25,10 @@ pub struct DataCard {
     pub target: String,
     pub positive_label: String,
     pub train_rows: usize,
+    /// Training rows whose outcome was inferred (reject inference), included in `rows` and
+    /// `train_rows`; cards written before reject inference have none.
+    #[serde(default)]
+    pub inferred_rows: usize,
     pub valid_rows: usize,
     pub test_rows: usize,
     pub left_out: Vec<LeftOut>,

@@ -12,6 +12,12 @@ use sha2::{Digest, Sha256};
 
 use crate::TrainError;
 
+/// An optional column: each row's weight in training (a number ≥ 0; default 1).
+pub const WEIGHT_COLUMN: &str = "sample_weight";
+/// An optional column: 1 marks a row whose outcome was inferred (reject inference), never
+/// observed; such rows train but are never held out for validation or testing.
+pub const INFERRED_COLUMN: &str = "inferred";
+
 /// Most distinct values a text column may have to be one-hot encoded.
 pub const MAX_CATEGORIES: usize = 200;
 
@@ -191,6 +197,10 @@ pub struct DatasetOptions {
 pub struct Dataset {
     pub table: Table,
     pub labels: Vec<bool>,
+    /// Training weight per row (all 1 without a `sample_weight` column).
+    pub weights: Vec<f32>,
+    /// Rows whose outcome was inferred, not observed (an `inferred` column).
+    pub inferred: Vec<bool>,
     pub schema: FeatureSchema,
     /// Columns left out of the model, with why.
     pub left_out: Vec<(String, String)>,
@@ -219,13 +229,29 @@ impl Dataset {
             )));
         }
         let (labels, positive) = read_target(&table, target_index, opts)?;
+        let weights = match table.column_index(WEIGHT_COLUMN) {
+            Some(i) => read_numbers(&table, i, |w| w.is_finite() && w >= 0.0, "a weight ≥ 0")?,
+            None => vec![1.0; table.len()],
+        };
+        let inferred = match table.column_index(INFERRED_COLUMN) {
+            Some(i) => read_numbers(&table, i, |x| x == 0.0 || x == 1.0, "0 or 1")?
+                .into_iter()
+                .map(|x| x == 1.0)
+                .collect(),
+            None => vec![false; table.len()],
+        };
         let mut left_out = Vec::new();
         let mut usable = Vec::new();
         for (i, name) in table.header.iter().enumerate() {
             if i == target_index {
                 continue;
             }
-            if opts.exclude.contains(name) {
+            if name == WEIGHT_COLUMN || name == INFERRED_COLUMN {
+                left_out.push((
+                    name.clone(),
+                    "training bookkeeping, not an input".to_owned(),
+                ));
+            } else if opts.exclude.contains(name) {
                 left_out.push((name.clone(), "excluded".to_owned()));
             } else if is_protected(name) {
                 left_out.push((
@@ -278,6 +304,8 @@ impl Dataset {
         Ok(Self {
             table,
             labels,
+            weights,
+            inferred,
             schema,
             left_out,
         })
@@ -347,6 +375,28 @@ impl Dataset {
     pub fn matrix(&self) -> Result<Vec<FeatureVector>, TrainError> {
         self.table.encode(&self.schema)
     }
+}
+
+/// A column of numbers each satisfying `valid` (described by `what` in the error).
+fn read_numbers(
+    table: &Table,
+    index: usize,
+    valid: impl Fn(f32) -> bool,
+    what: &str,
+) -> Result<Vec<f32>, TrainError> {
+    table
+        .column(index)
+        .enumerate()
+        .map(|(r, v)| match v.trim().parse::<f32>() {
+            Ok(x) if valid(x) => Ok(x),
+            _ => Err(TrainError::Data {
+                file: table.file.clone(),
+                line: Some(table.line(r)),
+                column: Some(table.header[index].clone()),
+                message: format!("{v:?} is not {what}"),
+            }),
+        })
+        .collect()
 }
 
 fn read_target(

@@ -164,12 +164,26 @@ pub fn train(
     params.validate()?;
     let started = Instant::now();
     let matrix = data.matrix()?;
-    let parts = split::stratified(
-        &data.labels,
+    // Observed rows are split; rows with inferred outcomes (reject inference) only train.
+    let observed: Vec<usize> = (0..data.labels.len())
+        .filter(|&i| !data.inferred[i])
+        .collect();
+    let observed_labels: Vec<bool> = observed.iter().map(|&i| data.labels[i]).collect();
+    let mut parts = split::stratified(
+        &observed_labels,
         params.valid_fraction,
         params.test_fraction,
         params.seed,
     );
+    for part in [&mut parts.train, &mut parts.valid, &mut parts.test] {
+        for i in part.iter_mut() {
+            *i = observed[*i];
+        }
+    }
+    let observed_train = parts.train.clone();
+    parts
+        .train
+        .extend((0..data.labels.len()).filter(|&i| data.inferred[i]));
     for (name, part) in [
         ("training", &parts.train),
         ("validation", &parts.valid),
@@ -192,7 +206,11 @@ pub fn train(
             .map(|&i| f32::from(u8::from(data.labels[i])))
             .collect::<Vec<_>>()
     };
-    let dtrain = dmatrix(&rows(&parts.train), Some(&labels(&parts.train)))?;
+    let mut dtrain = dmatrix(&rows(&parts.train), Some(&labels(&parts.train)))?;
+    if data.weights.iter().any(|&w| w != 1.0) {
+        let weights: Vec<f32> = parts.train.iter().map(|&i| data.weights[i]).collect();
+        dtrain.set_weights(&weights)?;
+    }
     let dvalid = dmatrix(&rows(&parts.valid), Some(&labels(&parts.valid)))?;
 
     let valid_labels: Vec<bool> = parts.valid.iter().map(|&i| data.labels[i]).collect();
@@ -225,7 +243,7 @@ pub fn train(
     let schema = data
         .schema
         .clone()
-        .with_reference(data.reference(&parts.train)?);
+        .with_reference(data.reference(&observed_train)?);
     let bundle = ModelBundle::new(model, schema.clone())?;
     let score = |idx: &[usize]| -> Result<(Vec<f64>, Vec<bool>), TrainError> {
         let scores = idx
@@ -257,6 +275,7 @@ pub fn train(
                 .unwrap_or_default(),
             positive_label: target.map(|t| t.positive).unwrap_or_default(),
             train_rows: parts.train.len(),
+            inferred_rows: data.inferred.iter().filter(|&&x| x).count(),
             valid_rows: parts.valid.len(),
             test_rows: parts.test.len(),
             left_out: data

@@ -108,6 +108,11 @@ pub enum Command {
         /// base data, else the demo champion's generated data.
         #[arg(long)]
         base_data: Option<PathBuf>,
+        /// How declined applicants (whose outcomes are never observed) enter the training:
+        /// none, fuzzy (each twice, weighted by the champion's probability of default) or
+        /// hard_cutoff (the riskiest as defaulted, as many as the champion expects).
+        #[arg(long, default_value = "none", value_parser = parse_reject_inference)]
+        reject_inference: lendscope_domain::RejectInference,
     },
     /// Write synthetic applicants with outcomes to a CSV file.
     #[cfg(feature = "train")]
@@ -131,6 +136,19 @@ pub enum Command {
     /// Write per-row SHAP contributions, bias, margin and probability.
     #[cfg(feature = "train")]
     Explain(ml::BatchArgs),
+}
+
+#[cfg(feature = "train")]
+fn parse_reject_inference(s: &str) -> Result<lendscope_domain::RejectInference, String> {
+    lendscope_domain::RejectInference::parse(s).ok_or_else(|| {
+        lendscope_domain::kinds::unknown_value(
+            "--reject-inference",
+            s,
+            lendscope_domain::RejectInference::ALL
+                .iter()
+                .map(|m| m.as_str()),
+        )
+    })
 }
 
 pub async fn run(cli: Cli) -> Result<(), ServerError> {
@@ -172,7 +190,10 @@ pub async fn run(cli: Cli) -> Result<(), ServerError> {
         Command::Audit { command } => audit::run(&services(&config).await?, &config, command).await,
         Command::Models { command } => models::run(&services(&config).await?, command).await,
         #[cfg(feature = "train")]
-        Command::Retrain { base_data } => train::retrain(&config, base_data).await,
+        Command::Retrain {
+            base_data,
+            reject_inference,
+        } => train::retrain(&config, base_data, reject_inference).await,
         Command::Policy { command } => policy::run(&services(&config).await?, command).await,
         Command::User { command } => users::run(&config, command).await,
         Command::Apikey { command } => api_keys::run(&services(&config).await?, command).await,

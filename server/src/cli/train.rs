@@ -34,17 +34,23 @@ pub(super) async fn train_recorded(svc: &Services, args: TrainArgs) -> Result<()
     trained.map(|_| ())
 }
 
-/// Runs the retraining job on `base_data` (default: the configured base data) and waits for
-/// it, printing its progress.
+/// Runs the retraining job on `base_data` (default: the configured base data), with declined
+/// applicants entering as `reject_inference` says, and waits for it, printing its progress.
 pub(super) async fn retrain(
     config: &Config,
     base_data: Option<PathBuf>,
+    reject_inference: lendscope_domain::RejectInference,
 ) -> Result<(), ServerError> {
     let svc = services(config).await?;
     svc.set_retrain_base(base_data.or(config.retrain_base_data.clone()));
     let who = std::env::var("USER").unwrap_or_else(|_| "cli".to_owned());
-    let run = svc.start_retrain(&who, None, &cli_meta()).await?;
-    println!("retraining: run #{run}");
+    let run = svc
+        .start_retrain(&who, None, reject_inference, &cli_meta())
+        .await?;
+    println!(
+        "retraining: run #{run} (reject inference: {})",
+        reject_inference.label()
+    );
     let mut shown = -1;
     loop {
         tokio::time::sleep(std::time::Duration::from_millis(250)).await;

@@ -1,6 +1,7 @@
 //! The model registry: pages, four-eyes promotion, expiry, rollback, archiving, bad input.
 
-use lendscope_domain::Role;
+use lendscope_domain::governance::RunRow;
+use lendscope_domain::{RejectInference, Role};
 use lendscope_server::cli::demo::generated_applicants;
 use lendscope_service::registry::GateSettings;
 use lendscope_service::RequestMeta;
@@ -661,29 +662,19 @@ async fn retraining_registers_a_challenger_with_its_lineage(backend: Backend) {
     let base = generated_base(1, 1500).unwrap();
     let run = app
         .services
-        .start_retrain("ada", Some(base.clone()), &meta)
+        .start_retrain("ada", Some(base.clone()), RejectInference::None, &meta)
         .await
         .unwrap();
     // One retraining at a time.
     let again = app
         .services
-        .start_retrain("ada", Some(base.clone()), &meta)
+        .start_retrain("ada", Some(base.clone()), RejectInference::None, &meta)
         .await;
     assert!(matches!(
         again,
         Err(lendscope_service::ServiceError::Conflict(_))
     ));
-    let mut row = None;
-    for _ in 0..600 {
-        let runs = app.services.training_runs(10).await.unwrap();
-        let r = runs.into_iter().find(|r| r.id == run).unwrap();
-        if r.state != "running" {
-            row = Some(r);
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    let r = row.expect("the retraining finished within a minute");
+    let r = finished(&app, run).await;
     assert_eq!(r.state, "succeeded", "{:?}", r.error);
     assert_eq!(r.kind, "retrain");
     assert_eq!(r.labelled_rows, Some(60));
@@ -708,7 +699,7 @@ async fn retraining_registers_a_challenger_with_its_lineage(backend: Backend) {
     };
     let run = app
         .services
-        .start_retrain("ada", Some(bad), &meta)
+        .start_retrain("ada", Some(bad), RejectInference::None, &meta)
         .await
         .unwrap();
     for _ in 0..100 {
@@ -722,6 +713,101 @@ async fn retraining_registers_a_challenger_with_its_lineage(backend: Backend) {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     assert_eq!(app.services.model_rows().await.unwrap().len(), 3);
+
+    // Reject inference: the declined applications enter twice (fuzzy augmentation), as
+    // defaulted and as repaid, weighted by the champion's probability of default; they only
+    // train. The run records the method, the card counts the inferred rows.
+    let mut declined = 0;
+    for (body, _) in generated_applicants(52, 40, "RI").unwrap() {
+        let body: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        if app.decide(&key, &body).await["decision"] == "reject" {
+            declined += 1;
+        }
+    }
+    assert!(declined > 0);
+    let run = app
+        .services
+        .start_retrain("ada", Some(base.clone()), RejectInference::Fuzzy, &meta)
+        .await
+        .unwrap();
+    let r = finished(&app, run).await;
+    assert_eq!(r.state, "succeeded", "{:?}", r.error);
+    assert!(
+        r.params
+            .iter()
+            .any(|(k, v)| k == "reject_inference" && v == "fuzzy"),
+        "{:?}",
+        r.params
+    );
+    assert_eq!(r.labelled_rows, Some(60));
+    assert_eq!(r.data_rows, Some(1560 + 2 * declined));
+    let detail = app
+        .services
+        .model_detail(r.model_id.unwrap())
+        .await
+        .unwrap();
+    let lineage = |label: &str| {
+        detail
+            .lineage
+            .iter()
+            .find(|(k, _)| k == label)
+            .map(|(_, v)| v.clone())
+            .unwrap()
+    };
+    assert_eq!(
+        lineage("Reject inference"),
+        format!(
+            "fuzzy augmentation; {} inferred training rows",
+            2 * declined
+        )
+    );
+    // Inferred rows only train: validation and test are the observed rows' as before.
+    let parts: Vec<i64> = lineage("Train / validation / test rows")
+        .split(" / ")
+        .map(|x| x.parse().unwrap())
+        .collect();
+    assert_eq!(parts.iter().sum::<i64>(), 1560 + 2 * declined);
+    // The comparison page names the challenger's method and puts both versions through a
+    // generated population with every outcome known.
+    let c = app.services.compare_serving().await.unwrap();
+    assert_eq!(c.challenger.id, r.model_id.unwrap());
+    assert_eq!(c.challenger_reject_inference, "fuzzy augmentation");
+    let tt = &c.through_the_door;
+    assert_eq!(tt.rows, 5_000);
+    for x in [tt.champion_auc, tt.challenger_auc] {
+        assert!(x > 0.6 && x < 1.0, "{tt:?}");
+    }
+    for x in [tt.champion_bad_rate, tt.challenger_bad_rate] {
+        assert!(x > 0.0 && x < 0.3, "{tt:?}");
+    }
+    assert!(tt.approval_rate > 0.0 && tt.approval_rate <= 1.0);
+    let first = app.services.model_detail(new.id).await.unwrap();
+    let first_parts = first
+        .lineage
+        .iter()
+        .find(|(k, _)| k == "Train / validation / test rows")
+        .map(|(_, v)| v.clone())
+        .unwrap();
+    assert_eq!(
+        first_parts.split(" / ").skip(1).collect::<Vec<_>>(),
+        lineage("Train / validation / test rows")
+            .split(" / ")
+            .skip(1)
+            .collect::<Vec<_>>()
+    );
+}
+
+/// A training run once it has finished (within a minute).
+async fn finished(app: &TestApp, run: i64) -> RunRow {
+    for _ in 0..600 {
+        let runs = app.services.training_runs(10).await.unwrap();
+        let r = runs.into_iter().find(|r| r.id == run).unwrap();
+        if r.state != "running" {
+            return r;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("the retraining did not finish within a minute");
 }
 
 /// Live exposure is governed: a challenger decides for nobody until a share request passes

@@ -9,7 +9,9 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use chrono::Duration;
-use lendscope_domain::governance::{Comparison, GateCheck, GroupParity, Interval, ModelRow};
+use lendscope_domain::governance::{
+    Comparison, GateCheck, GroupParity, Interval, ModelRow, ThroughTheDoor,
+};
 use lendscope_model::compare::{self, Estimate};
 
 use super::applications::{internal, Stored};
@@ -224,7 +226,8 @@ impl Services {
         let policy = self.current_policy().await?;
         let champion = pair.champion.clone();
         let share = pair.challenger_share;
-        tokio::task::spawn_blocking(move || {
+        let method = self.reject_inference_of(challenger.meta.id).await?;
+        let mut comparison = tokio::task::spawn_blocking(move || {
             evaluate(
                 &settings,
                 &champion,
@@ -238,8 +241,46 @@ impl Services {
             )
         })
         .await
-        .map_err(internal)?
+        .map_err(internal)??;
+        comparison.challenger_reject_inference = method.label().to_owned();
+        Ok(comparison)
     }
+}
+
+/// The generated through-the-door population of the comparison: its size, its seed, and the
+/// approval rate used when there are no recent applications to take it from.
+const THROUGH_THE_DOOR_ROWS: usize = 5_000;
+const THROUGH_THE_DOOR_SEED: u64 = 20_261_207;
+const DEFAULT_APPROVAL_RATE: f64 = 0.6;
+
+/// Both versions on a generated population with every outcome known (declined included):
+/// ROC AUC and the bad rate among the `approval_rate` share each approves.
+fn through_the_door(
+    champion: &LoadedModel,
+    challenger: &LoadedModel,
+    approval_rate: f64,
+) -> ServiceResult<ThroughTheDoor> {
+    use lendscope_model::reject_inference::{
+        generated_population, population_figures, probabilities,
+    };
+    let population =
+        generated_population(THROUGH_THE_DOOR_SEED, THROUGH_THE_DOOR_ROWS).map_err(internal)?;
+    let truth: Vec<bool> = population.iter().map(|a| a.defaulted).collect();
+    let figures = |m: &LoadedModel| {
+        probabilities(&m.bundle, &population)
+            .and_then(|p| population_figures(&p, &truth, approval_rate))
+            .map_err(internal)
+    };
+    let (a, b) = (figures(champion)?, figures(challenger)?);
+    Ok(ThroughTheDoor {
+        rows: THROUGH_THE_DOOR_ROWS,
+        seed: THROUGH_THE_DOOR_SEED,
+        approval_rate,
+        champion_auc: a.auc,
+        challenger_auc: b.auc,
+        champion_bad_rate: a.bad_rate,
+        challenger_bad_rate: b.bad_rate,
+    })
 }
 
 fn fmt(x: f64) -> String {
@@ -339,6 +380,12 @@ fn evaluate(
     let final_fairness = fairness(&final_inputs, &final_approved, settings.min_group_members);
     let fairness = fairness(&inputs, &approved, settings.min_group_members);
     let (p50, p99) = latency(challenger, &inputs)?;
+    let approval_rate = if window > 0 {
+        a.iter().filter(|x| x.1 == Decision::Approve).count() as f64 / window as f64
+    } else {
+        DEFAULT_APPROVAL_RATE
+    };
+    let through_the_door = through_the_door(champion, challenger, approval_rate)?;
 
     let mut gate = Vec::new();
     gate.push(GateCheck {
@@ -459,6 +506,8 @@ fn evaluate(
         fairness,
         final_decided: final_inputs.len(),
         final_fairness,
+        through_the_door,
+        challenger_reject_inference: String::new(),
         latency_p50_us: p50,
         latency_p99_us: p99,
         gate,

@@ -34,6 +34,7 @@ impl Services {
         &self,
         _requested_by: &str,
         _base: Option<BaseData>,
+        _reject_inference: lendscope_domain::RejectInference,
         _meta: &RequestMeta,
     ) -> ServiceResult<i64> {
         Err(ServiceError::Unavailable(
@@ -49,8 +50,12 @@ impl Services {
 mod job {
     use std::io::Write;
 
+    use lendscope_domain::RejectInference as Method;
     use lendscope_model::features::{self, TARGET};
+    use lendscope_model::reject_inference;
+    use lendscope_model::ModelBundle;
     use lendscope_trainer::dataset::Table;
+    use lendscope_trainer::dataset::{INFERRED_COLUMN, WEIGHT_COLUMN};
     use lendscope_trainer::train::Progress;
     use lendscope_trainer::{train, Dataset, DatasetOptions, TrainParams};
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
@@ -85,8 +90,18 @@ mod job {
         }
     }
 
-    /// The base CSV with the labelled decisions appended under its header.
-    fn combined_csv(base: &[u8], labelled: &[(ApplicationInput, bool)]) -> ServiceResult<Vec<u8>> {
+    /// One row appended to the base data: the application, its outcome, its training weight
+    /// and whether the outcome was inferred (reject inference) rather than observed.
+    struct Appended {
+        input: ApplicationInput,
+        defaulted: bool,
+        weight: f64,
+        inferred: bool,
+    }
+
+    /// The base CSV with the labelled decisions and the inferred rows appended; with inferred
+    /// rows, the `sample_weight` and `inferred` columns are added (1 and 0 for the base rows).
+    fn combined_csv(base: &[u8], rows: &[Appended]) -> ServiceResult<Vec<u8>> {
         let mut reader = csv::ReaderBuilder::new().from_reader(base);
         let header: Vec<String> = reader
             .headers()
@@ -100,19 +115,64 @@ mod job {
                 format!("the base data has no {TARGET} column"),
             ));
         }
-        let mut out = base.to_vec();
-        if !out.ends_with(b"\n") {
-            out.push(b'\n');
+        let extra = rows.iter().any(|r| r.inferred || r.weight != 1.0);
+        if extra
+            && header
+                .iter()
+                .any(|h| h == WEIGHT_COLUMN || h == INFERRED_COLUMN)
+        {
+            return Err(ServiceError::invalid(
+                "base_data",
+                format!("the base data has a {WEIGHT_COLUMN} or {INFERRED_COLUMN} column already"),
+            ));
+        }
+        let mut out = Vec::with_capacity(base.len() + rows.len() * 256);
+        if !extra {
+            // The base bytes as they are, so the data hash of a plain retraining is the base
+            // file's with the labelled rows after it.
+            out.extend_from_slice(base);
+            if !out.ends_with(b"\n") {
+                out.push(b'\n');
+            }
         }
         {
             let mut w = csv::Writer::from_writer(&mut out);
-            for (input, defaulted) in labelled {
-                w.write_record(header.iter().map(|h| cell(input, h, *defaulted)))
-                    .map_err(internal)?;
+            if extra {
+                // The base rows rewritten with weight 1, observed.
+                let mut head: Vec<&str> = header.iter().map(String::as_str).collect();
+                head.extend([WEIGHT_COLUMN, INFERRED_COLUMN]);
+                w.write_record(&head).map_err(internal)?;
+                for record in reader.records() {
+                    let record = record
+                        .map_err(|e| ServiceError::invalid("base_data", format!("CSV: {e}")))?;
+                    w.write_record(record.iter().chain(["1", "0"]))
+                        .map_err(internal)?;
+                }
+            }
+            for r in rows {
+                let cells = header.iter().map(|h| cell(&r.input, h, r.defaulted));
+                if extra {
+                    let weight = format!("{}", r.weight);
+                    let inferred = if r.inferred { "1" } else { "0" };
+                    w.write_record(cells.chain([weight, inferred.to_owned()]))
+                        .map_err(internal)?;
+                } else {
+                    w.write_record(cells).map_err(internal)?;
+                }
             }
             w.flush().map_err(internal)?;
         }
         Ok(out)
+    }
+
+    /// What one retraining needs.
+    struct Job {
+        run: i64,
+        parent: ModelRef,
+        champion: ModelBundle,
+        base: BaseData,
+        params: TrainParams,
+        reject_inference: Method,
     }
 
     /// Sends each boosting round to the job, which records it at most twice a second.
@@ -133,6 +193,7 @@ mod job {
             &self,
             requested_by: &str,
             base: Option<BaseData>,
+            reject_inference: Method,
             meta: &RequestMeta,
         ) -> ServiceResult<i64> {
             let base = match (base, self.retrain_base()) {
@@ -175,6 +236,7 @@ mod job {
             }
             let pair = self.serving_pair().await?;
             let champion = pair.champion.meta.clone();
+            let champion_bundle = pair.champion.bundle.clone();
             let card: serde_json::Value = model::Entity::find_by_id(champion.id)
                 .one(self.db())
                 .await?
@@ -189,6 +251,7 @@ mod job {
                 "eta": params.eta,
                 "seed": params.seed,
                 "early_stopping": params.early_stopping_rounds,
+                "reject_inference": reject_inference.as_str(),
             });
             let run = self
                 .start_run(
@@ -207,13 +270,24 @@ mod job {
                     crate::Outcome::Success,
                 )
                 .target(format!("run #{run}"))
-                .detail(json!({ "parent_model_id": champion.id })),
+                .detail(json!({
+                    "parent_model_id": champion.id,
+                    "reject_inference": reject_inference.as_str(),
+                })),
             )
             .await?;
             let svc = self.clone();
             let by = requested_by.to_owned();
             tokio::spawn(async move {
-                let result = svc.retrain(run, &by, champion, base, params).await;
+                let job = Job {
+                    run,
+                    parent: champion,
+                    champion: champion_bundle,
+                    base,
+                    params,
+                    reject_inference,
+                };
+                let result = svc.retrain(job, &by).await;
                 let outcome = match result {
                     Ok(r) => Ok(r),
                     Err(e) => {
@@ -232,21 +306,70 @@ mod job {
             Ok(run)
         }
 
-        async fn retrain(
-            &self,
-            run: i64,
-            by: &str,
-            parent: ModelRef,
-            base: BaseData,
-            params: TrainParams,
-        ) -> ServiceResult<RunResult> {
-            let labelled: Vec<(ApplicationInput, bool)> = self
-                .labelled_inputs(self.gate_settings().max_labelled)
-                .await?;
+        async fn retrain(&self, job: Job, by: &str) -> ServiceResult<RunResult> {
+            let Job {
+                run,
+                parent,
+                champion,
+                base,
+                params,
+                reject_inference,
+            } = job;
+            let limit = self.gate_settings().max_labelled;
+            let labelled: Vec<(ApplicationInput, bool)> = self.labelled_inputs(limit).await?;
             let n_labelled = labelled.len();
-            let csv = combined_csv(&base.csv, &labelled)?;
+            let mut rows: Vec<Appended> = labelled
+                .into_iter()
+                .map(|(input, defaulted)| Appended {
+                    input,
+                    defaulted,
+                    weight: 1.0,
+                    inferred: false,
+                })
+                .collect();
+            let mut n_declined = 0;
+            if reject_inference != Method::None {
+                // The declined applications among the newest decisions, scored by the champion.
+                let declined: Vec<ApplicationInput> = self
+                    .recent(limit)
+                    .await?
+                    .into_iter()
+                    .filter(|s| s.final_approved == Some(false))
+                    .map(|s| s.input)
+                    .collect();
+                n_declined = declined.len();
+                let pds = declined
+                    .iter()
+                    .map(|input| {
+                        let x = champion.encode(|c| input.raw(c)).map_err(internal)?;
+                        Ok(champion.predict(&x).map_err(internal)?.value())
+                    })
+                    .collect::<ServiceResult<Vec<f64>>>()?;
+                let inferred = match reject_inference {
+                    Method::Fuzzy => reject_inference::fuzzy(&pds),
+                    Method::HardCutoff => reject_inference::hard_cutoff(&pds),
+                    Method::None => Ok(Vec::new()),
+                }
+                .map_err(internal)?;
+                rows.extend(inferred.into_iter().map(|r| Appended {
+                    input: declined[r.row].clone(),
+                    defaulted: r.defaulted,
+                    weight: r.weight,
+                    inferred: true,
+                }));
+            }
+            let csv = combined_csv(&base.csv, &rows)?;
             let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
-            let name = format!("{}+{}-labelled-decisions", base.name, n_labelled);
+            let name = match reject_inference {
+                Method::None => format!("{}+{}-labelled-decisions", base.name, n_labelled),
+                m => format!(
+                    "{}+{}-labelled-decisions+{}-declined-{}",
+                    base.name,
+                    n_labelled,
+                    n_declined,
+                    m.as_str()
+                ),
+            };
             let job = tokio::task::spawn_blocking(move || {
                 let table = Table::from_csv(&name, &csv)?;
                 let data = Dataset::new(
@@ -337,7 +460,14 @@ mod job {
             let base = generated_base(1, 5).unwrap();
             let body = br#"{"applicant":{"id":"A1","monthly_income":2100},"loan":{"amount":1800,"term_months":12,"purpose":"emergency"},"alternative_data":{"employment":{"status":"gig","tenure_months":8,"employer_changes_24m":3,"income_verified":false},"payments":{"rent_on_time_ratio":0.71,"utility_on_time_ratio":0.82,"late_payments_12m":4,"payment_history_months":14},"digital":{"mobile_account_tenure_months":20,"device_tenure_months":6},"banking":{"avg_monthly_balance":120.0,"min_balance_90d":-80,"overdrafts_90d":3,"income_volatility":0.9,"savings_rate":-0.05}},"protected":{"gender":"female","age_band":"25-34"}}"#;
             let input = crate::scoring::request::parse(body).unwrap();
-            let out = combined_csv(&base.csv, &[(input, true)]).unwrap();
+            let row = |defaulted, weight, inferred| Appended {
+                input: input.clone(),
+                defaulted,
+                weight,
+                inferred,
+            };
+            let out = combined_csv(&base.csv, &[row(true, 1.0, false)]).unwrap();
+            assert!(out.starts_with(&base.csv), "the base bytes as they are");
             let table = Table::from_csv("combined", &out).unwrap();
             assert_eq!(table.len(), 6);
             let text = String::from_utf8(out).unwrap();
@@ -345,6 +475,34 @@ mod job {
             assert!(last.ends_with(",1"), "{last}");
             assert!(last.contains("female") && last.contains("gig") && last.contains("2100"));
             assert!(combined_csv(b"a,b\n1,2\n", &[]).is_err());
+            // Inferred rows add the weight and marker columns, 1 and 0 for every other row.
+            let rows = [
+                row(false, 1.0, false),
+                row(true, 0.3, true),
+                row(false, 0.7, true),
+            ];
+            let out = combined_csv(&base.csv, &rows).unwrap();
+            let table = Table::from_csv("combined", &out).unwrap();
+            assert_eq!(table.len(), 8);
+            let (w, i) = (
+                table.column_index(WEIGHT_COLUMN).unwrap(),
+                table.column_index(INFERRED_COLUMN).unwrap(),
+            );
+            let cells: Vec<(&str, &str)> = (0..8)
+                .map(|r| (table.cell(r, w), table.cell(r, i)))
+                .collect();
+            assert_eq!(&cells[..6], &[("1", "0"); 6]);
+            assert_eq!(&cells[6..], &[("0.3", "1"), ("0.7", "1")]);
+            let data = Dataset::new(
+                table,
+                &DatasetOptions {
+                    target: TARGET.to_owned(),
+                    ..DatasetOptions::default()
+                },
+            )
+            .unwrap();
+            assert_eq!(data.weights[6..], [0.3, 0.7]);
+            assert_eq!(data.inferred.iter().filter(|&&x| x).count(), 2);
         }
     }
 }

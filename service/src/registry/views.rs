@@ -5,6 +5,7 @@
 use lendscope_domain::governance::{
     AliasPeriod, EmergencyView, MetricRow, ModelDetail, RealizedView, RegistryView,
 };
+use lendscope_domain::RejectInference;
 use lendscope_model::compare;
 use lendscope_model::metrics;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
@@ -15,7 +16,7 @@ use super::compare::rescore;
 use super::exposure::{EMERGENCY_ALIAS, EMERGENCY_SHARE};
 use super::store::ModelRole;
 use super::versions::stamp;
-use crate::entity::{alias_history, audit_log, model};
+use crate::entity::{alias_history, audit_log, model, training_run};
 use crate::error::{ServiceError, ServiceResult};
 use crate::scoring::request::ApplicationInput;
 use crate::Services;
@@ -80,6 +81,28 @@ impl Services {
     /// The challenger's share of traffic in force.
     pub async fn serving_share(&self) -> ServiceResult<u8> {
         Ok(self.pair_ids().await?.share)
+    }
+
+    /// How a version's training run treated declined applicants (none for a version without
+    /// a run, or whose run predates reject inference).
+    pub(crate) async fn reject_inference_of(&self, id: i64) -> ServiceResult<RejectInference> {
+        let run = model::Entity::find_by_id(id)
+            .one(self.db())
+            .await?
+            .and_then(|m| m.run_id);
+        let method = match run {
+            Some(run) => training_run::Entity::find_by_id(run)
+                .one(self.db())
+                .await?
+                .and_then(|r| serde_json::from_str::<Value>(&r.params_json).ok())
+                .and_then(|p| {
+                    p["reject_inference"]
+                        .as_str()
+                        .and_then(RejectInference::parse)
+                }),
+            None => None,
+        };
+        Ok(method.unwrap_or(RejectInference::None))
     }
 
     /// A version page: lineage, card metrics, alias periods and realized performance.
@@ -155,6 +178,15 @@ impl Services {
             };
             lineage.push((label.to_owned(), value));
         }
+        let method = self.reject_inference_of(id).await?;
+        lineage.push((
+            "Reject inference".to_owned(),
+            format!(
+                "{}; {} inferred training rows",
+                method.label(),
+                data["inferred_rows"].as_u64().unwrap_or(0)
+            ),
+        ));
         lineage.push(("Code version".to_owned(), text(&card["code_version"])));
         lineage.push((
             "XGBoost version".to_owned(),

@@ -15,7 +15,7 @@ pub use registry::ModelsPage;
 pub use version::ModelVersionPage;
 
 use crate::error::AppError;
-use lendscope_domain::{ModelId, RequestId, SharePercent};
+use lendscope_domain::{ModelId, RejectInference, RequestId, SharePercent};
 
 lendscope_domain::vocabulary! {
     /// What a registry form asks for: the `action` field of every form posted to
@@ -67,7 +67,7 @@ impl ModelAction {
 
 /// Every registry action (see [`ModelAction`]): `challenger`, `rollback`, `archive` (with
 /// `model`), `share` (with `percent` and `note`), `shadow`, `request` (with `note` as the
-/// reason), `approve` /
+/// reason), `retrain` (with `reject_inference`, default none), `approve` /
 /// `reject` / `cancel` (with `request`). Returns to `/models` (or the comparison page for
 /// requests) with `done=action`.
 #[server(prefix = "/rpc", endpoint = "models/act")]
@@ -77,6 +77,7 @@ pub async fn registry_action(
     request: Option<RequestId>,
     percent: Option<SharePercent>,
     note: Option<String>,
+    reject_inference: Option<RejectInference>,
     csrf: String,
 ) -> Result<(), AppError> {
     use crate::ssr;
@@ -125,7 +126,15 @@ pub async fn registry_action(
             .request_promotion(who, RequestKind::Champion, &note, &meta)
             .await
             .map(|_| ()),
-        ModelAction::Retrain => svc.start_retrain(who, None, &meta).await.map(|_| ()),
+        ModelAction::Retrain => svc
+            .start_retrain(
+                who,
+                None,
+                reject_inference.unwrap_or(RejectInference::None),
+                &meta,
+            )
+            .await
+            .map(|_| ()),
         ModelAction::Approve | ModelAction::Reject | ModelAction::Cancel => {
             let resolution = match action {
                 ModelAction::Approve => Resolution::Approve,

@@ -3,7 +3,7 @@
 //! trained elsewhere.
 
 use lendscope_domain::governance::{EmergencyView, ModelRow, PromotionView, RegistryView, RunRow};
-use lendscope_domain::Area;
+use lendscope_domain::{Area, RejectInference};
 use leptos::prelude::*;
 use leptos::server_fn::codec::GetUrl;
 use leptos_meta::Title;
@@ -132,6 +132,12 @@ fn RegistryBody(v: RegistryView, act: ServerAction<RegistryAction>) -> impl Into
             <ActionForm action=act attr:class="inline-form" attr:id="retrain-form">
                 <CsrfField/>
                 <input type="hidden" name="action" value=ModelAction::Retrain.as_str()/>
+                <label for="reject-inference">"Declined applicants (reject inference)"</label>
+                <select id="reject-inference" name="reject_inference">
+                    {RejectInference::ALL.iter().map(|m| view! {
+                        <option value=m.as_str()>{m.label()}</option>
+                    }).collect_view()}
+                </select>
                 <button type="submit" class="button button-small button-quiet">
                     "Retrain a challenger on the base data plus labelled decisions"
                 </button>
