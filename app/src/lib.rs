@@ -34,6 +34,7 @@ use pages::{
     stats::StatisticsPage,
     trace::{DecisionSearchPage, DecisionTracePage},
     users::UsersPage,
+    validation::{ValidationPage, ValidationReportPage},
 };
 use session::AuthContext;
 
@@ -88,6 +89,8 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/models/compare") view=ComparePage ssr=SsrMode::Async/>
                     <Route path=path!("/models/:id") view=ModelVersionPage ssr=SsrMode::Async/>
                     <Route path=path!("/monitoring") view=MonitoringPage ssr=SsrMode::Async/>
+                    <Route path=path!("/validation") view=ValidationPage ssr=SsrMode::Async/>
+                    <Route path=path!("/validation/:id") view=ValidationReportPage ssr=SsrMode::Async/>
                     <Route path=path!("/admin/users") view=UsersPage ssr=SsrMode::Async/>
                     <Route path=path!("/audit") view=AuditPage ssr=SsrMode::Async/>
                     <Route path=path!("/audit/decisions") view=DecisionSearchPage ssr=SsrMode::Async/>

@@ -77,16 +77,19 @@ pub enum Area {
     Monitoring,
     Users,
     Audit,
+    /// Validation reports of model versions (model documentation for admins and compliance).
+    Validation,
     /// The signed-in user's own account: sessions and password. Every role has one.
     Account,
 }
 
 impl Area {
-    pub const ALL: [Area; 7] = [
+    pub const ALL: [Area; 8] = [
         Area::Queue,
         Area::Statistics,
         Area::Models,
         Area::Monitoring,
+        Area::Validation,
         Area::Users,
         Area::Audit,
         Area::Account,
@@ -101,6 +104,7 @@ impl Area {
             Area::Monitoring => "/monitoring",
             Area::Users => "/admin/users",
             Area::Audit => "/audit",
+            Area::Validation => "/validation",
             Area::Account => "/account",
         }
     }
@@ -113,6 +117,7 @@ impl Area {
             Area::Monitoring => "Monitoring",
             Area::Users => "Users",
             Area::Audit => "Audit",
+            Area::Validation => "Model validation",
             Area::Account => "My account",
         }
     }
@@ -125,6 +130,7 @@ impl Area {
                 | (Area::Statistics, Role::Admin | Role::Compliance)
                 | (Area::Models, Role::Admin)
                 | (Area::Monitoring, Role::Admin | Role::Compliance)
+                | (Area::Validation, Role::Admin | Role::Compliance)
                 | (Area::Users, Role::Admin)
                 | (Area::Audit, Role::Compliance)
                 | (Area::Account, _)

@@ -264,3 +264,32 @@ pub struct DecisionTrace {
     pub chain_intact: bool,
     pub hash: String,
 }
+
+/// A table in a validation report.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReportTable {
+    pub header: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+}
+
+/// One section of a validation report: what it says, its facts (label, value) and tables.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReportSection {
+    pub title: String,
+    pub paragraphs: Vec<String>,
+    pub facts: Vec<(String, String)>,
+    pub tables: Vec<ReportTable>,
+}
+
+/// The validation report of one model version, generated only from stored facts, in the
+/// order of model documentation under SR 11-7 / OCC 2011-12.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ValidationReport {
+    pub model_id: i64,
+    /// e.g. "alt-credit v2".
+    pub model: String,
+    /// The newest stored fact the report reads (its "as of"), so the same facts give the same
+    /// report.
+    pub as_of: String,
+    pub sections: Vec<ReportSection>,
+}

@@ -22,3 +22,4 @@ pub mod queue;
 pub mod stats;
 pub mod trace;
 pub mod users;
+pub mod validation;

@@ -3,6 +3,7 @@
 mod applications;
 mod auth;
 pub mod openapi;
+mod validation;
 
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
@@ -33,6 +34,7 @@ pub fn router() -> Router<AppState> {
             post(applications::outcome).layer(DefaultBodyLimit::max(4096)),
         )
         .route("/notice/{token}/notice.pdf", get(applications::notice_pdf))
+        .route("/validation/{id}/report.pdf", get(validation::report_pdf))
         .route("/api/{*rest}", axum::routing::any(not_found))
         .route("/rpc/{*rest}", axum::routing::any(not_found))
 }

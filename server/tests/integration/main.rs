@@ -29,3 +29,4 @@ mod sessions;
 mod ssr_stall;
 mod tamper;
 mod users;
+mod validation;

@@ -26,6 +26,8 @@ fn reads(app_id: &str) -> Vec<(String, Area)> {
         ("/rpc/models/version?id=1".into(), Area::Models),
         ("/rpc/models/compare".into(), Area::Models),
         ("/rpc/monitoring".into(), Area::Monitoring),
+        ("/rpc/validation/versions".into(), Area::Validation),
+        ("/rpc/validation/report?id=1".into(), Area::Validation),
         ("/rpc/account".into(), Area::Account),
     ]
 }

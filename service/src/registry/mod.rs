@@ -22,6 +22,7 @@ mod promotion;
 mod retrain;
 mod runs;
 mod store;
+mod validation;
 mod versions;
 mod views;
 
@@ -37,6 +38,7 @@ pub use store::{
     artifact_sha256, LoadedModel, ModelRef, ModelRole, Provenance, RegistryCache, ServingPair,
     MAX_ARTIFACT_BYTES,
 };
+pub use validation::report_pdf;
 
 pub(crate) use applications::{stored, Stored};
 pub(crate) use compare::{judged_groups, PROTECTED_ATTRIBUTES};
