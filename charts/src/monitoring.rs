@@ -2,6 +2,8 @@
 //! per group), metrics over periods (realized AUC per model version) and estimated against
 //! realized performance over chunks of decisions.
 
+use plotters::coord::types::RangedCoordf64;
+use plotters::coord::Shift;
 use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 
@@ -123,6 +125,47 @@ pub fn bars(
     Ok(svg)
 }
 
+/// A chart with one slot per label along x (slot k at x = k, labelled with `labels[k]`; at
+/// most `max_labels` labels shown), y over `y_range`, and its mesh drawn.
+fn slots_chart<'a, 'b>(
+    root: &'a DrawingArea<SVGBackend<'b>, Shift>,
+    labels: &[String],
+    y_range: (f64, f64),
+    max_labels: usize,
+    (x_desc, y_desc): (Option<&str>, Option<&str>),
+) -> Result<ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>, String> {
+    let n = labels.len().max(1);
+    let mut chart = ChartBuilder::on(root)
+        .margin(14)
+        .x_label_area_size(40)
+        .y_label_area_size(48)
+        .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), y_range.0..y_range.1)
+        .map_err(err)?;
+    let labels = labels.to_vec();
+    let fmt_x = move |x: &f64| {
+        let k = x.round();
+        if (x - k).abs() < 1e-9 && k >= 0.0 {
+            labels.get(k as usize).cloned().unwrap_or_default()
+        } else {
+            String::new()
+        }
+    };
+    let mut mesh = chart.configure_mesh();
+    mesh.light_line_style(WHITE)
+        .bold_line_style(GRID)
+        .x_labels(n.min(max_labels))
+        .x_label_formatter(&fmt_x)
+        .label_style(("sans-serif", 12).into_font().color(&NEUTRAL));
+    if let Some(d) = x_desc {
+        mesh.x_desc(d);
+    }
+    if let Some(d) = y_desc {
+        mesh.y_desc(d);
+    }
+    mesh.draw().map_err(err)?;
+    Ok(chart)
+}
+
 /// Lines over periods: each series gives a value (or none) per period label; `lines` are
 /// dashed reference levels.
 pub fn over_periods(
@@ -133,36 +176,11 @@ pub fn over_periods(
     width: u32,
     height: u32,
 ) -> Result<String, String> {
-    let n = periods.len().max(1);
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area();
         root.fill(&WHITE).map_err(err)?;
-        let mut chart = ChartBuilder::on(&root)
-            .margin(14)
-            .x_label_area_size(40)
-            .y_label_area_size(48)
-            .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), y_range.0..y_range.1)
-            .map_err(err)?;
-        let labels = periods.to_vec();
-        let fmt_x = move |x: &f64| {
-            let k = x.round();
-            if (x - k).abs() < 1e-9 && k >= 0.0 {
-                labels.get(k as usize).cloned().unwrap_or_default()
-            } else {
-                String::new()
-            }
-        };
-        chart
-            .configure_mesh()
-            .light_line_style(WHITE)
-            .bold_line_style(GRID)
-            .x_labels(n.min(12))
-            .x_label_formatter(&fmt_x)
-            .y_desc(y_desc)
-            .label_style(("sans-serif", 12).into_font().color(&NEUTRAL))
-            .draw()
-            .map_err(err)?;
+        let mut chart = slots_chart(&root, periods, y_range, 12, (None, Some(y_desc)))?;
         for (i, (name, values)) in series.iter().enumerate() {
             let color = PALETTE[i % PALETTE.len()];
             let points: Vec<(f64, f64)> = values
@@ -226,31 +244,13 @@ pub fn estimated(
     {
         let root = SVGBackend::with_string(&mut svg, (width, height)).into_drawing_area();
         root.fill(&WHITE).map_err(err)?;
-        let mut chart = ChartBuilder::on(&root)
-            .margin(14)
-            .x_label_area_size(40)
-            .y_label_area_size(48)
-            .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), 0f64..1f64)
-            .map_err(err)?;
-        let labels = chunks.to_vec();
-        let fmt_x = move |x: &f64| {
-            let k = x.round();
-            if (x - k).abs() < 1e-9 && k >= 0.0 {
-                labels.get(k as usize).cloned().unwrap_or_default()
-            } else {
-                String::new()
-            }
-        };
-        chart
-            .configure_mesh()
-            .light_line_style(WHITE)
-            .bold_line_style(GRID)
-            .x_labels(n.min(10))
-            .x_label_formatter(&fmt_x)
-            .x_desc("chunks, oldest to newest (last decision #)")
-            .label_style(("sans-serif", 12).into_font().color(&NEUTRAL))
-            .draw()
-            .map_err(err)?;
+        let mut chart = slots_chart(
+            &root,
+            chunks,
+            (0.0, 1.0),
+            10,
+            (Some("chunks, oldest to newest (last decision #)"), None),
+        )?;
         for (i, s) in series.iter().enumerate() {
             let color = PALETTE[i % PALETTE.len()];
             let band: Vec<(usize, (f64, f64))> = s

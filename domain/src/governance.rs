@@ -161,7 +161,9 @@ pub struct Comparison {
     pub final_fairness: Vec<GroupParity>,
     /// Both versions on a generated through-the-door population whose every outcome is
     /// known, declined applicants included (what reject inference is for).
-    pub through_the_door: ThroughTheDoor,
+    pub through_the_door: Option<ThroughTheDoor>,
+    /// Why there is no through-the-door check.
+    pub through_the_door_note: Option<String>,
     /// How the challenger's training treated declined applicants (its run's record).
     pub challenger_reject_inference: String,
     pub latency_p50_us: f64,

@@ -59,5 +59,20 @@ test('an admin reads the demo run, starts a run from the page; compliance reads 
   await c.page.goto(`${BASE}/monitoring`);
   assert.equal(await c.page.getByTestId('runs-table').locator('tbody tr').count(), before + 1);
   assert.match(await c.page.getByTestId('dataset-verdict').innerText(), /inputs drifted/);
+  // Compliance reads a version's validation report: ten sections, and its PDF.
+  await c.page.goto(`${BASE}/validation`);
+  await hydrated(c.page);
+  await c.page.getByTestId('validation-versions').getByRole('link', { name: 'Report' }).first().click();
+  await c.page.waitForURL(/\/validation\/\d+$/);
+  await c.page.getByTestId('report-section').nth(9).waitFor();
+  assert.equal(await c.page.getByTestId('report-section').count(), 10);
+  assert.match(await c.page.getByTestId('report-section').first().innerText(), /Purpose, intended use and limits/);
+  const pdfHref = await c.page.getByTestId('report-pdf').getAttribute('href');
+  const pdf = await c.page.request.get(`${BASE}${pdfHref}`);
+  assert.equal(pdf.status(), 200);
+  assert.equal(pdf.headers()['content-type'], 'application/pdf');
+  const again = await c.page.request.get(`${BASE}${pdfHref}`);
+  assert.ok(Buffer.compare(await pdf.body(), await again.body()) === 0, 'the PDF regenerates byte-identical');
+  await c.page.screenshot({ path: `${ARTIFACTS}/validation-report.png`, fullPage: true });
   await c.context.close();
 });

@@ -88,11 +88,14 @@ impl Isotonic {
         }
         let mut idx: Vec<usize> = (0..scores.len()).collect();
         idx.sort_by(|&a, &b| scores[a].total_cmp(&scores[b]));
-        // Equal scores become one point: the mean outcome, weighted by their count.
+        // Scores within 1e-15 of a group's first score join it (scikit-learn's `_make_unique`
+        // with float64 resolution): one point, the mean outcome weighted by the count.
         let (mut x, mut sum, mut weight) = (Vec::new(), Vec::new(), Vec::<f64>::new());
         for &i in &idx {
             let y = f64::from(u8::from(labels[i]));
-            if x.last() == Some(&scores[i]) {
+            if x.last()
+                .is_some_and(|&first: &f64| scores[i] - first < 1e-15)
+            {
                 let k = x.len() - 1;
                 sum[k] += y;
                 weight[k] += 1.0;

@@ -1031,8 +1031,8 @@ fn scored_csv(
 }
 
 /// `lendscope estimate` against nannyml 0.13's CBPE on the same files: per chunk of the
-/// reference and of the analysis period, the estimated ROC AUC within 0.005, the sampling
-/// error, realized AUC and thresholds within 1e-9, the same alerts and the same calibration
+/// reference and of the analysis period, the estimated ROC AUC and its band (the issue asks
+/// 0.005; they agree to rounding), the sampling error, realized AUC and thresholds within 1e-9, the same alerts and the same calibration
 /// decision — for a calibrated reference and for one whose probabilities are too high (where
 /// both calibrate by isotonic regression). The analysis periods hold an unchanged
 /// population, one whose probabilities crowd together (discrimination falls: alerts) and a
@@ -1144,7 +1144,7 @@ fn estimate_matches_nannyml() {
             assert_eq!(m["start"], t["start"], "{at}");
             assert_eq!(m["end"], t["end"], "{at}");
             let e = &m["roc_auc"];
-            close(&e["value"], &t["value"], 0.005, &format!("{at} estimate"));
+            close(&e["value"], &t["value"], 1e-9, &format!("{at} estimate"));
             worst = worst.max((e["value"].as_f64().unwrap() - t["value"].as_f64().unwrap()).abs());
             close(
                 &e["sampling_error"],
@@ -1161,13 +1161,13 @@ fn estimate_matches_nannyml() {
             close(
                 &e["upper_band"],
                 &t["upper_band"],
-                0.005,
+                1e-9,
                 &format!("{at} upper band"),
             );
             close(
                 &e["lower_band"],
                 &t["lower_band"],
-                0.005,
+                1e-9,
                 &format!("{at} lower band"),
             );
             let thresholds = &ours["roc_auc_thresholds"];

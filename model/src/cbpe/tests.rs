@@ -143,11 +143,20 @@ fn shifts_raise_alerts_without_outcomes() {
     assert!(e.default_rate.lower_band.unwrap() < e.default_rate.value.unwrap());
 }
 
-/// The sampling-error components by their definition, computed the long way.
+/// The sampling-error components by their definition, computed the long way: on the
+/// minority class as positive, so a reference where most rows defaulted is read flipped.
 #[test]
 fn sampling_components_by_definition() {
     let (s, l) = sample(13, 500, |p| p);
     let (sigma, fraction) = auc_sampling_components(&s, &l);
+    let (s_flipped, l_flipped): (Vec<f64>, Vec<bool>) =
+        s.iter().zip(&l).map(|(&p, &d)| (1.0 - p, !d)).unzip();
+    assert!(
+        l_flipped.iter().filter(|&&d| d).count() * 2 > l.len(),
+        "majority positive"
+    );
+    let (sigma_f, fraction_f) = auc_sampling_components(&s_flipped, &l_flipped);
+    assert!((sigma_f - sigma).abs() < 1e-12 && (fraction_f - fraction).abs() < 1e-12);
     let mut idx: Vec<usize> = (0..s.len()).collect();
     idx.sort_by(|&a, &b| s[a].total_cmp(&s[b]));
     let neg = l.iter().filter(|&&x| !x).count() as f64;

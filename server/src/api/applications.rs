@@ -170,7 +170,14 @@ pub async fn notice_pdf(
     Path(token): Path<String>,
 ) -> Result<Response, ApiError> {
     let (application_id, pdf) = state.services.notice_pdf_by_token(&token).await?;
-    let disposition = format!("inline; filename=\"lendscope-notice-{application_id}.pdf\"");
+    Ok(pdf_response(
+        &format!("lendscope-notice-{application_id}.pdf"),
+        pdf,
+    ))
+}
+
+/// A PDF shown in the browser under `file_name`, never cached.
+pub(super) fn pdf_response(file_name: &str, pdf: Vec<u8>) -> Response {
     let mut res = pdf.into_response();
     let headers = res.headers_mut();
     headers.insert(
@@ -178,8 +185,8 @@ pub async fn notice_pdf(
         HeaderValue::from_static("application/pdf"),
     );
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    if let Ok(v) = HeaderValue::from_str(&disposition) {
+    if let Ok(v) = HeaderValue::from_str(&format!("inline; filename=\"{file_name}\"")) {
         headers.insert(header::CONTENT_DISPOSITION, v);
     }
-    Ok(res)
+    res
 }

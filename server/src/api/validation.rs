@@ -4,9 +4,8 @@
 //! bytes.
 
 use axum::extract::{Path, State};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::Extension;
-use http::{header, HeaderValue};
 use lendscope_domain::{AppError, Area};
 use lendscope_service::SessionUser;
 
@@ -24,15 +23,5 @@ pub async fn report_pdf(
     }
     let id = file.0.parse::<i64>().map_err(|_| ApiError::not_found())?;
     let (name, pdf) = state.services.validation_pdf(id).await?;
-    let mut res = pdf.into_response();
-    let headers = res.headers_mut();
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/pdf"),
-    );
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    if let Ok(v) = HeaderValue::from_str(&format!("inline; filename=\"{name}\"")) {
-        headers.insert(header::CONTENT_DISPOSITION, v);
-    }
-    Ok(res)
+    Ok(super::applications::pdf_response(&name, pdf))
 }

@@ -155,6 +155,9 @@ async fn a_run_finds_drift_fairness_and_performance(backend: Backend) {
         let rows: usize = v.chunks.iter().map(|c| c.estimate.rows).sum();
         let labelled: usize = v.chunks.iter().map(|c| c.estimate.labelled).sum();
         assert_eq!(labelled, 160, "{v:?}");
+        // The 160 labelled loans are also the reference: marked as in-sample.
+        let in_reference: usize = v.chunks.iter().map(|c| c.in_reference).sum();
+        assert_eq!(in_reference, 160);
         assert!(rows > 160 && rows < 320, "{rows} loans");
         assert_eq!(v.chunks.len(), size_chunks_merged(rows, 40).len());
         for c in &v.chunks[1..] {

@@ -772,7 +772,7 @@ async fn retraining_registers_a_challenger_with_its_lineage(backend: Backend) {
     let c = app.services.compare_serving().await.unwrap();
     assert_eq!(c.challenger.id, r.model_id.unwrap());
     assert_eq!(c.challenger_reject_inference, "fuzzy augmentation");
-    let tt = &c.through_the_door;
+    let tt = c.through_the_door.as_ref().unwrap();
     assert_eq!(tt.rows, 5_000);
     for x in [tt.champion_auc, tt.challenger_auc] {
         assert!(x > 0.6 && x < 1.0, "{tt:?}");

@@ -118,12 +118,16 @@ pub(super) fn alerts_of(
             }
         }
     }
-    // Performance estimated before outcomes: the newest chunk of each version.
+    // Performance estimated before outcomes: the newest chunk of each version that still
+    // scores (its newest loan is in the current window).
+    let current_from = report.current.first_seq.unwrap_or(i64::MAX);
     for v in &report.estimated {
-        let Some(c) = v.chunks.last() else { continue };
+        let Some(c) = v.chunks.last().filter(|c| c.last_seq >= current_from) else {
+            continue;
+        };
         let e = &c.estimate;
         let span = format!(
-            "the newest {} decisions scored by it ({} to {})",
+            "the newest {} loans scored by it ({} to {})",
             e.rows,
             c.from.format("%Y-%m-%d"),
             c.to.format("%Y-%m-%d")

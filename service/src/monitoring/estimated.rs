@@ -12,8 +12,9 @@
 //! window), which give the calibration, the sampling error and the thresholds; it is then
 //! applied to the version's scores of the loans among the newest decisions, cut in decision
 //! order into chunks that end with the newest one. Each chunk shows the estimated ROC AUC and
-//! default rate with their bands and, where the chunk has outcomes, the realized figures on
-//! those rows.
+//! default rate with their bands, where the chunk has outcomes the realized figures on those
+//! rows, and how many of its loans the estimator was fitted on (there the estimate is
+//! in-sample).
 
 use std::collections::BTreeMap;
 
@@ -75,12 +76,14 @@ fn version(
     labelled: &[Scored],
     s: &MonitoringSettings,
 ) -> EstimatedVersion {
-    let (scores, outcomes): (Vec<f64>, Vec<bool>) = labelled
+    let reference: Vec<&Scored> = labelled
         .iter()
         .filter(|x| x.model_id == id)
         .take(s.window)
-        .map(|x| (x.pd, x.defaulted))
-        .unzip();
+        .collect();
+    let (scores, outcomes): (Vec<f64>, Vec<bool>) =
+        reference.iter().map(|x| (x.pd, x.defaulted)).unzip();
+    let reference_seqs: std::collections::HashSet<i64> = reference.iter().map(|x| x.seq).collect();
     let defaults = outcomes.iter().filter(|&&d| d).count();
     let mut out = EstimatedVersion {
         model_id: id,
@@ -102,7 +105,10 @@ fn version(
         ));
         return out;
     }
-    let chunk = (scores.len() / REFERENCE_CHUNKS).clamp(s.min_labelled, s.estimate_chunk.max(1));
+    // At most `estimate_chunk`, at least `min_labelled` (whichever settings are in force).
+    let chunk = (scores.len() / REFERENCE_CHUNKS)
+        .min(s.estimate_chunk.max(1))
+        .max(s.min_labelled.max(1));
     let cbpe = match Cbpe::fit(&scores, &outcomes, &size_chunks_merged(scores.len(), chunk)) {
         Ok(c) => c,
         Err(e) => {
@@ -115,8 +121,14 @@ fn version(
     out.roc_auc_thresholds = Some(cbpe.roc_auc_thresholds);
     out.default_rate_thresholds = Some(cbpe.default_rate_thresholds);
     // Chunks counted back from the newest decision: the newest chunk is full, and a short
-    // remainder joins the oldest one.
+    // remainder joins the oldest one. Fewer loans than half a chunk say nothing.
     let n = rows.len();
+    if n * 2 < chunk {
+        out.note = Some(format!(
+            "{n} loans scored among the decisions read: fewer than half a chunk of {chunk}"
+        ));
+        return out;
+    }
     let mut ranges: Vec<std::ops::Range<usize>> = size_chunks_merged(n, chunk)
         .into_iter()
         .map(|r| n - r.end..n - r.start)
@@ -130,6 +142,10 @@ fn version(
             Ok(estimate) => out.chunks.push(EstimatedChunk {
                 first_seq: part[0].seq,
                 last_seq: part[part.len() - 1].seq,
+                in_reference: part
+                    .iter()
+                    .filter(|x| reference_seqs.contains(&x.seq))
+                    .count(),
                 from: part[0].at,
                 to: part[part.len() - 1].at,
                 estimate,
@@ -178,8 +194,10 @@ mod tests {
         let reference = spread(2_000, 7);
         let labelled: Vec<Scored> = reference
             .iter()
-            .map(|&(pd, defaulted)| Scored {
+            .enumerate()
+            .map(|(i, &(pd, defaulted))| Scored {
                 model_id: 1,
+                seq: -(i as i64),
                 at: at(1),
                 pd,
                 defaulted,
@@ -222,6 +240,10 @@ mod tests {
         assert!(newest.roc_auc.alert, "{newest:?}");
         assert!(!one.chunks[1].estimate.roc_auc.alert);
         assert_eq!(one.chunks[1].estimate.labelled, 0);
+        assert!(
+            one.chunks.iter().all(|c| c.in_reference == 0),
+            "older labelled scores"
+        );
         // 1,400 loans: a remainder of 400 is a chunk of its own.
         let w = estimated_performance(&recent[300..], &labels, &labelled, &names, &s);
         let sizes: Vec<usize> = w[0].chunks.iter().map(|c| c.estimate.rows).collect();

@@ -60,6 +60,10 @@ pub struct PerformanceRow {
 pub struct EstimatedChunk {
     pub first_seq: i64,
     pub last_seq: i64,
+    /// Loans of the chunk that are in the reference the estimator was fitted on: there the
+    /// estimate is in-sample, not a check (runs before this field have none).
+    #[serde(default)]
+    pub in_reference: usize,
     pub from: DateTime<Utc>,
     pub to: DateTime<Utc>,
     pub estimate: ChunkEstimate,
@@ -79,7 +83,8 @@ pub struct EstimatedVersion {
     pub chunk_size: usize,
     pub roc_auc_thresholds: Option<Thresholds>,
     pub default_rate_thresholds: Option<Thresholds>,
-    /// Oldest first; the newest chunk is full, the oldest may be shorter.
+    /// Oldest first; the newest chunk is full, the oldest holds a remainder shorter than half a
+    /// chunk besides its own (so it may be longer).
     pub chunks: Vec<EstimatedChunk>,
     pub note: Option<String>,
 }

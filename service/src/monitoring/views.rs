@@ -91,11 +91,16 @@ fn estimated_view(v: &EstimatedVersion) -> EstimatedView {
             let band = |x: &lendscope_model::cbpe::Estimate| x.lower_band.zip(x.upper_band);
             EstimatedChunkView {
                 decisions: format!(
-                    "#{}–#{} ({} to {})",
+                    "#{}–#{} ({} to {}){}",
                     c.first_seq,
                     c.last_seq,
                     c.from.format("%Y-%m-%d"),
-                    c.to.format("%Y-%m-%d")
+                    c.to.format("%Y-%m-%d"),
+                    if c.in_reference > 0 {
+                        format!("; {} in the reference (in-sample)", c.in_reference)
+                    } else {
+                        String::new()
+                    }
                 ),
                 rows: e.rows,
                 labelled: e.labelled,

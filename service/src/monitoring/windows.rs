@@ -95,6 +95,8 @@ pub(super) struct Scores {
 /// One labelled score of one version.
 pub(super) struct Scored {
     pub(super) model_id: i64,
+    /// The decision's place in the chain.
+    pub(super) seq: i64,
     pub(super) at: DateTime<Utc>,
     pub(super) pd: f64,
     pub(super) defaulted: bool,
@@ -212,6 +214,7 @@ impl Services {
                     .into_iter()
                     .map(|(model_id, pd)| Scored {
                         model_id,
+                        seq,
                         at,
                         pd,
                         defaulted: d,

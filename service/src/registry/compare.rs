@@ -12,6 +12,7 @@ use chrono::Duration;
 use lendscope_domain::governance::{
     Comparison, GateCheck, GroupParity, Interval, ModelRow, ThroughTheDoor,
 };
+use lendscope_domain::RejectInference;
 use lendscope_model::compare::{self, Estimate};
 
 use super::applications::{internal, Stored};
@@ -242,7 +243,9 @@ impl Services {
         })
         .await
         .map_err(internal)??;
-        comparison.challenger_reject_inference = method.label().to_owned();
+        comparison.challenger_reject_inference = method
+            .map_or("not recorded (no retraining run)", RejectInference::label)
+            .to_owned();
         Ok(comparison)
     }
 }
@@ -385,7 +388,25 @@ fn evaluate(
     } else {
         DEFAULT_APPROVAL_RATE
     };
-    let through_the_door = through_the_door(champion, challenger, approval_rate)?;
+    // Informational: a failure here is logged and shown, never a failed comparison (the
+    // promotion request computes the comparison too).
+    let (through_the_door, through_the_door_note) = if approval_rate > 0.0 {
+        match through_the_door(champion, challenger, approval_rate) {
+            Ok(t) => (Some(t), None),
+            Err(e) => {
+                tracing::warn!(error = %e, "the through-the-door check failed");
+                (
+                    None,
+                    Some("the check could not be computed; see the server log".to_owned()),
+                )
+            }
+        }
+    } else {
+        (
+            None,
+            Some("the champion approved none of the recent applications: no approval rate to compare at".to_owned()),
+        )
+    };
 
     let mut gate = Vec::new();
     gate.push(GateCheck {
@@ -507,6 +528,7 @@ fn evaluate(
         final_decided: final_inputs.len(),
         final_fairness,
         through_the_door,
+        through_the_door_note,
         challenger_reject_inference: String::new(),
         latency_p50_us: p50,
         latency_p99_us: p99,

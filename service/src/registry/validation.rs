@@ -12,6 +12,7 @@ use lendscope_domain::governance::{
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::Value;
 
+use super::versions::stamp;
 use crate::entity::{model, promotion_request, promotion_resolution};
 use crate::error::ServiceResult;
 use crate::monitoring::MonitoringReport;
@@ -21,10 +22,6 @@ use crate::Services;
 struct Request {
     row: promotion_request::Model,
     resolution: Option<promotion_resolution::Model>,
-}
-
-fn stamp(at: chrono::DateTime<chrono::Utc>) -> String {
-    at.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
 fn num(x: Option<f64>, digits: usize) -> String {
@@ -139,7 +136,7 @@ fn build(
 
     let mut s = section("4. Discrimination and calibration");
     s.paragraphs.push(
-        "On the training card's validation and test parts (held out from training), and realized on decided applications with an outcome scored by this version (served or shadow).".to_owned(),
+        "On the training card's validation and test parts (held out from training); and realized on the decided applications with an outcome, rescored by this version from their stored inputs. A retrained version was trained on such applications too, so for it the realized figures are partly in-sample.".to_owned(),
     );
     s.tables.push(table(
         &["Metric", "Validation", "Test"],
@@ -246,8 +243,17 @@ fn build(
                     "{from} This version scored none of the decisions the run read."
                 )),
             }
+            let served = format!(
+                "These figures describe the applications scored and the recommendations served by the champion of the run ({}){}.",
+                r.champion.as_deref().unwrap_or("none"),
+                if r.champion.as_deref() == Some(model.as_str()) {
+                    ", this version"
+                } else {
+                    ", not this version's own"
+                }
+            );
             stability.paragraphs.push(format!(
-                "{from} Population stability of the inputs and of the served probability of default: reference {}; current {}.",
+                "{from} Population stability of the inputs and of the served probability of default: reference {}; current {}. {served}",
                 r.reference.description, r.current.description
             ));
             if let Some(p) = &r.prediction_drift {
@@ -287,7 +293,7 @@ fn build(
                 ));
             }
             fairness.paragraphs.push(format!(
-                "{from} Approval rates of the recommendations per group over the current window; a gap of 10 points or more alerts."
+                "{from} Approval rates of the recommendations per group over the current window; a gap of 10 points or more alerts. {served}"
             ));
             for f in &r.fairness {
                 match &f.report {
@@ -324,13 +330,31 @@ fn build(
                         .push((f.attribute.clone(), f.notes.join("; "))),
                 }
             }
-            alerts
-                .paragraphs
-                .push(format!("{from} {} alerts.", r.alerts.len()));
-            if !r.alerts.is_empty() {
+            // This version's own alerts and those about the whole population.
+            let concern: Vec<_> = r
+                .alerts
+                .iter()
+                .filter(|a| {
+                    a.subject == model
+                        || matches!(
+                            a.kind.as_str(),
+                            "data_drift"
+                                | "feature_drift"
+                                | "psi"
+                                | "prediction_drift"
+                                | "fairness"
+                        )
+                })
+                .collect();
+            alerts.paragraphs.push(format!(
+                "{from} {} of its {} alerts concern this version or the whole population (drift, fairness); they stand until a later run no longer raises them.",
+                concern.len(),
+                r.alerts.len()
+            ));
+            if !concern.is_empty() {
                 alerts.tables.push(table(
                     &["Kind", "Severity", "Subject", "Message"],
-                    r.alerts
+                    concern
                         .iter()
                         .map(|a| {
                             vec![
@@ -381,7 +405,10 @@ fn build(
                     format!(" ({})", x.note)
                 }
             ),
-            None => format!("open until {}", stamp(r.row.expires_at)),
+            None => format!(
+                "not resolved (it expires, or expired, at {})",
+                stamp(r.row.expires_at)
+            ),
         };
         s.paragraphs.push(format!(
             "Request #{}: {what}, against champion model {}, requested by {} at {} (\"{}\"); {outcome}. The gate as it stood when requested:",
@@ -427,6 +454,10 @@ fn build(
     sections.push(s);
 
     let mut times = vec![d.row.created_at.clone()];
+    for p in &d.periods {
+        times.push(p.from.clone());
+        times.extend(p.to.clone());
+    }
     if let Some((_, at, _)) = run {
         times.push(stamp(at));
     }

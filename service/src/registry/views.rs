@@ -83,9 +83,12 @@ impl Services {
         Ok(self.pair_ids().await?.share)
     }
 
-    /// How a version's training run treated declined applicants (none for a version without
-    /// a run, or whose run predates reject inference).
-    pub(crate) async fn reject_inference_of(&self, id: i64) -> ServiceResult<RejectInference> {
+    /// How a version's training run treated declined applicants, as the run recorded it
+    /// (`None` for a version without a run, or whose run did not record it).
+    pub(crate) async fn reject_inference_of(
+        &self,
+        id: i64,
+    ) -> ServiceResult<Option<RejectInference>> {
         let run = model::Entity::find_by_id(id)
             .one(self.db())
             .await?
@@ -102,7 +105,7 @@ impl Services {
                 }),
             None => None,
         };
-        Ok(method.unwrap_or(RejectInference::None))
+        Ok(method)
     }
 
     /// A version page: lineage, card metrics, alias periods and realized performance.
@@ -183,7 +186,7 @@ impl Services {
             "Reject inference".to_owned(),
             format!(
                 "{}; {} inferred training rows",
-                method.label(),
+                method.map_or("not recorded (no retraining run)", RejectInference::label),
                 data["inferred_rows"].as_u64().unwrap_or(0)
             ),
         ));

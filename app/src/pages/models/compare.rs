@@ -83,7 +83,25 @@ fn CompareBody(c: Comparison, act: ServerAction<RegistryAction>) -> impl IntoVie
         .into_any(),
         _ => view! { <p class="muted">{c.labelled_note.clone().unwrap_or_default()}</p> }.into_any(),
     };
-    let tt = c.through_the_door.clone();
+    let through_the_door = match c.through_the_door.clone() {
+        Some(tt) => view! {
+            <p class="muted small">{format!(
+                "Labelled outcomes exist only for approved loans. Here both versions score {} applicants from the synthetic generator (seed {}), which knows every applicant's outcome; each approves its least risky {} — the champion's approval rate on the recent applications. The challenger's training treated declined applicants by: {}.",
+                tt.rows, tt.seed, percent(tt.approval_rate, 1), c.challenger_reject_inference)}</p>
+            <table class="table"><thead><tr><th scope="col"></th><th scope="col">"Champion"</th>
+                <th scope="col">"Challenger"</th><th scope="col">"Challenger − champion"</th></tr></thead>
+                <tbody>
+                    <tr><th scope="row">"ROC AUC"</th><td>{format!("{:.4}", tt.champion_auc)}</td>
+                        <td>{format!("{:.4}", tt.challenger_auc)}</td>
+                        <td>{format!("{:+.4}", tt.challenger_auc - tt.champion_auc)}</td></tr>
+                    <tr><th scope="row">"Bad rate of the approved"</th><td>{percent(tt.champion_bad_rate, 2)}</td>
+                        <td>{percent(tt.challenger_bad_rate, 2)}</td>
+                        <td>{format!("{:+.2} points", (tt.challenger_bad_rate - tt.champion_bad_rate) * 100.0)}</td></tr>
+                </tbody></table>
+        }
+        .into_any(),
+        None => view! { <p class="muted">{c.through_the_door_note.clone().unwrap_or_default()}</p> }.into_any(),
+    };
     let fairness = c
         .fairness
         .iter()
@@ -138,19 +156,7 @@ fn CompareBody(c: Comparison, act: ServerAction<RegistryAction>) -> impl IntoVie
         </section>
         <section class="card" aria-labelledby="ttd-h" data-testid="through-the-door">
             <h2 id="ttd-h">"Through the door (generated applicants, declined included)"</h2>
-            <p class="muted small">{format!(
-                "Labelled outcomes exist only for approved loans. Here both versions score {} applicants from the synthetic generator (seed {}), which knows every applicant's outcome; each approves its least risky {} — the champion's approval rate on the recent applications. The challenger was trained with reject inference: {}.",
-                tt.rows, tt.seed, percent(tt.approval_rate, 1), c.challenger_reject_inference)}</p>
-            <table class="table"><thead><tr><th scope="col"></th><th scope="col">"Champion"</th>
-                <th scope="col">"Challenger"</th><th scope="col">"Challenger − champion"</th></tr></thead>
-                <tbody>
-                    <tr><th scope="row">"ROC AUC"</th><td>{format!("{:.4}", tt.champion_auc)}</td>
-                        <td>{format!("{:.4}", tt.challenger_auc)}</td>
-                        <td>{format!("{:+.4}", tt.challenger_auc - tt.champion_auc)}</td></tr>
-                    <tr><th scope="row">"Bad rate of the approved"</th><td>{percent(tt.champion_bad_rate, 2)}</td>
-                        <td>{percent(tt.challenger_bad_rate, 2)}</td>
-                        <td>{format!("{:+.2} points", (tt.challenger_bad_rate - tt.champion_bad_rate) * 100.0)}</td></tr>
-                </tbody></table>
+            {through_the_door}
         </section>
         <section class="card" aria-labelledby="fair-h">
             <h2 id="fair-h">"Fairness of the challenger's recommendations"</h2>
