@@ -74,7 +74,7 @@ async fn the_validation_report_is_stored_facts_in_order_and_its_pdf_regenerates(
         .map(|(_, v)| v.clone())
         .unwrap();
     assert_eq!(fact(1, "Training data SHA-256"), data_hash);
-    assert!(fact(2, "Reject inference").starts_with("not recorded (no retraining run)"));
+    assert!(fact(2, "Reject inference").starts_with("not recorded by its training"));
     // Realized performance on the 160 labelled decisions; the estimate from the monitoring
     // run; the request with the gate as it stood and who resolved it.
     assert!(report.sections[3].tables.len() == 2, "test and realized");

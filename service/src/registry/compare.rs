@@ -244,7 +244,7 @@ impl Services {
         .await
         .map_err(internal)??;
         comparison.challenger_reject_inference = method
-            .map_or("not recorded (no retraining run)", RejectInference::label)
+            .map_or("not recorded by its training", RejectInference::label)
             .to_owned();
         Ok(comparison)
     }

@@ -186,7 +186,7 @@ impl Services {
             "Reject inference".to_owned(),
             format!(
                 "{}; {} inferred training rows",
-                method.map_or("not recorded (no retraining run)", RejectInference::label),
+                method.map_or("not recorded by its training", RejectInference::label),
                 data["inferred_rows"].as_u64().unwrap_or(0)
             ),
         ));
