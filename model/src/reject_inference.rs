@@ -93,6 +93,15 @@ pub struct PopulationFigures {
     pub bad_rate: f64,
 }
 
+/// The applicants' positions ordered by probability of default, lowest first (ties by
+/// position), and how many of them an approval rate approves (the first that many).
+pub fn least_risky_first(pds: &[f64], approval_rate: f64) -> (Vec<usize>, usize) {
+    let mut order: Vec<usize> = (0..pds.len()).collect();
+    order.sort_by(|&a, &b| pds[a].total_cmp(&pds[b]).then(a.cmp(&b)));
+    let approved = ((pds.len() as f64) * approval_rate).round() as usize;
+    (order, approved.min(pds.len()))
+}
+
 /// AUC over the whole population and the bad rate among the `approval_rate` share with the
 /// lowest probabilities of default (ties by position).
 pub fn population_figures(
@@ -106,9 +115,7 @@ pub fn population_figures(
         )));
     }
     let auc = metrics::auc(pds, defaulted)?;
-    let approved = ((pds.len() as f64) * approval_rate).round() as usize;
-    let mut order: Vec<usize> = (0..pds.len()).collect();
-    order.sort_by(|&a, &b| pds[a].total_cmp(&pds[b]).then(a.cmp(&b)));
+    let (order, approved) = least_risky_first(pds, approval_rate);
     let bad = order[..approved].iter().filter(|&&i| defaulted[i]).count();
     Ok(PopulationFigures {
         rows: pds.len(),

@@ -14,7 +14,8 @@
 
 use lendscope_model::features::TARGET;
 use lendscope_model::reject_inference::{
-    self, generated_population, population_figures, probabilities, Inferred, PopulationFigures,
+    self, generated_population, least_risky_first, population_figures, probabilities, Inferred,
+    PopulationFigures,
 };
 use lendscope_model::synth::{header, Settings};
 
@@ -74,9 +75,7 @@ pub fn run(e: &Experiment, params: &TrainParams) -> Result<Vec<Row>, TrainError>
     // The applicants: the champion approves its least risky share.
     let applicants = generated_population(e.seeds.1, e.applicant_rows)?;
     let pds = probabilities(&champion, &applicants)?;
-    let mut order: Vec<usize> = (0..pds.len()).collect();
-    order.sort_by(|&a, &b| pds[a].total_cmp(&pds[b]).then(a.cmp(&b)));
-    let approved_n = (pds.len() as f64 * e.approval_rate).round() as usize;
+    let (order, approved_n) = least_risky_first(&pds, e.approval_rate);
     let (approved, declined) = order.split_at(approved_n);
     let declined_pds: Vec<f64> = declined.iter().map(|&i| pds[i]).collect();
 
