@@ -127,7 +127,8 @@ pub(crate) struct ShapTables {
     rule: Vec<(f64, f64)>,
     /// One table per tree, `1 + 2q` values per tree node.
     trees: Vec<Vec<f64>>,
-    /// The compiled kernel (every tree of depth ≤ 8, with the 4-node rule), else `None`.
+    /// The compiled kernel (every tree of depth ≤ 8: the 2-node rule up to depth 4, the
+    /// 4-node rule beyond), else `None`.
     flat: Option<flat::FlatForest>,
 }
 
@@ -135,15 +136,13 @@ impl ShapTables {
     pub(crate) fn new(trees: &[Tree], quadrature: &Quadrature) -> Self {
         let depth = trees.iter().map(|t| t.depth).max().unwrap_or(0);
         let (q, rule) = quadrature.at_least(depth.div_ceil(2).max(1));
-        let flat = if depth <= flat::MAX_DEPTH {
+        let flat = flat::FlatForest::compile(trees, |points| {
             quadrature
                 .rules
                 .iter()
-                .find(|(q, _)| *q == flat::LANES)
-                .and_then(|(_, r)| flat::FlatForest::compile(trees, r))
-        } else {
-            None
-        };
+                .find(|(q, _)| *q == points)
+                .map(|(_, r)| r.as_slice())
+        });
         // The walker's tables only where it explains: a model the kernel serves keeps none.
         let tables = if flat.is_some() {
             Vec::new()
@@ -360,7 +359,7 @@ impl<'a, const Q: usize> Walker<'a, Q> {
 
 thread_local! {
     /// The compiled kernel's working memory: allocated once per thread, reused by every row.
-    static SCRATCH: std::cell::RefCell<flat::Scratch<1>> = std::cell::RefCell::new(flat::Scratch::default());
+    static SCRATCH: std::cell::RefCell<flat::Scratch> = std::cell::RefCell::new(flat::Scratch::default());
 }
 
 impl GbtModel {
@@ -397,20 +396,16 @@ impl GbtModel {
         out.fill(0.0);
         match &self.shap.flat {
             Some(flat) => {
-                let mut scratch = flat::Scratch::<{ flat::BATCH }>::default();
-                let mut single = flat::Scratch::<1>::default();
-                let mut chunks = rows.chunks_exact(flat::BATCH);
-                let mut outs = out.chunks_exact_mut(flat::BATCH * m);
-                for (chunk, phi) in (&mut chunks).zip(&mut outs) {
-                    let xs: [&[f32]; flat::BATCH] = std::array::from_fn(|r| chunk[r].as_slice());
-                    flat.explain(xs, phi, m, &mut scratch);
-                }
-                for (x, phi) in chunks
-                    .remainder()
-                    .iter()
-                    .zip(outs.into_remainder().chunks_exact_mut(m))
+                let mut scratch = flat::Scratch::default();
+                for (chunk, phi) in rows
+                    .chunks(flat::BATCH)
+                    .zip(out.chunks_mut(flat::BATCH * m))
                 {
-                    flat.explain([x.as_slice()], phi, m, &mut single);
+                    let mut xs: [&[f32]; flat::BATCH] = [&[]; flat::BATCH];
+                    for (slot, x) in xs.iter_mut().zip(chunk) {
+                        *slot = x.as_slice();
+                    }
+                    flat.explain(&xs[..chunk.len()], phi, m, &mut scratch);
                 }
             }
             None => {
@@ -441,9 +436,9 @@ impl GbtModel {
         if let Some(flat) = &self.shap.flat {
             let width = out.len();
             SCRATCH.with(|s| match s.try_borrow_mut() {
-                Ok(mut scratch) => flat.explain([x], out, width, &mut scratch),
+                Ok(mut scratch) => flat.explain(&[x], out, width, &mut scratch),
                 // Re-entered on this thread (not done by this crate): a fresh scratch.
-                Err(_) => flat.explain([x], out, width, &mut flat::Scratch::default()),
+                Err(_) => flat.explain(&[x], out, width, &mut flat::Scratch::default()),
             });
         } else {
             self.explain_walking(x, out);
@@ -672,7 +667,9 @@ mod tests {
         ) {
             let trees: Vec<Tree> = specs.iter().map(|s| build(s, m as u32, depth)).collect();
             let compiled = GbtModel::from_trees(trees.clone(), m, 0.25);
-            prop_assert!(compiled.shap.flat.is_some());
+            // Two quadrature nodes up to depth 4, four beyond (exact to depth 8).
+            let points = if compiled.max_depth() <= 4 { 2 } else { 4 };
+            prop_assert_eq!(compiled.shap.flat.as_ref().map(flat::FlatForest::points), Some(points));
             let mut walking = GbtModel::from_trees(trees.clone(), m, 0.25);
             walking.shap = ShapTables::walker_only(&trees, &Quadrature::new());
             let x = FeatureVector::new(row[..m].to_vec()).unwrap();
@@ -680,9 +677,9 @@ mod tests {
             for (p, q) in a.contributions.iter().zip(&b.contributions) {
                 prop_assert!((p - q).abs() < 1e-9 * (1.0 + q.abs()), "{:?} vs {:?}", a.contributions, b.contributions);
             }
-            // In a batch (rows as lanes, a remainder row alone) each row equals its own
-            // explanation: 6 rows = one group of 4 and 2 single rows.
-            let rows: Vec<FeatureVector> = (0..6)
+            // In a batch each row equals its own explanation: 10 rows = one group of 8 and
+            // one of 2.
+            let rows: Vec<FeatureVector> = (0..10)
                 .map(|j| {
                     let mut r = row[..m].to_vec();
                     r.rotate_left(j % m);

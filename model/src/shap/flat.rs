@@ -1,171 +1,269 @@
 //! The compiled TreeSHAP kernel for trees up to depth 8: the same quadrature as the walker in
-//! the parent module, without recursion, lookups or divisions per row.
-//!
-//! At load each tree's internal nodes are laid out in pre-order, one 88-byte record per node
-//! that holds the node's split and both edges to its children (`Down`), beside a 6-byte record
-//! for the bottom-up pass (`Up`): 5.9 KB for a full tree of depth 6; the 300 × 6 benchmark
-//! model (15,717 internal nodes) takes 1.5 MB, so it streams from one core's 2 MiB L2.
+//! the parent module, without recursion, lookups, divisions or path arithmetic per row.
 //!
 //! Notation: an edge from a node splitting on feature `f` to one of its children has the
 //! cover ratio `r` (child cover / node cover) and the combined fraction `z` (the product of
 //! the ratios of every split on `f` down that path, a static property of the tree); `o` is 1
 //! when the explained row followed every split on `f` down to here, else 0. The edge's factor
-//! at the quadrature node `t_k` is `F_k = z + (o − z) t_k`. Because `o ∈ {0, 1}`:
-//! - a deeper edge on the same feature replaces its nearest such ancestor's factor (`prev`);
-//!   when the row did not follow `prev`, the ratio `F/F_prev` is the edge's own `r` (both
-//!   factors are `z (1 − t)`); when it did, it is `F · (1/F_prev)`, and `1/F_prev` of a
-//!   followed edge is stored at load (as `f32`, refined by one Newton step to `f64` precision
-//!   when used: no division per row);
-//! - an edge the row does not follow attributes `(0 − z)/F_k = −1/(1 − t_k)`, the same for
-//!   every edge (`cold`); only the one followed child of each node (`hot`) has an edge-specific
-//!   factor `(1 − z)/(z + (1 − z) t_k)`.
+//! at the quadrature node `t_k` is `F_k = z + (o − z) t_k`. The path product `P` of an edge is
+//! the product of the factors of the distinct features above it; going down one edge
+//! multiplies it by `F_k / F_prev,k` (`prev`: the nearest ancestor edge on the same feature,
+//! `F_prev = 1` when there is none).
 //!
-//! Per row and tree, two linear passes over the internal nodes:
-//! 1. top-down (pre-order, so a node's parent comes first): the node's decision (missing
-//!    values by the default), `o` of both child edges, and their path products `P` (a leaf
-//!    child's `P` multiplied by its value at once: that is its subtree sum `S`);
-//! 2. bottom-up (reverse pre-order, so a node's whole subtree comes first): `S` of the node =
-//!    the sum of its children's; the node's feature receives `Σ_k w_k (o − z)(S − C)_k / F_k`
-//!    for both edges, where `C` is the part of an edge's `S` that deeper edges on the same
-//!    feature attribute themselves (claimed by them into the edge's slot); per feature the
-//!    four quadrature terms stay in one `f64×4` accumulator, summed once per call.
+//! Because `o ∈ {0, 1}`, that multiplier takes one of three values per edge, all static (the
+//! repeated-feature factors are precomputed, so no division runs per row):
+//! - the row did not follow `prev` (`o_prev = 0`, so `o = 0`): both factors are `z (1 − t)`
+//!   and the multiplier is the edge's ratio `r`;
+//! - the row followed `prev` and goes down this edge: `(z + (1 − z) t) / F_prev(o = 1)`;
+//! - the row followed `prev` and goes down the sibling: `z (1 − t) / F_prev(o = 1)`.
 //!
-//! The four quadrature values are one `[f64; 4]` (one AVX2 register where the CPU has it,
-//! chosen at run time, with a portable build beside it). The same kernel explains `R` rows
-//! per pass over the model (the batch API uses 4). Four nodes integrate polynomials of
-//! degree 7 exactly, so paths of up to 8 distinct features — every tree of depth ≤ 8 — are
-//! exact; deeper trees go to the walker.
+//! So at load every node gets its two edges' multipliers in each of its three states — "the
+//! row missed `prev`", "it goes left", "it goes right" (`state` 0, 1, 2) — with a leaf child's
+//! value folded in, and per row a node costs one multiplication of its parent's `P` by the
+//! multipliers its state selects. The bottom-up pass attributes to the node's feature
+//! `Σ_k w_k (o − z)(S − C)_k / F_k` for both edges, `S` the edge's subtree sum, `C` the part
+//! of it that deeper edges on the same feature attribute themselves (claimed by them): an edge
+//! the row does not follow attributes `(0 − z)/F_k = −1/(1 − t_k)` (`cold`, the same for every
+//! edge), the followed edge `(1 − z)/(z + (1 − z) t_k)`, stored as its difference from `cold`.
+//! A node whose children are both leaves (about half of a full tree's) is done in one step:
+//! its sum and its attribution are its `P` times constants of its state.
+//!
+//! Two quadrature nodes serve trees up to depth 4 (exact for paths of up to 4 distinct
+//! features), four up to depth 8; deeper trees go to the walker. A node's two edges are one
+//! `[[f64; q]; 2]` pair (one AVX2 register at `q = 2`, two at `q = 4`); the kernel is compiled
+//! for AVX2 and FMA, chosen at run time, with a portable build beside it. (Three nodes would
+//! do to depth 6, but their six-lane pairs measured slower than four nodes' eight.)
+//!
+//! Per row and tree, over the internal nodes in level order (a node's parent first), nodes
+//! with an internal child first:
+//! 1. top-down: the node's decision (one comparison with the prepared row, whose missing
+//!    values stand in as ±∞ by the node's default direction), its state and its edges' `P` (a
+//!    leaf child's `P` times its value: its subtree sum `S`);
+//! 2. the nodes whose children are both leaves, in one step each;
+//! 3. bottom-up (reverse, so a node's whole subtree comes first): `S` of the node = the sum of
+//!    its children's; the node's feature receives both edges' attributions; per feature the
+//!    terms stay in one pair accumulator, summed once per call.
+//!
+//! Level order keeps consecutive nodes independent (in pre-order a node's first child waits
+//! for it). A batch explains its rows one after the other per tree, so each tree's constants
+//! are read from memory once per batch and from L1 for the other rows.
 
 use crate::gbt::Tree;
 
-/// Quadrature nodes of the compiled kernel.
-pub(crate) const LANES: usize = 4;
 /// The deepest tree the compiled kernel is exact for (paths of at most 8 distinct features).
-pub(crate) const MAX_DEPTH: usize = 2 * LANES;
-/// Rows explained together by the batch kernel (one pass over the model serves them all).
-pub(crate) const BATCH: usize = 4;
+pub(crate) const MAX_DEPTH: usize = 8;
+/// Rows explained together by the batch API (one pass over the model serves them all).
+pub(crate) const BATCH: usize = 8;
 
-type Lanes = [f64; LANES];
+/// Which edge of a node in state `code` is the followed one whose attribution differs from
+/// `cold` (none in state 0; the fourth entry pads the table to a power of two).
+const FOLLOWED: [[f64; 2]; 4] = [[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [0.0, 0.0]];
 
-const DEFAULT_LEFT: u16 = 1;
-/// The root's `pin` before the tree's node count is known.
-const ROOT: usize = usize::MAX;
+/// The state of the sentinel entry past a tree's nodes: a node with no `prev` compares its
+/// `prev_state` (also this) with it, and so always counts as following it.
+const ALWAYS: u8 = 3;
 
-/// An internal node and the edges to its two children (`[0]` left, `[1]` right), as the
-/// top-down pass reads them. Edge `2j + s` of a tree is node `j`'s edge to child `s`; edge
-/// `2J` (J internal nodes) is the tree's neutral edge (`P = 1`, followed, `1/F = 1`).
+/// A node's two child edges (`[0]` left, `[1]` right), one value per quadrature node.
+type Pair<const Q: usize> = [[f64; Q]; 2];
+
+/// How the top-down pass finds a node's decision, state and `P`.
 #[derive(Debug, Clone, Copy)]
 #[repr(C)]
-struct Down {
-    /// `1/F_k` of the edge for a row that follows it, `F_k = z + (1 − z) t_k`, as `f32`.
-    inv: [[f32; LANES]; 2],
-    /// The combined fraction `z` of each edge.
-    zero: [f64; 2],
-    /// The cover ratio `r` of each edge.
-    ratio: [f64; 2],
-    /// A leaf child's value, 1 for an internal child.
-    scale: [f32; 2],
-    /// `x < threshold` goes left.
+struct Split {
+    /// `x < threshold` goes left (finite).
     threshold: f32,
+    /// Where the prepared row holds the split feature's value: `2 × feature`, plus 1 when
+    /// missing values go left (see [`prepare`]).
+    slot: u32,
+    /// The edge into the node, as its parent and side (the neutral edge for the root).
+    parent: u8,
+    side: u8,
+    /// The node of the nearest ancestor edge on the same feature, and the state in which the
+    /// row follows that edge (the sentinel past the tree's nodes and [`ALWAYS`] when there
+    /// is none).
+    prev_node: u8,
+    prev_state: u8,
+}
+
+/// A node with an internal child, as the top-down pass reads it.
+#[derive(Debug, Clone, Copy)]
+#[repr(C)]
+struct Down<const Q: usize> {
+    /// The multipliers of the edges' `P` by state (a leaf child's value folded in).
+    mul: [Pair<Q>; 3],
+    split: Split,
+}
+
+/// A node whose children are both leaves: explained in one step.
+#[derive(Debug, Clone, Copy)]
+#[repr(C)]
+struct Bottom<const Q: usize> {
+    /// By state: what the node attributes to its feature per unit of `P`, and its sum per
+    /// unit of `P`.
+    fused: [Pair<Q>; 3],
+    split: Split,
     feature: u16,
-    flags: u16,
-    /// The edge into this node (the neutral edge for the root).
-    pin: u16,
-    /// The nearest ancestor edge on the same feature (the neutral edge when none).
-    prev: u16,
+    /// Where its sum is claimed (as in [`Up`]).
+    claim: u16,
+    claim_side: u8,
 }
 
 /// What the bottom-up pass reads of a node.
 #[derive(Debug, Clone, Copy)]
-struct Up {
+#[repr(C)]
+struct Up<const Q: usize> {
+    /// What each edge attributes beyond `cold` per unit of `S − C` when it is the followed one.
+    gain: Pair<Q>,
     feature: u16,
-    pin: u16,
-    /// Where the node's subtree sum is claimed: its `prev` edge, or a slot of its own (past
-    /// the edges) when it has none, so that unclaimed sums do not chain through one slot.
+    /// Where the node's subtree sum goes: its parent and side (as in [`Down`]).
+    parent: u8,
+    side: u8,
+    /// Where it is claimed, as (node, side) in `claimed`: its `prev` edge, or a slot of its
+    /// own past the edges when it has none, so that unclaimed sums do not chain through one
+    /// slot.
     claim: u16,
+    claim_side: u8,
 }
 
-/// Every tree of a model compiled, or `None` when one is deeper than [`MAX_DEPTH`] (the
-/// walker explains those).
+/// One model compiled with a `Q`-node rule.
 #[derive(Debug, Clone)]
-pub(crate) struct FlatForest {
-    t: Lanes,
-    w: Lanes,
+pub(crate) struct Compiled<const Q: usize> {
     /// `−w_k / (1 − t_k)`: what an edge the row does not follow attributes per unit of `S − C`.
-    cold: Lanes,
-    down: Vec<Down>,
-    up: Vec<Up>,
-    /// Start of each tree's internal nodes (and its end as the next start).
-    starts: Vec<usize>,
+    cold: [f64; Q],
+    down: Vec<Down<Q>>,
+    up: Vec<Up<Q>>,
+    bottom: Vec<Bottom<Q>>,
+    /// Start of each tree's nodes in `down` (and `up`) and in `bottom` (and their ends as the
+    /// next starts).
+    starts: Vec<[usize; 2]>,
     /// The most internal nodes of one tree.
     max_internal: usize,
     /// One more than the largest feature index split on.
     features: usize,
 }
 
-/// Working memory for `R` rows at a time, sized for the largest tree; reused across calls.
-#[derive(Debug)]
-pub(crate) struct Scratch<const R: usize> {
-    /// Per edge: `P` until the child is done, then the child's subtree sum `S`.
-    ps: Vec<[Lanes; R]>,
-    /// Per edge: `C`, claimed by deeper edges on the same feature; then a slot per node.
-    claimed: Vec<[Lanes; R]>,
-    /// Per edge: `o`.
-    one: Vec<[f64; R]>,
-    /// Per node: `1/F_k` of the edge to the child the row goes to (`o = 1` there when the
-    /// node's `prev` was followed); the neutral entry last.
-    inv: Vec<[Lanes; R]>,
-    /// Per node: what the followed edge attributes beyond `cold`, per unit of `S − C`
-    /// (0 when `o = 0` there too).
-    hot_gain: Vec<[Lanes; R]>,
-    /// Per node: the child the row goes to (0 left, 1 right).
-    hot: Vec<[u8; R]>,
-    /// Per feature, the four quadrature terms of its attribution.
-    acc: Vec<[Lanes; R]>,
+/// Every tree of a model compiled, with the smallest exact rule for its deepest tree.
+#[derive(Debug, Clone)]
+pub(crate) enum FlatForest {
+    Q2(Compiled<2>),
+    Q4(Compiled<4>),
 }
 
-impl<const R: usize> Default for Scratch<R> {
+/// The most internal nodes of a tree of depth ≤ [`MAX_DEPTH`].
+const MAX_INTERNAL: usize = (1 << MAX_DEPTH) - 1;
+
+/// Working memory of the `Q`-node kernel, sized for the largest tree; reused across calls.
+#[derive(Debug)]
+struct Work<const Q: usize> {
+    /// Per node, its edges' `P` until the child is done, then the child's subtree sum `S`;
+    /// the neutral edge (`P = 1`) last.
+    ps: Vec<Pair<Q>>,
+    /// Per node, its edges' `C`; then the nodes' own slots.
+    claimed: Vec<Pair<Q>>,
+    /// Per node: its state (0: the row missed `prev`; 1: goes left; 2: goes right), and the
+    /// sentinel [`ALWAYS`] last.
+    code: Vec<u8>,
+    /// Per row and feature, the terms of its attribution.
+    acc: Vec<Pair<Q>>,
+    /// The rows prepared (see [`prepare`]).
+    rows: Vec<f32>,
+}
+
+impl<const Q: usize> Default for Work<Q> {
     fn default() -> Self {
         Self {
             ps: Vec::new(),
             claimed: Vec::new(),
-            one: Vec::new(),
-            inv: Vec::new(),
-            hot_gain: Vec::new(),
-            hot: Vec::new(),
+            code: Vec::new(),
             acc: Vec::new(),
+            rows: Vec::new(),
         }
     }
 }
 
-impl<const R: usize> Scratch<R> {
-    fn fit(&mut self, internal: usize, features: usize) {
-        let zero = [[0.0; LANES]; R];
-        if self.ps.len() < 2 * internal + 1 {
-            self.ps.resize(2 * internal + 1, zero);
-            self.claimed.resize(3 * internal + 1, zero);
-            self.one.resize(2 * internal + 1, [0.0; R]);
-            self.inv.resize(internal + 1, zero);
-            self.hot_gain.resize(internal, zero);
-            self.hot.resize(internal, [0; R]);
+impl<const Q: usize> Work<Q> {
+    fn fit(&mut self, internal: usize, rows: usize, features: usize) {
+        let zero = [[0.0; Q]; 2];
+        if self.ps.len() < internal + 1 {
+            self.ps.resize(internal + 1, zero);
+            self.claimed.resize(2 * internal + 1, zero);
+            self.code.resize(internal + 1, 0);
         }
-        if self.acc.len() < features {
-            self.acc.resize(features, zero);
+        if self.acc.len() < rows * features {
+            self.acc.resize(rows * features, zero);
+            self.rows.resize(rows * 2 * features, 0.0);
         }
     }
+}
+
+/// Working memory for the kernel of any rule; one per thread, reused by every call.
+#[derive(Debug, Default)]
+pub(crate) struct Scratch {
+    q2: Work<2>,
+    q4: Work<4>,
 }
 
 impl FlatForest {
-    /// Compiles the trees with the 4-node rule `rule` (nodes, weights on [0, 1]); `None`
-    /// when a tree is deeper than [`MAX_DEPTH`], has a feature index beyond `u16` or the
-    /// rule has another size.
-    pub(crate) fn compile(trees: &[Tree], rule: &[(f64, f64)]) -> Option<Self> {
-        if rule.len() != LANES || trees.iter().any(|t| t.depth > MAX_DEPTH) {
+    /// Compiles the trees with the 2-node Gauss–Legendre rule when none is deeper than 4,
+    /// else the 4-node rule (nodes and weights on [0, 1] from `rule_of(q)`); `None` when a tree
+    /// is deeper than [`MAX_DEPTH`], has a feature index beyond `u16` or a split that is not
+    /// finite, or covers that give a path factor that is not positive (a crafted model: the
+    /// walker explains it).
+    pub(crate) fn compile<'r>(
+        trees: &[Tree],
+        rule_of: impl Fn(usize) -> Option<&'r [(f64, f64)]>,
+    ) -> Option<Self> {
+        let depth = trees.iter().map(|t| t.depth).max().unwrap_or(0);
+        if depth > MAX_DEPTH {
             return None;
         }
-        let mut t = [0.0; LANES];
-        let mut w = [0.0; LANES];
-        let mut cold = [0.0; LANES];
+        if depth <= 4 {
+            Compiled::compile(trees, rule_of(2)?).map(Self::Q2)
+        } else {
+            Compiled::compile(trees, rule_of(4)?).map(Self::Q4)
+        }
+    }
+
+    pub(crate) fn heap_bytes(&self) -> usize {
+        match self {
+            Self::Q2(c) => c.heap_bytes(),
+            Self::Q4(c) => c.heap_bytes(),
+        }
+    }
+
+    /// The number of quadrature nodes the model was compiled with.
+    #[cfg(test)]
+    pub(crate) fn points(&self) -> usize {
+        match self {
+            Self::Q2(_) => 2,
+            Self::Q4(_) => 4,
+        }
+    }
+
+    /// Adds the SHAP values of the rows `xs` to theirs: row `r`'s go to
+    /// `phi[r * stride..][..stride]`.
+    pub(crate) fn explain(
+        &self,
+        xs: &[&[f32]],
+        phi: &mut [f64],
+        stride: usize,
+        scratch: &mut Scratch,
+    ) {
+        match self {
+            Self::Q2(c) => c.explain(xs, phi, stride, &mut scratch.q2),
+            Self::Q4(c) => c.explain(xs, phi, stride, &mut scratch.q4),
+        }
+    }
+}
+
+impl<const Q: usize> Compiled<Q> {
+    fn compile(trees: &[Tree], rule: &[(f64, f64)]) -> Option<Self> {
+        if rule.len() != Q {
+            return None;
+        }
+        let mut t = [0.0; Q];
+        let mut w = [0.0; Q];
+        let mut cold = [0.0; Q];
         for (k, &(tk, wk)) in rule.iter().enumerate() {
             if !(tk > 0.0 && tk < 1.0) {
                 return None;
@@ -174,82 +272,111 @@ impl FlatForest {
             w[k] = wk;
             cold[k] = -wk / (1.0 - tk);
         }
-        let total = trees.iter().map(|t| t.nodes.len() / 2).sum();
-        let mut forest = Self {
-            t,
-            w,
+        let total: usize = trees.iter().map(|t| t.nodes.len() / 2).sum();
+        let mut compiled = Self {
             cold,
-            down: Vec::with_capacity(total),
-            up: Vec::with_capacity(total),
+            down: Vec::with_capacity(total / 2),
+            up: Vec::with_capacity(total / 2),
+            bottom: Vec::with_capacity(total / 2),
             starts: Vec::with_capacity(trees.len() + 1),
             max_internal: 0,
             features: 0,
         };
         for tree in trees {
-            let start = forest.down.len();
-            forest.starts.push(start);
-            forest.compile_tree(tree)?;
-            forest.max_internal = forest.max_internal.max(forest.down.len() - start);
+            let start = [compiled.down.len(), compiled.bottom.len()];
+            compiled.starts.push(start);
+            compiled.compile_tree(tree, &t, &w)?;
+            let internal = compiled.down.len() - start[0] + compiled.bottom.len() - start[1];
+            compiled.max_internal = compiled.max_internal.max(internal);
         }
-        forest.starts.push(forest.down.len());
-        Some(forest)
+        compiled
+            .starts
+            .push([compiled.down.len(), compiled.bottom.len()]);
+        Some(compiled)
     }
 
-    /// Appends the internal nodes of `tree` in pre-order, with their edge constants.
-    fn compile_tree(&mut self, tree: &Tree) -> Option<()> {
+    /// Appends the internal nodes of `tree`: those with an internal child in level order (to
+    /// `down` and `up`), then those whose children are both leaves (to `bottom`, in level order
+    /// too), with their constants.
+    fn compile_tree(&mut self, tree: &Tree, t: &[f64; Q], w: &[f64; Q]) -> Option<()> {
         let root = tree.nodes.first()?;
         if root.is_leaf {
             return Some(());
         }
-        // Pre-order: the tree's node index and the edge into it of every internal node.
-        let mut order: Vec<(usize, usize)> = Vec::with_capacity(tree.nodes.len() / 2);
-        let mut stack = vec![(0usize, ROOT)];
-        while let Some((index, pin)) = stack.pop() {
+        // Level order: the tree's node index and the (position, side) of its parent.
+        let mut order: Vec<(usize, Option<(usize, usize)>)> =
+            Vec::with_capacity(tree.nodes.len() / 2);
+        let mut queue = std::collections::VecDeque::from([(0usize, None)]);
+        while let Some((index, parent)) = queue.pop_front() {
             let node = tree.nodes.get(index)?;
             if node.is_leaf {
                 continue;
             }
             let j = order.len();
-            if order.len() > tree.nodes.len() {
-                return None; // not a tree
+            if j >= MAX_INTERNAL {
+                return None; // deeper than MAX_DEPTH, or not a tree
             }
-            order.push((index, pin));
-            // Right first, so that the left subtree comes next in the order.
-            stack.push((node.right as usize, 2 * j + 1));
-            stack.push((node.left as usize, 2 * j));
+            order.push((index, parent));
+            queue.push_back((node.left as usize, Some((j, 0))));
+            queue.push_back((node.right as usize, Some((j, 1))));
         }
         let internal = order.len();
-        let neutral = 2 * internal;
+        let leaf = |child: u32| tree.nodes.get(child as usize).is_some_and(|c| c.is_leaf);
+        let is_bottom: Vec<bool> = order
+            .iter()
+            .map(|&(index, _)| leaf(tree.nodes[index].left) && leaf(tree.nodes[index].right))
+            .collect();
+        // New positions: the nodes with an internal child first (their edges are slots of the
+        // working arrays), then the bottom nodes.
+        let inner = is_bottom.iter().filter(|b| !**b).count();
+        let mut position = vec![0usize; internal];
+        let (mut next_inner, mut next_bottom) = (0, inner);
+        for (j, &bottom) in is_bottom.iter().enumerate() {
+            let next = if bottom {
+                &mut next_bottom
+            } else {
+                &mut next_inner
+            };
+            position[j] = *next;
+            *next += 1;
+        }
+        let neutral = 2 * inner;
         let narrow = |v: usize| u16::try_from(v).ok();
-        narrow(3 * internal + 1)?;
-        let pin_of = |pin: usize| if pin == ROOT { neutral } else { pin };
-        let mut zero_of_edge = vec![1.0f64; 2 * internal + 1];
-        for (j, &(index, pin)) in order.iter().enumerate() {
+        let byte = |v: usize| u8::try_from(v).ok();
+        // The edge into each node (new numbering), the neutral one for the root.
+        let pin_of = |j: usize| order[j].1.map_or(neutral, |(a, s)| 2 * position[a] + s);
+        let mut zero_of_edge = vec![1.0f64; neutral + 1];
+        for (j, &(index, parent)) in order.iter().enumerate() {
             let node = &tree.nodes[index];
             let feature = node.feature;
             // The nearest ancestor edge on the same feature: up the edges into each ancestor.
             let mut prev = neutral;
-            let mut edge = pin_of(pin);
-            while edge != neutral {
-                let (ancestor, _) = order[edge / 2];
-                if tree.nodes[ancestor].feature == feature {
-                    prev = edge;
+            let mut up_from = parent;
+            while let Some((a, side)) = up_from {
+                if tree.nodes[order[a].0].feature == feature {
+                    prev = 2 * position[a] + side;
                     break;
                 }
-                edge = pin_of(order[edge / 2].1);
+                up_from = order[a].1;
             }
-            let cover = f64::from(node.cover);
-            let mut down = Down {
-                inv: [[0.0; LANES]; 2],
-                zero: [0.0; 2],
-                ratio: [0.0; 2],
-                scale: [1.0; 2],
-                threshold: node.threshold,
-                feature: narrow(feature as usize)?,
-                flags: if node.default_left { DEFAULT_LEFT } else { 0 },
-                pin: narrow(pin_of(pin))?,
-                prev: narrow(prev)?,
+            if !node.threshold.is_finite() {
+                return None; // the prepared row's stand-ins for missing values need finite splits
+            }
+            let pin = pin_of(j);
+            let zero_prev = zero_of_edge[prev];
+            let (prev_node, prev_state) = if prev == neutral {
+                (inner, ALWAYS)
+            } else {
+                (prev / 2, 1 + byte(prev % 2)?)
             };
+            let claim = if prev == neutral {
+                neutral + 1 + position[j]
+            } else {
+                prev
+            };
+            let cover = f64::from(node.cover);
+            let mut mul = [[[0.0; Q]; 2]; 3];
+            let mut gain = [[0.0; Q]; 2];
             for (s, child) in [node.left, node.right].into_iter().enumerate() {
                 let child = tree.nodes.get(child as usize)?;
                 let ratio = if cover > 0.0 {
@@ -257,58 +384,94 @@ impl FlatForest {
                 } else {
                     0.0
                 };
-                let zero = ratio * zero_of_edge[prev];
-                zero_of_edge[2 * j + s] = zero;
-                down.ratio[s] = ratio;
-                down.zero[s] = zero;
-                if child.is_leaf {
-                    down.scale[s] = child.value;
+                let zero = ratio * zero_prev;
+                if !is_bottom[j] {
+                    zero_of_edge[2 * position[j] + s] = zero;
                 }
-                for k in 0..LANES {
-                    let f = zero + (1.0 - zero) * self.t[k];
-                    // Rounded to f32 here, refined when used.
-                    #[allow(clippy::cast_possible_truncation)]
-                    let inv = if f > 0.0 { (1.0 / f) as f32 } else { 0.0 };
-                    // Fractions far outside [0, 1] (a crafted model whose covers add up only
-                    // within the loader's tolerance) can make 1/F too small for an f32, which
-                    // one Newton step cannot recover: the walker explains such a model.
-                    if f > 0.0 && !inv.is_normal() {
+                let scale = if child.is_leaf {
+                    f64::from(child.value)
+                } else {
+                    1.0
+                };
+                for k in 0..Q {
+                    // F of `prev` followed, and of this edge followed or not.
+                    let f_prev = zero_prev + (1.0 - zero_prev) * t[k];
+                    let followed = zero + (1.0 - zero) * t[k];
+                    let missed = zero * (1.0 - t[k]);
+                    if !(f_prev > 0.0 && followed > 0.0) {
                         return None;
                     }
-                    down.inv[s][k] = inv;
+                    mul[0][s][k] = ratio * scale;
+                    // State 1: the row goes left; state 2: right.
+                    mul[1][s][k] = if s == 0 { followed } else { missed } / f_prev * scale;
+                    mul[2][s][k] = if s == 1 { followed } else { missed } / f_prev * scale;
+                    gain[s][k] = (1.0 - zero) * w[k] / followed - self.cold[k];
                 }
             }
+            let finite = |p: &Pair<Q>| p.iter().flatten().all(|v| v.is_finite());
+            if !(mul.iter().all(finite) && finite(&gain)) {
+                return None;
+            }
+            let split = Split {
+                threshold: node.threshold,
+                slot: 2 * feature + u32::from(node.default_left),
+                parent: byte(pin / 2)?,
+                side: byte(pin % 2)?,
+                prev_node: byte(prev_node)?,
+                prev_state,
+            };
+            let (feature, claim_side, claim) = (
+                narrow(feature as usize)?,
+                byte(claim % 2)?,
+                narrow(claim / 2)?,
+            );
+            if is_bottom[j] {
+                // Both children leaves: the node's sum and attribution follow from its `P` at
+                // once, `S = P Σ_s m_s` and `P Σ_s m_s (cold + followed_s gain_s)` per state.
+                let mut fused = [[[0.0; Q]; 2]; 3];
+                for (state, m) in mul.iter().enumerate() {
+                    for k in 0..Q {
+                        fused[state][0][k] = (0..2)
+                            .map(|s| m[s][k] * (self.cold[k] + FOLLOWED[state][s] * gain[s][k]))
+                            .sum();
+                        fused[state][1][k] = m[0][k] + m[1][k];
+                    }
+                }
+                if !fused.iter().all(finite) {
+                    return None;
+                }
+                self.bottom.push(Bottom {
+                    fused,
+                    split,
+                    feature,
+                    claim,
+                    claim_side,
+                });
+            } else {
+                self.down.push(Down { mul, split });
+                self.up.push(Up {
+                    gain,
+                    feature,
+                    parent: split.parent,
+                    side: split.side,
+                    claim,
+                    claim_side,
+                });
+            }
             self.features = self.features.max(feature as usize + 1);
-            self.down.push(down);
-            self.up.push(Up {
-                feature: down.feature,
-                pin: down.pin,
-                claim: if prev == neutral {
-                    narrow(neutral + 1 + j)?
-                } else {
-                    down.prev
-                },
-            });
         }
         Some(())
     }
 
-    pub(crate) fn heap_bytes(&self) -> usize {
-        self.down.capacity() * std::mem::size_of::<Down>()
-            + self.up.capacity() * std::mem::size_of::<Up>()
-            + self.starts.capacity() * std::mem::size_of::<usize>()
+    fn heap_bytes(&self) -> usize {
+        self.down.capacity() * std::mem::size_of::<Down<Q>>()
+            + self.up.capacity() * std::mem::size_of::<Up<Q>>()
+            + self.bottom.capacity() * std::mem::size_of::<Bottom<Q>>()
+            + self.starts.capacity() * std::mem::size_of::<[usize; 2]>()
     }
 
-    /// Adds the SHAP values of `R` rows to theirs: row `r` is `xs[r]`, its values go to
-    /// `phi[r * stride..][..stride]`.
-    pub(crate) fn explain<const R: usize>(
-        &self,
-        xs: [&[f32]; R],
-        phi: &mut [f64],
-        stride: usize,
-        scratch: &mut Scratch<R>,
-    ) {
-        scratch.fit(self.max_internal, self.features);
+    fn explain(&self, xs: &[&[f32]], phi: &mut [f64], stride: usize, work: &mut Work<Q>) {
+        work.fit(self.max_internal, xs.len(), self.features);
         #[cfg(target_arch = "x86_64")]
         {
             if std::arch::is_x86_feature_detected!("avx2")
@@ -318,168 +481,193 @@ impl FlatForest {
                 // SAFETY: the CPU supports AVX2 and FMA, checked just above.
                 #[allow(unsafe_code)]
                 unsafe {
-                    self.explain_avx2(xs, phi, stride, scratch);
+                    self.explain_avx2(xs, phi, stride, work);
                 }
                 return;
             }
         }
-        self.explain_portable(xs, phi, stride, scratch);
+        self.explain_all::<false>(xs, phi, stride, work);
     }
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma")]
-    fn explain_avx2<const R: usize>(
-        &self,
-        xs: [&[f32]; R],
-        phi: &mut [f64],
-        stride: usize,
-        scratch: &mut Scratch<R>,
-    ) {
-        self.explain_all::<R, true>(xs, phi, stride, scratch);
-    }
-
-    fn explain_portable<const R: usize>(
-        &self,
-        xs: [&[f32]; R],
-        phi: &mut [f64],
-        stride: usize,
-        scratch: &mut Scratch<R>,
-    ) {
-        self.explain_all::<R, false>(xs, phi, stride, scratch);
+    fn explain_avx2(&self, xs: &[&[f32]], phi: &mut [f64], stride: usize, work: &mut Work<Q>) {
+        self.explain_all::<true>(xs, phi, stride, work);
     }
 
     /// `FMA`: fused multiply-adds (the AVX2/FMA build); without them `mul_add` would be a
     /// library call, so the portable build multiplies and adds.
     #[inline(always)]
-    fn explain_all<const R: usize, const FMA: bool>(
+    fn explain_all<const FMA: bool>(
         &self,
-        xs: [&[f32]; R],
+        xs: &[&[f32]],
         phi: &mut [f64],
         stride: usize,
-        scratch: &mut Scratch<R>,
+        work: &mut Work<Q>,
     ) {
         let features = self.features;
-        scratch.acc[..features].fill([[0.0; LANES]; R]);
+        if features == 0 {
+            return; // no tree splits: nothing to attribute
+        }
+        let Work {
+            ps,
+            claimed,
+            code,
+            acc,
+            rows,
+        } = work;
+        let acc = &mut acc[..xs.len() * features];
+        acc.fill([[0.0; Q]; 2]);
+        let rows = &mut rows[..xs.len() * 2 * features];
+        for (x, row) in xs.iter().zip(rows.chunks_exact_mut(2 * features)) {
+            prepare(x, row);
+        }
         for pair in self.starts.windows(2) {
-            let (a, b) = (pair[0], pair[1]);
-            if b > a {
-                self.explain_tree::<R, FMA>(&self.down[a..b], &self.up[a..b], xs, scratch);
+            let ([d0, b0], [d1, b1]) = (pair[0], pair[1]);
+            let (down, up, bottom) = (&self.down[d0..d1], &self.up[d0..d1], &self.bottom[b0..b1]);
+            if bottom.is_empty() {
+                continue; // a leaf
+            }
+            let claimed = &mut claimed[..=2 * (down.len() + bottom.len())];
+            for (x, acc) in rows
+                .chunks_exact(2 * features)
+                .zip(acc.chunks_exact_mut(features))
+            {
+                top_down(down, x, ps, claimed, code);
+                self.bottoms::<FMA>(bottom, x, ps, claimed, code, acc);
+                self.bottom_up::<FMA>(up, ps, claimed, code, acc);
             }
         }
-        for (f, acc) in scratch.acc[..features.min(stride)].iter().enumerate() {
-            for r in 0..R {
+        for (r, acc) in acc.chunks_exact(features).enumerate() {
+            for (f, terms) in acc.iter().take(stride).enumerate() {
                 if let Some(target) = phi.get_mut(r * stride + f) {
-                    *target += acc[r].iter().sum::<f64>();
+                    *target += terms.iter().flatten().sum::<f64>();
                 }
             }
         }
     }
 
+    /// The nodes whose children are both leaves, each in one step.
     #[inline(always)]
-    fn explain_tree<const R: usize, const FMA: bool>(
+    fn bottoms<const FMA: bool>(
         &self,
-        down: &[Down],
-        up: &[Up],
-        xs: [&[f32]; R],
-        scratch: &mut Scratch<R>,
+        bottom: &[Bottom<Q>],
+        x: &[f32],
+        ps: &mut [Pair<Q>],
+        claimed: &mut [Pair<Q>],
+        code: &[u8],
+        acc: &mut [Pair<Q>],
     ) {
-        let internal = down.len();
-        let neutral = 2 * internal;
-        let (t, w, cold) = (&self.t, &self.w, &self.cold);
-        let Scratch {
-            ps,
-            claimed,
-            one,
-            inv,
-            hot_gain,
-            hot,
-            acc,
-        } = scratch;
-        let (ps, claimed, one, inv, hot_gain, hot) = (
-            &mut ps[..=neutral],
-            &mut claimed[..=neutral + internal],
-            &mut one[..=neutral],
-            &mut inv[..=internal],
-            &mut hot_gain[..internal],
-            &mut hot[..internal],
-        );
-        ps[neutral] = [[1.0; LANES]; R];
-        one[neutral] = [1.0; R];
-        inv[internal] = [[1.0; LANES]; R];
-        // 1. Top-down.
-        for (j, d) in down.iter().enumerate() {
-            let p = ps[usize::from(d.pin)];
-            let prev = usize::from(d.prev);
-            let (above, inv_prev) = (one[prev], inv[prev / 2]);
-            let f = usize::from(d.feature);
-            let default_left = d.flags & DEFAULT_LEFT != 0;
-            // `o` of each edge, by arithmetic (stores at a computed index into a small
-            // array would be read back whole before they could be forwarded).
-            let mut o = [[0.0; R]; 2];
-            let mut y = [[0.0; LANES]; R];
-            let mut gain = [[0.0; LANES]; R];
-            for r in 0..R {
-                let v = xs[r].get(f).copied().unwrap_or(f32::NAN);
-                let left = (v < d.threshold) | (v.is_nan() & default_left);
-                let h = usize::from(!left);
-                hot[j][r] = u8::from(!left);
-                o[0][r] = above[r] * f64::from(u8::from(left));
-                o[1][r] = above[r] - o[0][r];
-                // 1/F of the followed edge: the stored f32 refined by a Newton step.
-                let z = d.zero[h];
-                for k in 0..LANES {
-                    let fk = fma::<FMA>(1.0 - z, t[k], z);
-                    let y0 = f64::from(d.inv[h][k]);
-                    y[r][k] = fma::<FMA>(y0, fma::<FMA>(-fk, y0, 1.0), y0);
-                    gain[r][k] = above[r] * fma::<FMA>((1.0 - z) * w[k], y[r][k], -cold[k]);
-                }
+        for b in bottom {
+            let (state, p) = enter(&b.split, x, ps, code);
+            let fused = &b.fused[usize::from(state)];
+            let a = &mut acc[usize::from(b.feature)][0];
+            let mut sum = [0.0; Q];
+            for k in 0..Q {
+                a[k] = fma::<FMA>(p[k], fused[0][k], a[k]);
+                sum[k] = p[k] * fused[1][k];
             }
-            inv[j] = y;
-            hot_gain[j] = gain;
-            for s in 0..2 {
-                let (z, ratio, scale) = (d.zero[s], d.ratio[s], f64::from(d.scale[s]));
-                let mut out = [[0.0; LANES]; R];
-                for r in 0..R {
-                    for k in 0..LANES {
-                        // F_k = z (1 − t_k) + o t_k; after a followed `prev`, F / F_prev;
-                        // after one not followed, the ratio.
-                        let fk = fma::<FMA>(z, 1.0 - t[k], o[s][r] * t[k]);
-                        let m = fma::<FMA>(above[r], fma::<FMA>(fk, inv_prev[r][k], -ratio), ratio);
-                        out[r][k] = p[r][k] * m * scale;
-                    }
-                }
-                ps[2 * j + s] = out;
-                one[2 * j + s] = o[s];
-                claimed[2 * j + s] = [[0.0; LANES]; R];
-            }
-        }
-        // 2. Bottom-up.
-        for (j, u) in up.iter().enumerate().rev() {
-            let (sl, sr) = (ps[2 * j], ps[2 * j + 1]);
-            let (cl, cr) = (claimed[2 * j], claimed[2 * j + 1]);
-            let (goes, gain) = (hot[j], hot_gain[j]);
-            let mut sum = [[0.0; LANES]; R];
-            let a = &mut acc[usize::from(u.feature)];
-            for r in 0..R {
-                // The followed child's sums, by index (a branch here would be mispredicted
-                // half the time).
-                let h = 2 * j + usize::from(goes[r]);
-                let (sh, ch) = (ps[h][r], claimed[h][r]);
-                for k in 0..LANES {
-                    sum[r][k] = sl[r][k] + sr[r][k];
-                    let own = sum[r][k] - cl[r][k] - cr[r][k];
-                    a[r][k] += fma::<FMA>(cold[k], own, gain[r][k] * (sh[k] - ch[k]));
-                }
-            }
-            ps[usize::from(u.pin)] = sum;
-            let c = &mut claimed[usize::from(u.claim)];
-            for r in 0..R {
-                for k in 0..LANES {
-                    c[r][k] += sum[r][k];
-                }
+            ps[usize::from(b.split.parent)][usize::from(b.split.side & 1)] = sum;
+            let slot = &mut claimed[usize::from(b.claim)][usize::from(b.claim_side & 1)];
+            for k in 0..Q {
+                slot[k] += sum[k];
             }
         }
     }
+
+    #[inline(always)]
+    fn bottom_up<const FMA: bool>(
+        &self,
+        up: &[Up<Q>],
+        ps: &mut [Pair<Q>],
+        claimed: &mut [Pair<Q>],
+        code: &[u8],
+        acc: &mut [Pair<Q>],
+    ) {
+        let cold = &self.cold;
+        let n = up.len();
+        let (ps, claimed, code) = (&mut ps[..=n], &mut claimed[..=2 * n], &code[..n]);
+        for j in (0..n).rev() {
+            let u = &up[j];
+            let (s2, c2) = (ps[j], claimed[j]);
+            let followed = FOLLOWED[usize::from(code[j]) & 3];
+            let a = &mut acc[usize::from(u.feature)];
+            let mut sum = [0.0; Q];
+            for s in 0..2 {
+                for k in 0..Q {
+                    let coefficient = fma::<FMA>(followed[s], u.gain[s][k], cold[k]);
+                    a[s][k] = fma::<FMA>(s2[s][k] - c2[s][k], coefficient, a[s][k]);
+                    sum[k] += s2[s][k];
+                }
+            }
+            ps[usize::from(u.parent)][usize::from(u.side & 1)] = sum;
+            let slot = &mut claimed[usize::from(u.claim)][usize::from(u.claim_side & 1)];
+            for k in 0..Q {
+                slot[k] += sum[k];
+            }
+        }
+    }
+}
+
+/// Writes the row for the top-down pass: each feature's value twice, a missing one (NaN, or
+/// a feature beyond the row) as +∞ in the first place (so that `x < threshold` sends it
+/// right) and −∞ in the second (left); a node reads the place of its default direction, so
+/// its decision is one comparison.
+fn prepare(x: &[f32], row: &mut [f32]) {
+    for (f, pair) in row.chunks_exact_mut(2).enumerate() {
+        match x.get(f) {
+            Some(&v) if !v.is_nan() => pair.copy_from_slice(&[v, v]),
+            _ => pair.copy_from_slice(&[f32::INFINITY, f32::NEG_INFINITY]),
+        }
+    }
+}
+
+/// The top-down pass of one row over one tree's nodes.
+#[inline(always)]
+fn top_down<const Q: usize>(
+    down: &[Down<Q>],
+    x: &[f32],
+    ps: &mut [Pair<Q>],
+    claimed: &mut [Pair<Q>],
+    code: &mut [u8],
+) {
+    let internal = down.len();
+    let (ps, claimed, code) = (
+        &mut ps[..=internal],
+        &mut claimed[..=internal],
+        &mut code[..=internal],
+    );
+    ps[internal][0] = [1.0; Q];
+    code[internal] = ALWAYS;
+    for j in 0..internal {
+        let d = &down[j];
+        let (state, p) = enter(&d.split, x, ps, code);
+        code[j] = state;
+        let m = &d.mul[usize::from(state)];
+        let mut out = [[0.0; Q]; 2];
+        for s in 0..2 {
+            for k in 0..Q {
+                out[s][k] = p[k] * m[s][k];
+            }
+        }
+        ps[j] = out;
+        claimed[j] = [[0.0; Q]; 2];
+    }
+}
+
+/// A node's state for the row (0: the row missed `prev`; 1: goes left; 2: goes right) and
+/// the `P` of the edge into it.
+#[inline(always)]
+fn enter<const Q: usize>(split: &Split, x: &[f32], ps: &[Pair<Q>], code: &[u8]) -> (u8, [f64; Q]) {
+    let followed_prev = u8::from(code[usize::from(split.prev_node)] == split.prev_state);
+    // Never NaN: the prepared row holds a number in every slot a node reads.
+    let v = x.get(split.slot as usize).copied().unwrap_or(f32::INFINITY);
+    let right = u8::from(v >= split.threshold);
+    let state = followed_prev + (followed_prev & right);
+    (
+        state,
+        ps[usize::from(split.parent)][usize::from(split.side & 1)],
+    )
 }
 
 /// `a · b + c`, fused where the build has FMA.
