@@ -4,7 +4,7 @@
 //! thread. Every probe row is checked first: all contributions and the bias (XGBoost's last
 //! column) must agree within 1e-5. Then criterion times (a) one row: `explain_into` against
 //! `pred_contribs` on a prebuilt one-row DMatrix (contributions are not cached per DMatrix);
-//! (b) 10,000 rows: `explain_batch_into` (four rows per pass over the model) against one
+//! (b) 10,000 rows: `explain_batch_into` (each tree read once per eight rows) against one
 //! XGBoost call on a 10,000-row DMatrix.
 //!
 //! Run: `scripts/bench-treeshap.sh` (fetches the library, trains the models, runs this).

@@ -292,6 +292,10 @@ impl<const Q: usize> Compiled<Q> {
         compiled
             .starts
             .push([compiled.down.len(), compiled.bottom.len()]);
+        // How the nodes split between the two kinds is known only now: no spare capacity kept.
+        compiled.down.shrink_to_fit();
+        compiled.up.shrink_to_fit();
+        compiled.bottom.shrink_to_fit();
         Some(compiled)
     }
 
