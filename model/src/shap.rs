@@ -395,6 +395,7 @@ impl GbtModel {
         }
         out.fill(0.0);
         match &self.shap.flat {
+            Some(_) if m == 0 => {}
             Some(flat) => {
                 let mut scratch = flat::Scratch::default();
                 for (chunk, phi) in rows
@@ -699,7 +700,8 @@ mod tests {
     }
 
     /// Branches no training row reached (cover 0, below a split and below a node of cover 0),
-    /// with a feature repeated under them: the compiled kernel equals the walker.
+    /// with a feature repeated under them (also under a zero-cover split on the same
+    /// feature): the compiled kernel equals the walker.
     #[test]
     fn zero_cover_branches_are_explained_as_the_walker_does() {
         let split = |feature, threshold, left, right, cover, default_left| Node {
@@ -715,13 +717,16 @@ mod tests {
         let nodes = vec![
             split(0, 0.5, 1, 2, 10.0, true),
             split(1, 0.0, 3, 4, 10.0, false),
-            split(2, 0.1, 7, 8, 0.0, true),
+            split(2, 0.1, 9, 8, 0.0, true),
             split(0, -0.5, 5, 6, 10.0, false),
             leaf(-0.3, 0.0),
             leaf(0.2, 4.0),
             leaf(-0.6, 6.0),
             leaf(0.5, 0.0),
             leaf(-0.1, 0.0),
+            // Feature 2 again below the zero-cover split on it (a combined fraction of 0).
+            split(2, 0.3, 7, 10, 0.0, false),
+            leaf(0.05, 0.0),
         ];
         let tree = Tree {
             mean_value: node_mean(&nodes, 0),

@@ -70,7 +70,7 @@ type Pair<const Q: usize> = [[f64; Q]; 2];
 #[derive(Debug, Clone, Copy)]
 #[repr(C)]
 struct Split {
-    /// `x < threshold` goes left (finite).
+    /// `x < threshold` goes left (never −∞ or NaN).
     threshold: f32,
     /// Where the prepared row holds the split feature's value: `2 × feature`, plus 1 when
     /// missing values go left (see [`prepare`]).
@@ -120,7 +120,8 @@ struct Up<const Q: usize> {
     side: u8,
     /// Where it is claimed, as (node, side) in `claimed`: its `prev` edge, or a slot of its
     /// own past the edges when it has none, so that unclaimed sums do not chain through one
-    /// slot.
+    /// slot. Own slots are never read (only the edges of nodes with an internal child are,
+    /// and those are zeroed by the top-down pass of every row), so they are never reset.
     claim: u16,
     claim_side: u8,
 }
@@ -206,9 +207,9 @@ pub(crate) struct Scratch {
 impl FlatForest {
     /// Compiles the trees with the 2-node Gauss–Legendre rule when none is deeper than 4,
     /// else the 4-node rule (nodes and weights on [0, 1] from `rule_of(q)`); `None` when a tree
-    /// is deeper than [`MAX_DEPTH`], has a feature index beyond `u16` or a split that is not
-    /// finite, or covers that give a path factor that is not positive (a crafted model: the
-    /// walker explains it).
+    /// is deeper than [`MAX_DEPTH`], has a feature index beyond `u16` or a split at −∞ or NaN,
+    /// or covers that give a path factor that is not positive (a crafted model: the walker
+    /// explains it).
     pub(crate) fn compile<'r>(
         trees: &[Tree],
         rule_of: impl Fn(usize) -> Option<&'r [(f64, f64)]>,
@@ -363,8 +364,9 @@ impl<const Q: usize> Compiled<Q> {
                 }
                 up_from = order[a].1;
             }
-            if !node.threshold.is_finite() {
-                return None; // the prepared row's stand-ins for missing values need finite splits
+            if node.threshold.is_nan() || node.threshold == f32::NEG_INFINITY {
+                // The prepared row's −∞ stand-in must go left of every split.
+                return None;
             }
             let pin = pin_of(j);
             let zero_prev = zero_of_edge[prev];
