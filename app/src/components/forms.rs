@@ -54,6 +54,23 @@ pub fn ErrorBox(error: AppError) -> impl IntoView {
     view! { <p class="alert alert-error" role="alert">{error.to_string()}</p> }
 }
 
+/// What a page shows for a record it loaded: the record's own view, the not-found card
+/// (`missing`: its title and explanation) when the record does not exist, the error box for any
+/// other failure.
+pub fn record_view<T>(
+    loaded: Result<T, AppError>,
+    missing: (&'static str, &'static str),
+    body: impl FnOnce(T) -> AnyView,
+) -> AnyView {
+    match loaded {
+        Ok(record) => body(record),
+        Err(AppError::NotFound) => {
+            view! { <NotFoundCard title=missing.0 text=missing.1/> }.into_any()
+        }
+        Err(error) => view! { <ErrorBox error/> }.into_any(),
+    }
+}
+
 /// A record that does not exist: a 404 page with a title and an explanation.
 #[component]
 pub fn NotFoundCard(title: &'static str, text: &'static str) -> impl IntoView {

@@ -3,5 +3,5 @@
 pub mod forms;
 pub mod layout;
 
-pub use forms::{CsrfField, ErrorBox, FormAlert, NotFoundCard};
+pub use forms::{record_view, CsrfField, ErrorBox, FormAlert, NotFoundCard};
 pub use layout::{Protected, Shell};

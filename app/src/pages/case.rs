@@ -12,7 +12,7 @@ use leptos_meta::Title;
 use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
 
-use crate::components::{CsrfField, ErrorBox, FormAlert, NotFoundCard, Protected};
+use crate::components::{record_view, CsrfField, FormAlert, Protected};
 use crate::error::AppError;
 
 #[server(prefix = "/rpc", endpoint = "case", input = GetUrl)]
@@ -106,17 +106,13 @@ fn Case() -> impl IntoView {
     view! {
         <p><A href="/queue">"← Review queue"</A></p>
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || Suspend::new(async move { match case.await {
-                Ok(file) => view! { <CaseView file review claim error/> }.into_any(),
-                Err(AppError::NotFound) => view! {
-                    <NotFoundCard
-                        title="Application not found"
-                        text="There is no application with this reference."
-                    />
-                }
-                .into_any(),
-                Err(error) => view! { <ErrorBox error/> }.into_any(),
-            } })}
+            {move || Suspend::new(async move {
+                record_view(
+                    case.await,
+                    ("Application not found", "There is no application with this reference."),
+                    |file| view! { <CaseView file review claim error/> }.into_any(),
+                )
+            })}
         </Suspense>
     }
     .into_any()

@@ -6,7 +6,7 @@ use leptos::server_fn::codec::GetUrl;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
-use crate::components::{ErrorBox, NotFoundCard};
+use crate::components::record_view;
 use crate::error::AppError;
 
 #[server(prefix = "/rpc", endpoint = "notice", input = GetUrl)]
@@ -28,20 +28,16 @@ pub fn NoticePage() -> impl IntoView {
     view! {
         <Title text="Your application"/>
         <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || Suspend::new(async move { match notice.await {
-                Ok(n) => {
-                    let pdf = format!("/notice/{}/notice.pdf", params.read_untracked().get("token").unwrap_or_default());
-                    view! { <NoticeView notice=n pdf/> }.into_any()
-                }
-                Err(AppError::NotFound) => view! {
-                    <NotFoundCard
-                        title="Notice not found"
-                        text="This link is not valid. Please check the address you were given."
-                    />
-                }
-                .into_any(),
-                Err(error) => view! { <ErrorBox error/> }.into_any(),
-            } })}
+            {move || Suspend::new(async move {
+                record_view(
+                    notice.await,
+                    ("Notice not found", "This link is not valid. Please check the address you were given."),
+                    |n| {
+                        let pdf = format!("/notice/{}/notice.pdf", params.read_untracked().get("token").unwrap_or_default());
+                        view! { <NoticeView notice=n pdf/> }.into_any()
+                    },
+                )
+            })}
         </Suspense>
     }
     .into_any()

@@ -10,7 +10,7 @@ use leptos_meta::Title;
 use leptos_router::components::{Form, A};
 use leptos_router::hooks::{use_params_map, use_query_map};
 
-use crate::components::{ErrorBox, NotFoundCard, Protected};
+use crate::components::{record_view, ErrorBox, Protected};
 use crate::error::AppError;
 
 #[server(prefix = "/rpc", endpoint = "audit/decisions", input = GetUrl)]
@@ -109,13 +109,13 @@ pub fn DecisionTracePage() -> impl IntoView {
         <Protected area=Area::Audit>
             <p><A href="/audit/decisions">"← Decision lookup"</A></p>
             <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
-                {move || Suspend::new(async move { match trace.await {
-                    Ok(t) => view! { <TraceBody t/> }.into_any(),
-                    Err(AppError::NotFound) => view! {
-                        <NotFoundCard title="No such decision" text="No decision has this application id."/>
-                    }.into_any(),
-                    Err(error) => view! { <ErrorBox error/> }.into_any(),
-                } })}
+                {move || Suspend::new(async move {
+                    record_view(
+                        trace.await,
+                        ("No such decision", "No decision has this application id."),
+                        |t| view! { <TraceBody t/> }.into_any(),
+                    )
+                })}
             </Suspense>
         </Protected>
     }

@@ -12,8 +12,9 @@ use leptos_meta::Title;
 use leptos_router::components::A;
 use leptos_router::hooks::use_params_map;
 
-use crate::components::{ErrorBox, NotFoundCard, Protected};
+use crate::components::{record_view, ErrorBox, Protected};
 use crate::error::AppError;
+use crate::pages::models::NO_VERSION;
 
 #[server(prefix = "/rpc", endpoint = "validation/versions", input = GetUrl)]
 pub async fn fetch_versions() -> Result<Vec<ModelRow>, AppError> {
@@ -78,14 +79,9 @@ pub fn ValidationReportPage() -> impl IntoView {
         <Protected area=Area::Validation>
             <p><A href="/validation">"← All versions"</A></p>
             <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
-                {move || Suspend::new(async move { match report.await {
-                    Ok(r) => view! { <Report r/> }.into_any(),
-                    Err(AppError::NotFound) => view! {
-                        <NotFoundCard title="No such model version"
-                            text="There is no registered model version with this id."/>
-                    }.into_any(),
-                    Err(error) => view! { <ErrorBox error/> }.into_any(),
-                } })}
+                {move || Suspend::new(async move {
+                    record_view(report.await, NO_VERSION, |r| view! { <Report r/> }.into_any())
+                })}
             </Suspense>
         </Protected>
     }

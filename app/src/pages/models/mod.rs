@@ -155,6 +155,13 @@ pub async fn registry_action(
     Ok(())
 }
 
+/// The not-found card of a model version's pages (the version page and its validation
+/// report): title and explanation.
+pub(crate) const NO_VERSION: (&str, &str) = (
+    "No such model version",
+    "There is no registered model version with this id.",
+);
+
 fn fmt3(x: Option<f64>) -> String {
     x.map_or_else(|| "—".to_owned(), |x| format!("{x:.3}"))
 }

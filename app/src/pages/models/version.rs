@@ -9,8 +9,8 @@ use leptos_meta::Title;
 use leptos_router::components::A;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
-use super::fmt3;
-use crate::components::{ErrorBox, NotFoundCard, Protected};
+use super::{fmt3, NO_VERSION};
+use crate::components::{record_view, Protected};
 use crate::error::AppError;
 
 #[server(prefix = "/rpc", endpoint = "models/version", input = GetUrl)]
@@ -39,14 +39,9 @@ pub fn ModelVersionPage() -> impl IntoView {
                 <p class="alert alert-success" role="status">"Registered. Make it the challenger from the model list to compare it with the champion."</p>
             </Show>
             <Suspense fallback=|| view! { <p class="muted">"Loading…"</p> }>
-                {move || Suspend::new(async move { match detail.await {
-                    Ok(d) => view! { <VersionBody d/> }.into_any(),
-                    Err(AppError::NotFound) => view! {
-                        <NotFoundCard title="No such model version"
-                            text="There is no registered model version with this id."/>
-                    }.into_any(),
-                    Err(error) => view! { <ErrorBox error/> }.into_any(),
-                } })}
+                {move || Suspend::new(async move {
+                    record_view(detail.await, NO_VERSION, |d| view! { <VersionBody d/> }.into_any())
+                })}
             </Suspense>
         </Protected>
     }
