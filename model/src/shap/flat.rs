@@ -573,11 +573,13 @@ impl<const Q: usize> Compiled<Q> {
                 a[k] = fma::<FMA>(p[k], fused[0][k], a[k]);
                 sum[k] = p[k] * fused[1][k];
             }
-            ps[usize::from(b.split.parent)][usize::from(b.split.side & 1)] = sum;
-            let slot = &mut claimed[usize::from(b.claim)][usize::from(b.claim_side & 1)];
-            for k in 0..Q {
-                slot[k] += sum[k];
-            }
+            hand_up(
+                ps,
+                claimed,
+                (b.split.parent, b.split.side),
+                (b.claim, b.claim_side),
+                sum,
+            );
         }
     }
 
@@ -606,11 +608,13 @@ impl<const Q: usize> Compiled<Q> {
                     sum[k] += s2[s][k];
                 }
             }
-            ps[usize::from(u.parent)][usize::from(u.side & 1)] = sum;
-            let slot = &mut claimed[usize::from(u.claim)][usize::from(u.claim_side & 1)];
-            for k in 0..Q {
-                slot[k] += sum[k];
-            }
+            hand_up(
+                ps,
+                claimed,
+                (u.parent, u.side),
+                (u.claim, u.claim_side),
+                sum,
+            );
         }
     }
 }
@@ -658,6 +662,23 @@ fn top_down<const Q: usize>(
         }
         ps[j] = out;
         claimed[j] = [[0.0; Q]; 2];
+    }
+}
+
+/// Hands a node's subtree sum up: it becomes `S` of the edge into the node (`parent`, `side`)
+/// and is added where it is claimed (`claim`, `claim_side`).
+#[inline(always)]
+fn hand_up<const Q: usize>(
+    ps: &mut [Pair<Q>],
+    claimed: &mut [Pair<Q>],
+    (parent, side): (u8, u8),
+    (claim, claim_side): (u16, u8),
+    sum: [f64; Q],
+) {
+    ps[usize::from(parent)][usize::from(side & 1)] = sum;
+    let slot = &mut claimed[usize::from(claim)][usize::from(claim_side & 1)];
+    for k in 0..Q {
+        slot[k] += sum[k];
     }
 }
 
