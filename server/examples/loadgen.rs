@@ -71,6 +71,8 @@ async fn main() {
         .build()
         .unwrap();
     let url = format!("{}/api/v1/applications", args.url.trim_end_matches('/'));
+    let metrics_url = format!("{}/metrics", args.url.trim_end_matches('/'));
+    let stages_before = stage_totals(&client, &metrics_url).await;
     let stats = Arc::new(Mutex::new(Stats::default()));
     let total = Duration::from_secs_f64(args.seconds);
     let started = Instant::now();
@@ -156,6 +158,17 @@ async fn main() {
         .map(|(_, n)| n)
         .sum::<u64>()
         + s.failures;
+    // The server's own account of where the time went: the mean wall time of each stage of a
+    // new decision over this run, from its `lendscope_decision_stage_seconds` histogram.
+    let stages_after = stage_totals(&client, &metrics_url).await;
+    let stages: Vec<(String, f64)> = stages_after
+        .iter()
+        .filter_map(|(stage, (sum, count))| {
+            let (sum0, count0) = stages_before.get(stage).copied().unwrap_or((0.0, 0.0));
+            (count - count0 > 0.0)
+                .then(|| (stage.clone(), (sum - sum0) / (count - count0) * 1000.0))
+        })
+        .collect();
     let mode = if args.rate > 0.0 {
         format!("{:.0}/s", args.rate)
     } else {
@@ -163,14 +176,23 @@ async fn main() {
     };
     if args.json {
         println!(
-            "{{\"mode\":\"{mode}\",\"ok\":{ok},\"errors\":{errors},\"throughput\":{:.1},\"p50_ms\":{:.2},\"p95_ms\":{:.2},\"p99_ms\":{:.2},\"max_ms\":{:.2}}}",
-            ok as f64 / elapsed, pct(50.0), pct(95.0), pct(99.0), pct(100.0)
+            "{{\"mode\":\"{mode}\",\"ok\":{ok},\"errors\":{errors},\"throughput\":{:.1},\"p50_ms\":{:.2},\"p95_ms\":{:.2},\"p99_ms\":{:.2},\"max_ms\":{:.2},\"stages_mean_ms\":{{{}}}}}",
+            ok as f64 / elapsed, pct(50.0), pct(95.0), pct(99.0), pct(100.0),
+            stages
+                .iter()
+                .map(|(k, v)| format!("\"{k}\":{v:.3}"))
+                .collect::<Vec<_>>()
+                .join(",")
         );
     } else {
         println!(
             "{mode:<18} {ok:>7} ok {errors:>5} errors  {:>8.1} req/s  p50 {:>7.2} ms  p95 {:>7.2} ms  p99 {:>7.2} ms  max {:>8.2} ms",
             ok as f64 / elapsed, pct(50.0), pct(95.0), pct(99.0), pct(100.0)
         );
+        if !stages.is_empty() {
+            let line: Vec<String> = stages.iter().map(|(k, v)| format!("{k} {v:.3}")).collect();
+            println!("{:<18} server stages, mean ms: {}", "", line.join(", "));
+        }
     }
     if errors > 0 {
         eprintln!(
@@ -178,4 +200,37 @@ async fn main() {
             s.statuses, s.failures
         );
     }
+}
+
+/// Sum and count of `lendscope_decision_stage_seconds` per stage, as the server exports them
+/// now (empty when the metrics cannot be read).
+async fn stage_totals(
+    client: &reqwest::Client,
+    url: &str,
+) -> std::collections::BTreeMap<String, (f64, f64)> {
+    let mut totals = std::collections::BTreeMap::new();
+    let Ok(text) = async { client.get(url).send().await?.text().await }.await else {
+        return totals;
+    };
+    for line in text.lines() {
+        for (suffix, slot) in [("_sum{", 0), ("_count{", 1)] {
+            let prefix = format!("lendscope_decision_stage_seconds{suffix}stage=\"");
+            let Some(rest) = line.strip_prefix(&prefix) else {
+                continue;
+            };
+            let Some((stage, value)) = rest.split_once("\"} ") else {
+                continue;
+            };
+            let Ok(v) = value.trim().parse::<f64>() else {
+                continue;
+            };
+            let entry: &mut (f64, f64) = totals.entry(stage.to_owned()).or_default();
+            if slot == 0 {
+                entry.0 = v;
+            } else {
+                entry.1 = v;
+            }
+        }
+    }
+    totals
 }

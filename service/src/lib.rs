@@ -39,6 +39,7 @@ struct Inner {
     clock: Arc<dyn Clock>,
     auth: AuthSettings,
     passwords: identity::PasswordPool,
+    api_keys: identity::auth::ApiKeyCache,
     registry: registry::RegistryCache,
     policy: PolicyCache,
     writer: scoring::DecisionWriter,
@@ -62,6 +63,7 @@ impl Services {
                 clock,
                 auth,
                 passwords: identity::PasswordPool::per_core(),
+                api_keys: identity::auth::ApiKeyCache::default(),
                 registry: registry::RegistryCache::default(),
                 policy: PolicyCache::default(),
                 writer,
@@ -80,6 +82,10 @@ impl Services {
 
     pub(crate) fn passwords(&self) -> &identity::PasswordPool {
         &self.inner.passwords
+    }
+
+    pub(crate) fn api_key_cache(&self) -> &identity::auth::ApiKeyCache {
+        &self.inner.api_keys
     }
 
     pub(crate) fn registry(&self) -> &registry::RegistryCache {

@@ -10,6 +10,10 @@ use std::sync::Mutex;
 pub const LATENCY_BUCKETS: &[f64] = &[
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
 ];
+/// Stage latency buckets in seconds: finer below a millisecond than [`LATENCY_BUCKETS`].
+pub const STAGE_BUCKETS: &[f64] = &[
+    0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 1.0,
+];
 /// Probability-of-default buckets.
 pub const PD_BUCKETS: &[f64] = &[0.02, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.75, 1.0];
 /// Points-scale scores.
@@ -70,6 +74,11 @@ pub const HELP: &[(&str, &str, &str)] = &[
         "lendscope_decision_commit_seconds",
         "histogram",
         "Latency of one durable group commit of decisions",
+    ),
+    (
+        "lendscope_decision_stage_seconds",
+        "histogram",
+        "Wall time of one new decision by stage: api_key, idempotency, model (queue included), build, commit (queue included)",
     ),
     (
         "lendscope_decision_commit_batch_size",
@@ -225,6 +234,16 @@ impl Metrics {
             h.sum += value;
             h.count += 1;
         }
+    }
+
+    /// Records the wall time of one stage of a new decision since `started`.
+    pub fn stage(&self, stage: &'static str, started: std::time::Instant) {
+        self.observe(
+            "lendscope_decision_stage_seconds",
+            STAGE_BUCKETS,
+            &[("stage", stage)],
+            started.elapsed().as_secs_f64(),
+        );
     }
 
     /// Replaces every series of the gauge `name` (a monitoring run's figures replace the

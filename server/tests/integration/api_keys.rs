@@ -63,7 +63,46 @@ async fn api_keys_are_stored_only_as_hashes_and_names_are_unique(backend: Backen
     ));
 }
 
+/// A key revoked in the database stops working once its time in the cache of resolved keys has
+/// passed (by the service clock).
+async fn revoked_api_keys_stop_working_within_the_cache_ttl(backend: Backend) {
+    use lendscope_service::entity::api_key;
+    use lendscope_service::identity::auth::API_KEY_CACHE_TTL_MS;
+    use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+    let app = spawn(backend).await;
+    let key = app
+        .services
+        .create_api_key("partner", Actor::System)
+        .await
+        .unwrap();
+    let whoami = || async {
+        app.client
+            .get(app.url("/api/v1/whoami"))
+            .bearer_auth(&key)
+            .send()
+            .await
+            .unwrap()
+            .status()
+    };
+    assert_eq!(whoami().await, 200);
+    api_key::Entity::update_many()
+        .set(api_key::ActiveModel {
+            revoked_at: Set(Some(app.services.now())),
+            ..Default::default()
+        })
+        .filter(api_key::Column::Name.eq("partner"))
+        .exec(app.services.db())
+        .await
+        .unwrap();
+    app.clock
+        .advance(chrono::Duration::milliseconds(API_KEY_CACHE_TTL_MS));
+    assert_eq!(whoami().await, 401);
+    // A revoked key is not cached: it stays refused.
+    assert_eq!(whoami().await, 401);
+}
+
 crate::on_both_backends!(
+    revoked_api_keys_stop_working_within_the_cache_ttl,
     api_keys_authenticate_machine_clients,
     api_keys_are_stored_only_as_hashes_and_names_are_unique,
 );

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use lendscope_service::registry::Resolution;
 use lendscope_service::RequestMeta;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use crate::helpers::{application, spawn, spawn_with, Backend, TestApp};
 
@@ -123,4 +124,31 @@ async fn a_promotion_on_one_replica_serves_on_the_other_within_two_seconds() {
         None,
         "one chain across both replicas"
     );
+}
+
+/// Two replicas deciding in turn: each one's writer last saw the head before the other moved
+/// it, so every append after the first finds the head moved, writes nothing, and links the
+/// batch again onto the head read afresh. The chain stays one, without gaps.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicas_deciding_in_turn_keep_one_chain() {
+    let a = spawn(Backend::Postgres).await;
+    let key = a.with_scoring(0).await;
+    let url = a.database_url.clone();
+    let b = spawn_with(Backend::Postgres, |c| c.database_url = url).await;
+    let mut seqs = Vec::new();
+    for i in 0..12 {
+        let app = if i % 2 == 0 { &a } else { &b };
+        let d = app.decide(&key, &application(&format!("T-{i:03}"))).await;
+        let id = d["application_id"].as_str().unwrap().to_owned();
+        let row = lendscope_service::entity::decision::Entity::find()
+            .filter(lendscope_service::entity::decision::Column::ApplicationId.eq(id))
+            .one(a.services.db())
+            .await
+            .unwrap()
+            .unwrap();
+        seqs.push(row.seq);
+    }
+    assert_eq!(seqs, (1..=12).collect::<Vec<i64>>());
+    let report = b.services.verify_decisions().await.unwrap();
+    assert_eq!((report.records, report.broken), (12, None));
 }

@@ -10,15 +10,15 @@
 //! starts ([`Services::link_unchained_records`]).
 
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::NotSet, ActiveValue::Set, ColumnTrait, ConnectionTrait,
-    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, TransactionTrait,
+    ActiveValue::NotSet, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, TransactionTrait,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use crate::entity::{chain_head, decision, outcome, record_link, review_action};
 use crate::error::{ServiceError, ServiceResult};
-use crate::scoring::chain::{chain_start, head_of, link_hash, locked_head, set_head, GENESIS};
+use crate::scoring::chain::{append_links, chain_start, head_of, link_hash, locked_head, GENESIS};
 use crate::Services;
 
 /// The chain of officer actions.
@@ -77,7 +77,7 @@ pub(crate) async fn link<C: ConnectionTrait>(
         .ok_or(ServiceError::NotFound("application"))?;
     let (seq, prev) = locked_head(db, chain).await?;
     let hash = link_hash(&prev, content);
-    record_link::ActiveModel {
+    let row = record_link::Entity::insert(record_link::ActiveModel {
         id: NotSet,
         chain: Set(chain.to_owned()),
         seq: Set(seq + 1),
@@ -86,10 +86,9 @@ pub(crate) async fn link<C: ConnectionTrait>(
         prev_hash: Set(prev),
         hash: Set(hash.clone()),
         created_at: Set(now),
-    }
-    .insert(db)
-    .await?;
-    set_head(db, chain, seq + 1, hash).await?;
+    })
+    .into_query();
+    append_links(db, chain, seq + 1, hash, vec![row]).await?;
     Ok(())
 }
 

@@ -37,6 +37,45 @@ impl Default for AuthSettings {
     }
 }
 
+/// How long a resolved API key is trusted without asking the database again: a key revoked in
+/// the database (`revoked_at` set) stops working within this time in every server process.
+pub const API_KEY_CACHE_TTL_MS: i64 = 1000;
+/// At most this many resolved keys are remembered; only keys that resolved are.
+const API_KEY_CACHE_LIMIT: usize = 1024;
+
+/// API keys resolved in the last [`API_KEY_CACHE_TTL_MS`] (by the service clock), by the SHA-256
+/// of the key: the scoring path asks the database about a key at most once a second instead of
+/// once a request.
+#[derive(Default)]
+pub struct ApiKeyCache {
+    resolved: std::sync::RwLock<std::collections::HashMap<String, (DateTime<Utc>, ApiClient)>>,
+}
+
+impl ApiKeyCache {
+    fn fresh(at: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+        let age = now - at;
+        age >= Duration::zero() && age < Duration::milliseconds(API_KEY_CACHE_TTL_MS)
+    }
+
+    fn get(&self, key_hash: &str, now: DateTime<Utc>) -> Option<ApiClient> {
+        let resolved = self.resolved.read().ok()?;
+        let (at, client) = resolved.get(key_hash)?;
+        Self::fresh(*at, now).then(|| client.clone())
+    }
+
+    fn put(&self, key_hash: String, client: ApiClient, now: DateTime<Utc>) {
+        if let Ok(mut resolved) = self.resolved.write() {
+            if resolved.len() >= API_KEY_CACHE_LIMIT {
+                resolved.retain(|_, (at, _)| Self::fresh(*at, now));
+                if resolved.len() >= API_KEY_CACHE_LIMIT {
+                    resolved.clear();
+                }
+            }
+            resolved.insert(key_hash, (now, client));
+        }
+    }
+}
+
 /// A machine client authenticated by an API key.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiClient {
@@ -302,8 +341,21 @@ impl Services {
         if !presented.starts_with(API_KEY_PREFIX) || presented.len() > 128 {
             return Ok(None);
         }
+        let started = std::time::Instant::now();
+        let key_hash = sha256_hex(presented);
+        let resolved = match self.api_key_cache().get(&key_hash, self.now()) {
+            Some(client) => Ok(Some(client)),
+            None => self.lookup_api_key(key_hash).await,
+        };
+        self.metrics().stage("api_key", started);
+        resolved
+    }
+
+    /// Asks the database about a key (by its SHA-256), records when it was last used (to the
+    /// nearest [`LAST_SEEN_GRANULARITY_SECS`]) and remembers a key that resolved.
+    async fn lookup_api_key(&self, key_hash: String) -> ServiceResult<Option<ApiClient>> {
         let Some(found) = api_key::Entity::find()
-            .filter(api_key::Column::KeyHash.eq(sha256_hex(presented)))
+            .filter(api_key::Column::KeyHash.eq(key_hash.as_str()))
             .filter(api_key::Column::RevokedAt.is_null())
             .one(self.db())
             .await?
@@ -324,9 +376,51 @@ impl Services {
                 .exec(self.db())
                 .await?;
         }
-        Ok(Some(ApiClient {
+        let client = ApiClient {
             key_id: found.id,
             name: found.name,
-        }))
+        };
+        self.api_key_cache().put(key_hash, client.clone(), now);
+        Ok(Some(client))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resolved_keys_are_remembered_for_the_ttl_only() {
+        let cache = ApiKeyCache::default();
+        let t0 = Utc::now();
+        let client = ApiClient {
+            key_id: 1,
+            name: "partner".into(),
+        };
+        cache.put("h".into(), client.clone(), t0);
+        assert_eq!(cache.get("h", t0), Some(client.clone()));
+        let almost = t0 + Duration::milliseconds(API_KEY_CACHE_TTL_MS - 1);
+        assert_eq!(cache.get("h", almost), Some(client));
+        let expired = t0 + Duration::milliseconds(API_KEY_CACHE_TTL_MS);
+        assert_eq!(cache.get("h", expired), None);
+        // A clock that went back does not stretch an entry's life.
+        assert_eq!(cache.get("h", t0 - Duration::seconds(5)), None);
+        assert_eq!(cache.get("other", t0), None);
+    }
+
+    #[test]
+    fn the_cache_stays_bounded() {
+        let cache = ApiKeyCache::default();
+        let t0 = Utc::now();
+        for i in 0..(API_KEY_CACHE_LIMIT * 3) {
+            let client = ApiClient {
+                key_id: i as i64,
+                name: format!("c{i}"),
+            };
+            cache.put(format!("h{i}"), client, t0);
+            assert!(cache.resolved.read().unwrap().len() <= API_KEY_CACHE_LIMIT);
+        }
+        let last = API_KEY_CACHE_LIMIT * 3 - 1;
+        assert!(cache.get(&format!("h{last}"), t0).is_some());
     }
 }

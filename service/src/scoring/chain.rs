@@ -4,9 +4,11 @@
 
 use std::collections::HashMap;
 
+use sea_orm::sea_query::{Alias, CommonTableExpression, InsertStatement, Query};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, QueryTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DbBackend, DbErr, EntityName,
+    EntityTrait, IdenStatic, Iterable, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    QueryTrait,
 };
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -162,22 +164,157 @@ pub(crate) async fn locked_head<C: ConnectionTrait>(
     Ok((head.try_get("", "seq")?, head.try_get("", "hash")?))
 }
 
-/// Moves a chain's head to link `seq` with `hash` (inside the transaction that holds it).
-pub(crate) async fn set_head<C: ConnectionTrait>(
+/// Writes `inserts` (the new links) and moves a chain's head to link `seq` with `hash`, inside
+/// the transaction that holds the head ([`locked_head`]). On PostgreSQL that is one statement —
+/// the inserts as data-modifying CTEs of the head's update, one round trip to the database; on
+/// SQLite, which has no data-modifying CTEs, one statement each. Either way the head moves only
+/// with its links.
+pub(crate) async fn append_links<C: ConnectionTrait>(
     db: &C,
     chain: &str,
     seq: i64,
     hash: String,
+    inserts: Vec<InsertStatement>,
 ) -> Result<(), DbErr> {
-    chain_head::Entity::update(chain_head::ActiveModel {
-        chain: Set(chain.to_owned()),
-        seq: Set(seq),
-        hash: Set(hash),
-        updated_at: Set(chrono::Utc::now()),
-    })
-    .exec(db)
-    .await?;
+    let mut update = Query::update();
+    update
+        .table(chain_head::Entity)
+        .value(chain_head::Column::Seq, seq)
+        .value(chain_head::Column::Hash, hash)
+        .value(chain_head::Column::UpdatedAt, chrono::Utc::now())
+        .and_where(chain_head::Column::Chain.eq(chain));
+    let backend = db.get_database_backend();
+    let moved = if backend == DbBackend::Postgres && !inserts.is_empty() {
+        let mut with = Query::with();
+        for (i, insert) in inserts.into_iter().enumerate() {
+            with.cte(
+                CommonTableExpression::new()
+                    .query(insert)
+                    .table_name(Alias::new(format!("appended_{i}")))
+                    .to_owned(),
+            );
+        }
+        db.execute(backend.build(&update.with(with))).await?
+    } else {
+        for insert in &inserts {
+            db.execute(backend.build(insert)).await?;
+        }
+        db.execute(backend.build(&update)).await?
+    };
+    if moved.rows_affected() != 1 {
+        return Err(DbErr::RecordNotFound(format!("the {chain} chain head")));
+    }
     Ok(())
+}
+
+/// A chain's head as it is now (read without a lock), created at link 0 when the chain has none.
+pub(crate) async fn current_head<C: ConnectionTrait>(
+    db: &C,
+    chain: &str,
+) -> Result<(i64, String), DbErr> {
+    match chain_head::Entity::find_by_id(chain.to_owned())
+        .one(db)
+        .await?
+    {
+        Some(h) => Ok((h.seq, h.hash)),
+        None => locked_head(db, chain).await,
+    }
+}
+
+/// Rows for one table, as their columns and values (the columns set in the first row, in the
+/// entity's order; every row sets the same ones).
+pub(crate) struct ValuesInsert {
+    table: String,
+    columns: Vec<String>,
+    rows: Vec<Vec<sea_orm::Value>>,
+}
+
+impl ValuesInsert {
+    pub(crate) fn of<A: ActiveModelTrait>(rows: Vec<A>) -> Self {
+        let set = |row: &A, column: &<A::Entity as EntityTrait>::Column| match row.get(*column) {
+            sea_orm::ActiveValue::Set(v) | sea_orm::ActiveValue::Unchanged(v) => Some(v),
+            sea_orm::ActiveValue::NotSet => None,
+        };
+        let columns: Vec<_> = match rows.first() {
+            Some(first) => <A::Entity as EntityTrait>::Column::iter()
+                .filter(|c| set(first, c).is_some())
+                .collect(),
+            None => Vec::new(),
+        };
+        Self {
+            table: A::Entity::default().table_name().to_owned(),
+            columns: columns.iter().map(|c| c.as_str().to_owned()).collect(),
+            rows: rows
+                .iter()
+                .map(|row| columns.iter().filter_map(|c| set(row, c)).collect())
+                .collect(),
+        }
+    }
+}
+
+fn quoted(identifier: &str) -> String {
+    format!("\"{}\"", identifier.replace('"', "\"\""))
+}
+
+/// PostgreSQL: in one statement (its own transaction), moves a chain's head from link `from` to
+/// link `to` and writes `inserts` — only if the head is still at `from`. Returns whether it was
+/// (`false`: nothing was written; another writer moved the head, read it again). The head's
+/// update runs first and the inserts read its result, so a head that moved meanwhile (another
+/// process's commit it waited for included) writes no row.
+pub(crate) async fn append_if_head<C: ConnectionTrait>(
+    db: &C,
+    chain: &str,
+    from: (i64, &str),
+    to: (i64, &str),
+    inserts: &[ValuesInsert],
+) -> Result<bool, DbErr> {
+    let mut values: Vec<sea_orm::Value> = Vec::new();
+    let mut param = |v: sea_orm::Value| {
+        values.push(v);
+        format!("${}", values.len())
+    };
+    let mut sql = format!(
+        "WITH moved AS (UPDATE chain_heads SET seq = {}, hash = {}, updated_at = {} \
+         WHERE chain = {} AND seq = {} AND hash = {} RETURNING 1)",
+        param(to.0.into()),
+        param(to.1.into()),
+        param(chrono::Utc::now().into()),
+        param(chain.into()),
+        param(from.0.into()),
+        param(from.1.into()),
+    );
+    for (i, insert) in inserts.iter().enumerate() {
+        if insert.rows.is_empty() {
+            continue;
+        }
+        let columns: Vec<String> = insert.columns.iter().map(|c| quoted(c)).collect();
+        let rows: Vec<String> = insert
+            .rows
+            .iter()
+            .map(|row| {
+                let cells: Vec<String> = row.iter().map(|v| param(v.clone())).collect();
+                format!("({})", cells.join(", "))
+            })
+            .collect();
+        sql.push_str(&format!(
+            ", appended_{i} AS (INSERT INTO {} ({}) SELECT * FROM (VALUES {}) AS v \
+             WHERE EXISTS (SELECT 1 FROM moved))",
+            quoted(&insert.table),
+            columns.join(", "),
+            rows.join(", ")
+        ));
+    }
+    sql.push_str(" SELECT count(*) AS moved FROM moved");
+    let moved: i64 = db
+        .query_one(sea_orm::Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            sql,
+            values,
+        ))
+        .await?
+        .ok_or_else(|| DbErr::RecordNotFound(format!("the {chain} chain head")))?
+        .try_get("", "moved")?;
+    Ok(moved == 1)
 }
 
 /// A chain's recorded head (sequence number, hash): link 0 on the genesis hash when the chain

@@ -220,32 +220,42 @@ async fn predict(
         shadow_role,
         shadow_failed,
     } = routed;
-    tokio::task::spawn_blocking(move || {
+    // The shadow model scores on another blocking thread (with its own copy of the application)
+    // while the serving model scores and searches alternatives: the two are independent, so with
+    // a core to spare the decision waits for the longer of the two, not their sum.
+    let shadow_task = shadow.map(|m| {
+        let (input, policy) = (input.clone(), policy.clone());
+        tokio::task::spawn_blocking(move || {
+            score_with(&m, shadow_role, &input, &policy)
+                .map_err(|e| format!("model {}: {e}", m.meta.id))
+        })
+    });
+    let served_task = tokio::task::spawn_blocking(move || {
         let (s, contributions, features) = score_with(&served, served_role, &input, &policy)?;
         let (alternatives, _) = alternatives(&served.bundle, &input, &policy, s.decision)?;
-        // The shadow never decides, so its failure never fails the decision: it is recorded.
-        let (shadow, shadow_error) = match &shadow {
-            Some(m) => match score_with(m, shadow_role, &input, &policy) {
-                Ok((score, _, _)) => (Some(score), None),
-                Err(e) => (None, Some(format!("model {}: {e}", m.meta.id))),
-            },
-            None => (None, shadow_failed),
-        };
-        let reasons_schema = served.bundle.schema().clone();
         Ok::<_, ServiceError>(Predicted {
+            schema: served.bundle.schema().clone(),
             input,
             served: s,
-            schema: reasons_schema,
             contributions,
             features,
-            shadow,
-            shadow_error,
+            shadow: None,
+            shadow_error: None,
             policy,
             alternatives,
         })
-    })
-    .await
-    .map_err(|e| ServiceError::Internal(format!("scoring task: {e}")))?
+    });
+    let joined = |e: tokio::task::JoinError| ServiceError::Internal(format!("scoring task: {e}"));
+    let mut predicted = served_task.await.map_err(joined)??;
+    // The shadow never decides, so its failure never fails the decision: it is recorded.
+    match shadow_task {
+        Some(task) => match task.await.map_err(joined)? {
+            Ok((score, _, _)) => predicted.shadow = Some(score),
+            Err(e) => predicted.shadow_error = Some(e),
+        },
+        None => predicted.shadow_error = shadow_failed,
+    }
+    Ok(predicted)
 }
 
 /// Who asked for a new decision, and the identifiers it is given.
@@ -374,9 +384,13 @@ impl Services {
         request_hash: String,
         input: impl FnOnce() -> ServiceResult<ApplicationInput>,
     ) -> ServiceResult<Scored> {
+        let m = self.metrics();
         if let Some(key) = idempotency_key {
             check_idempotency_key(key)?;
-            if let Some(stored) = self.stored_answer(api_client, key, &request_hash).await? {
+            let started = std::time::Instant::now();
+            let stored = self.stored_answer(api_client, key, &request_hash).await?;
+            m.stage("idempotency", started);
+            if let Some(stored) = stored {
                 return Ok(stored);
             }
         }
@@ -384,8 +398,11 @@ impl Services {
         let pair = self.serving_pair().await?;
         let policy = self.current_policy().await?;
         let routed = route(&pair, &input.applicant_id);
+        let started = std::time::Instant::now();
         let p = predict(routed, input, policy).await?;
+        m.stage("model", started);
 
+        let started = std::time::Instant::now();
         let reasons = decision_reasons(
             reasons::REASONS_METHOD,
             &p.policy,
@@ -408,7 +425,10 @@ impl Services {
         let application_id = issued.application_id.clone();
         let notice_url = notice_url(&issued.notice_token);
         let pending = pending_decision(issued, &p, record);
+        m.stage("build", started);
+        let started = std::time::Instant::now();
         self.decision_writer().commit(pending).await?;
+        m.stage("commit", started);
         self.count_new_decision(&p.served, p.shadow.as_ref(), p.shadow_error.is_some());
         Ok(Scored {
             created: true,

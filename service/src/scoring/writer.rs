@@ -1,20 +1,28 @@
 //! Durable decision writes with group commit.
 //!
 //! One task appends decisions to the hash chain. Requests queue up while a commit is in
-//! flight, and the next transaction takes everything queued (up to a batch limit): many
-//! requests share one durable commit, and each is answered only after its commit. On
-//! PostgreSQL the chain head row is locked for the transaction, so several server processes
-//! can share one database.
+//! flight, and the next commit takes everything queued (up to a batch limit): many requests
+//! share one durable commit, and each is answered only after its commit.
+//!
+//! On PostgreSQL a commit is one statement, one round trip: it moves the chain head from the
+//! link this writer last saw and inserts the batch's decisions and cases, or, when the head
+//! moved meanwhile (another server process sharing the database), writes nothing, and the batch
+//! is linked again onto the head read afresh. On SQLite a commit is a transaction that takes
+//! the write lock with its first statement.
 
 use std::collections::HashSet;
 use std::sync::Arc;
 
 use sea_orm::{
-    ActiveValue::NotSet, ActiveValue::Set, DatabaseConnection, DbErr, EntityTrait, TransactionTrait,
+    ActiveValue::NotSet, ActiveValue::Set, ConnectionTrait, DatabaseConnection, DbBackend, DbErr,
+    EntityTrait, QueryTrait, TransactionTrait,
 };
 use tokio::sync::{mpsc, oneshot};
 
-use super::chain::{link_hash, locked_head, set_head, DECISIONS_CHAIN};
+use super::chain::{
+    append_if_head, append_links, current_head, link_hash, locked_head, ValuesInsert,
+    DECISIONS_CHAIN,
+};
 use crate::entity::{case, decision};
 use crate::error::{ServiceError, ServiceResult};
 use crate::metrics::{Metrics, BATCH_BUCKETS, LATENCY_BUCKETS};
@@ -92,6 +100,8 @@ impl DecisionWriter {
 }
 
 async fn run(db: DatabaseConnection, mut rx: mpsc::Receiver<Job>, metrics: Arc<Metrics>) {
+    // The chain head as this writer last wrote or read it; forgotten after a failed commit.
+    let mut head = None;
     while let Some(first) = rx.recv().await {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -102,7 +112,7 @@ async fn run(db: DatabaseConnection, mut rx: mpsc::Receiver<Job>, metrics: Arc<M
         }
         let decisions: Vec<&PendingDecision> = batch.iter().map(|j| &j.decision).collect();
         let started = std::time::Instant::now();
-        let committed = commit_batch(&db, &decisions).await;
+        let committed = commit_batch(&db, &decisions, &mut head).await;
         metrics.observe(
             "lendscope_decision_commit_seconds",
             LATENCY_BUCKETS,
@@ -122,7 +132,7 @@ async fn run(db: DatabaseConnection, mut rx: mpsc::Receiver<Job>, metrics: Arc<M
                 tracing::warn!(error = %e, size = batch.len(), "batch commit failed; retrying singly");
                 let mut results = Vec::with_capacity(batch.len());
                 for d in &decisions {
-                    results.push(match commit_batch(&db, &[*d]).await {
+                    results.push(match commit_batch(&db, &[*d], &mut head).await {
                         Ok(mut r) => r
                             .pop()
                             .unwrap_or_else(|| Err(ServiceError::Internal("empty commit".into()))),
@@ -149,14 +159,19 @@ fn classify(e: DbErr) -> ServiceError {
     }
 }
 
-async fn commit_batch(
-    db: &DatabaseConnection,
-    batch: &[&PendingDecision],
-) -> Result<Vec<ServiceResult<Committed>>, DbErr> {
-    let txn = db.begin().await?;
-    // Write first: on SQLite this takes the write lock at once (a read first could deadlock
-    // with another writing transaction); it also creates the head row on first use.
-    let (mut seq, mut prev) = locked_head(&txn, DECISIONS_CHAIN).await?;
+/// A batch linked onto a chain head: each decision's result, the rows to insert, and the head
+/// they end on.
+struct Linked {
+    results: Vec<ServiceResult<Committed>>,
+    rows: Vec<decision::ActiveModel>,
+    cases: Vec<case::ActiveModel>,
+    seq: i64,
+    hash: String,
+}
+
+/// Links a batch onto the head (`seq`, `prev`): a repeated Idempotency-Key within the batch is
+/// refused, every other decision becomes the next link.
+fn link_batch(batch: &[&PendingDecision], mut seq: i64, mut prev: String) -> Linked {
     let mut keys = HashSet::new();
     let mut results = Vec::with_capacity(batch.len());
     let mut rows = Vec::with_capacity(batch.len());
@@ -227,11 +242,75 @@ async fn commit_batch(
         }));
         prev = hash;
     }
-    if !rows.is_empty() {
-        decision::Entity::insert_many(rows).exec(&txn).await?;
-        case::Entity::insert_many(cases).exec(&txn).await?;
-        set_head(&txn, DECISIONS_CHAIN, seq, prev).await?;
+    Linked {
+        results,
+        rows,
+        cases,
+        seq,
+        hash: prev,
+    }
+}
+
+/// How often a PostgreSQL append links a batch again because another process moved the head.
+const APPEND_ATTEMPTS: usize = 16;
+
+/// Commits a batch. `head` is the chain head as this writer last wrote or read it (`None`:
+/// unknown, read it).
+async fn commit_batch(
+    db: &DatabaseConnection,
+    batch: &[&PendingDecision],
+    head: &mut Option<(i64, String)>,
+) -> Result<Vec<ServiceResult<Committed>>, DbErr> {
+    if db.get_database_backend() == DbBackend::Postgres {
+        return append_postgres(db, batch, head).await;
+    }
+    let txn = db.begin().await?;
+    // Write first: on SQLite this takes the write lock at once (a read first could deadlock
+    // with another writing transaction); it also creates the head row on first use.
+    let (seq, prev) = locked_head(&txn, DECISIONS_CHAIN).await?;
+    let linked = link_batch(batch, seq, prev);
+    if !linked.rows.is_empty() {
+        let inserts = vec![
+            decision::Entity::insert_many(linked.rows).into_query(),
+            case::Entity::insert_many(linked.cases).into_query(),
+        ];
+        append_links(&txn, DECISIONS_CHAIN, linked.seq, linked.hash, inserts).await?;
     }
     txn.commit().await?;
-    Ok(results)
+    Ok(linked.results)
+}
+
+/// PostgreSQL: one statement and one round trip per batch, no transaction around it. The batch
+/// is linked onto the head this writer last saw, and the statement moves the head from exactly
+/// that link while it inserts the rows ([`append_if_head`]); when another process (or an
+/// operator) moved the head meanwhile, nothing is written, and the batch is linked again onto
+/// the head read afresh.
+async fn append_postgres(
+    db: &DatabaseConnection,
+    batch: &[&PendingDecision],
+    head: &mut Option<(i64, String)>,
+) -> Result<Vec<ServiceResult<Committed>>, DbErr> {
+    for _ in 0..APPEND_ATTEMPTS {
+        let (seq, prev) = match head.take() {
+            Some(h) => h,
+            None => current_head(db, DECISIONS_CHAIN).await?,
+        };
+        let linked = link_batch(batch, seq, prev.clone());
+        if linked.rows.is_empty() {
+            *head = Some((seq, prev));
+            return Ok(linked.results);
+        }
+        let inserts = [
+            ValuesInsert::of(linked.rows),
+            ValuesInsert::of(linked.cases),
+        ];
+        let to = (linked.seq, linked.hash.clone());
+        if append_if_head(db, DECISIONS_CHAIN, (seq, &prev), (to.0, &to.1), &inserts).await? {
+            *head = Some(to);
+            return Ok(linked.results);
+        }
+    }
+    Err(DbErr::Custom(format!(
+        "the {DECISIONS_CHAIN} chain head moved under {APPEND_ATTEMPTS} appends in a row"
+    )))
 }
