@@ -1,6 +1,16 @@
 use lendscope_service::Actor;
 
-use crate::helpers::{spawn, Backend};
+use crate::helpers::{spawn, Backend, TestApp};
+
+/// `GET /api/v1/whoami` with the key.
+async fn whoami(app: &TestApp, key: &str) -> reqwest::Response {
+    app.client
+        .get(app.url("/api/v1/whoami"))
+        .bearer_auth(key)
+        .send()
+        .await
+        .unwrap()
+}
 
 async fn api_keys_authenticate_machine_clients(backend: Backend) {
     let app = spawn(backend).await;
@@ -10,13 +20,7 @@ async fn api_keys_authenticate_machine_clients(backend: Backend) {
         .await
         .unwrap();
     assert!(key.starts_with("lsk_"));
-    let ok = app
-        .client
-        .get(app.url("/api/v1/whoami"))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .unwrap();
+    let ok = whoami(&app, &key).await;
     assert_eq!(ok.status(), 200);
     let body: serde_json::Value = ok.json().await.unwrap();
     assert_eq!(body["client"], "partner-portal");
@@ -75,15 +79,7 @@ async fn revoked_api_keys_stop_working_within_the_cache_ttl(backend: Backend) {
         .create_api_key("partner", Actor::System)
         .await
         .unwrap();
-    let whoami = || async {
-        app.client
-            .get(app.url("/api/v1/whoami"))
-            .bearer_auth(&key)
-            .send()
-            .await
-            .unwrap()
-            .status()
-    };
+    let whoami = || async { whoami(&app, &key).await.status() };
     assert_eq!(whoami().await, 200);
     api_key::Entity::update_many()
         .set(api_key::ActiveModel {
