@@ -78,7 +78,7 @@ pub const HELP: &[(&str, &str, &str)] = &[
     (
         "lendscope_decision_stage_seconds",
         "histogram",
-        "Wall time of one new decision by stage: api_key, idempotency, model (queue included), build, commit (queue included)",
+        "Wall time of one new decision by stage: idempotency, model (queue included), build, commit (queue included); api_key counts every API-key request",
     ),
     (
         "lendscope_decision_commit_batch_size",

@@ -38,7 +38,8 @@ impl Default for AuthSettings {
 }
 
 /// How long a resolved API key is trusted without asking the database again: a key revoked in
-/// the database (`revoked_at` set) stops working within this time in every server process.
+/// the database (`revoked_at` set) stops working in every server process within this time of
+/// that process's last read of the key (about a second after the revocation commits).
 pub const API_KEY_CACHE_TTL_MS: i64 = 1000;
 /// At most this many resolved keys are remembered; only keys that resolved are.
 const API_KEY_CACHE_LIMIT: usize = 1024;

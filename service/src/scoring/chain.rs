@@ -222,7 +222,7 @@ pub(crate) async fn current_head<C: ConnectionTrait>(
 }
 
 /// Rows for one table, as their columns and values (the columns set in the first row, in the
-/// entity's order; every row sets the same ones).
+/// entity's order; every row must set the same ones).
 pub(crate) struct ValuesInsert {
     table: String,
     columns: Vec<String>,
@@ -230,7 +230,7 @@ pub(crate) struct ValuesInsert {
 }
 
 impl ValuesInsert {
-    pub(crate) fn of<A: ActiveModelTrait>(rows: Vec<A>) -> Self {
+    pub(crate) fn of<A: ActiveModelTrait>(rows: Vec<A>) -> Result<Self, DbErr> {
         let set = |row: &A, column: &<A::Entity as EntityTrait>::Column| match row.get(*column) {
             sea_orm::ActiveValue::Set(v) | sea_orm::ActiveValue::Unchanged(v) => Some(v),
             sea_orm::ActiveValue::NotSet => None,
@@ -241,14 +241,28 @@ impl ValuesInsert {
                 .collect(),
             None => Vec::new(),
         };
-        Self {
-            table: A::Entity::default().table_name().to_owned(),
+        let table = A::Entity::default().table_name().to_owned();
+        let rows = rows
+            .iter()
+            .map(|row| {
+                columns
+                    .iter()
+                    .map(|c| {
+                        set(row, c).ok_or_else(|| {
+                            DbErr::Custom(format!(
+                                "a row for {table} leaves {} unset where the first sets it",
+                                c.as_str()
+                            ))
+                        })
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Self {
             columns: columns.iter().map(|c| c.as_str().to_owned()).collect(),
-            rows: rows
-                .iter()
-                .map(|row| columns.iter().filter_map(|c| set(row, c)).collect())
-                .collect(),
-        }
+            table,
+            rows,
+        })
     }
 }
 
@@ -439,6 +453,26 @@ pub async fn verify<C: ConnectionTrait>(db: &C) -> ServiceResult<ChainReport> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn values_inserts_keep_the_entity_column_order_and_refuse_ragged_rows() {
+        let head = |seq: i64| chain_head::ActiveModel {
+            chain: Set(format!("c{seq}")),
+            seq: Set(seq),
+            hash: Set(GENESIS.to_owned()),
+            updated_at: Set(chrono::Utc::now()),
+        };
+        let v = ValuesInsert::of(vec![head(1), head(2)]).unwrap();
+        assert_eq!(v.table, "chain_heads");
+        assert_eq!(v.columns, ["chain", "seq", "hash", "updated_at"]);
+        assert_eq!(v.rows.len(), 2);
+        assert_eq!(v.rows[1][1], sea_orm::Value::BigInt(Some(2)));
+        let ragged = chain_head::ActiveModel {
+            updated_at: sea_orm::ActiveValue::NotSet,
+            ..head(3)
+        };
+        assert!(ValuesInsert::of(vec![head(1), ragged]).is_err());
+    }
 
     #[test]
     fn links_depend_on_the_previous_hash_and_the_content() {

@@ -245,13 +245,16 @@ async fn predict(
             alternatives,
         })
     });
-    let joined = |e: tokio::task::JoinError| ServiceError::Internal(format!("scoring task: {e}"));
-    let mut predicted = served_task.await.map_err(joined)??;
-    // The shadow never decides, so its failure never fails the decision: it is recorded.
+    let mut predicted = served_task
+        .await
+        .map_err(|e| ServiceError::Internal(format!("scoring task: {e}")))??;
+    // The shadow never decides, so its failure — an error or its task's panic — never fails
+    // the decision: it is recorded.
     match shadow_task {
-        Some(task) => match task.await.map_err(joined)? {
-            Ok((score, _, _)) => predicted.shadow = Some(score),
-            Err(e) => predicted.shadow_error = Some(e),
+        Some(task) => match task.await {
+            Ok(Ok((score, _, _))) => predicted.shadow = Some(score),
+            Ok(Err(e)) => predicted.shadow_error = Some(e),
+            Err(e) => predicted.shadow_error = Some(format!("shadow scoring task: {e}")),
         },
         None => predicted.shadow_error = shadow_failed,
     }

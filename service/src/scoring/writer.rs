@@ -301,8 +301,8 @@ async fn append_postgres(
             return Ok(linked.results);
         }
         let inserts = [
-            ValuesInsert::of(linked.rows),
-            ValuesInsert::of(linked.cases),
+            ValuesInsert::of(linked.rows)?,
+            ValuesInsert::of(linked.cases)?,
         ];
         let to = (linked.seq, linked.hash.clone());
         if append_if_head(db, DECISIONS_CHAIN, (seq, &prev), (to.0, &to.1), &inserts).await? {
