@@ -2,6 +2,17 @@ use lendscope_service::Actor;
 
 use crate::helpers::{spawn, Backend, TestApp};
 
+/// A fresh server with one API key created for `name`.
+async fn app_with_key(backend: Backend, name: &str) -> (TestApp, String) {
+    let app = spawn(backend).await;
+    let key = app
+        .services
+        .create_api_key(name, Actor::System)
+        .await
+        .unwrap();
+    (app, key)
+}
+
 /// `GET /api/v1/whoami` with the key.
 async fn whoami(app: &TestApp, key: &str) -> reqwest::Response {
     app.client
@@ -13,12 +24,7 @@ async fn whoami(app: &TestApp, key: &str) -> reqwest::Response {
 }
 
 async fn api_keys_authenticate_machine_clients(backend: Backend) {
-    let app = spawn(backend).await;
-    let key = app
-        .services
-        .create_api_key("partner-portal", Actor::System)
-        .await
-        .unwrap();
+    let (app, key) = app_with_key(backend, "partner-portal").await;
     assert!(key.starts_with("lsk_"));
     let ok = whoami(&app, &key).await;
     assert_eq!(ok.status(), 200);
@@ -46,12 +52,7 @@ async fn api_keys_authenticate_machine_clients(backend: Backend) {
 async fn api_keys_are_stored_only_as_hashes_and_names_are_unique(backend: Backend) {
     use lendscope_service::entity::api_key;
     use sea_orm::EntityTrait;
-    let app = spawn(backend).await;
-    let key = app
-        .services
-        .create_api_key("partner", Actor::System)
-        .await
-        .unwrap();
+    let (app, key) = app_with_key(backend, "partner").await;
     let rows = api_key::Entity::find()
         .all(app.services.db())
         .await
@@ -73,12 +74,7 @@ async fn revoked_api_keys_stop_working_within_the_cache_ttl(backend: Backend) {
     use lendscope_service::entity::api_key;
     use lendscope_service::identity::auth::API_KEY_CACHE_TTL_MS;
     use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
-    let app = spawn(backend).await;
-    let key = app
-        .services
-        .create_api_key("partner", Actor::System)
-        .await
-        .unwrap();
+    let (app, key) = app_with_key(backend, "partner").await;
     let whoami = || async { whoami(&app, &key).await.status() };
     assert_eq!(whoami().await, 200);
     api_key::Entity::update_many()
