@@ -678,6 +678,13 @@ mod tests {
             for (p, q) in a.contributions.iter().zip(&b.contributions) {
                 prop_assert!((p - q).abs() < 1e-9 * (1.0 + q.abs()), "{:?} vs {:?}", a.contributions, b.contributions);
             }
+            // The portable build (CPUs without AVX2 and FMA) equals the walker too.
+            let flat = compiled.shap.flat.as_ref().unwrap();
+            let mut portable = vec![0.0; m];
+            flat.explain_portable(&[&row[..m]], &mut portable, m, &mut flat::Scratch::default());
+            for (p, q) in portable.iter().zip(&b.contributions) {
+                prop_assert!((p - q).abs() < 1e-9 * (1.0 + q.abs()), "{:?} vs {:?}", portable, b.contributions);
+            }
             // In a batch each row equals its own explanation: 10 rows = one group of 8 and
             // one of 2.
             let rows: Vec<FeatureVector> = (0..10)

@@ -17,20 +17,31 @@
 //! - the row followed `prev` and goes down this edge: `(z + (1 − z) t) / F_prev(o = 1)`;
 //! - the row followed `prev` and goes down the sibling: `z (1 − t) / F_prev(o = 1)`.
 //!
-//! So at load every node gets its two edges' multipliers in each of its three states — "the
-//! row missed `prev`", "it goes left", "it goes right" (`state` 0, 1, 2) — with a leaf child's
-//! value folded in, and per row a node costs one multiplication of its parent's `P` by the
-//! multipliers its state selects. The bottom-up pass attributes to the node's feature
+//! Every one of those multipliers is `(a + b t_k)`, divided by `F_prev` when the row followed
+//! `prev`, with `a` and `b` constants of the edge and the state: `(r v, 0)` when the row
+//! missed `prev`, `(z v, (1 − z) v)` for the edge it goes down, `(z v, −z v)` for the other
+//! (`v`: a leaf child's value, else 1). So at load every node gets those scalars for its two
+//! edges in each of its three states — "the row missed `prev`", "it goes left", "it goes
+//! right" (`state` 0, 1, 2) — and `1/F_prev − 1` per quadrature node; per row a node costs a
+//! few multiply-adds on its parent's `P`. The state picks the constants by indexing (a table,
+//! never a branch: the state is the row's, so a branch would be mispredicted). The bottom-up
+//! pass attributes to the node's feature
 //! `Σ_k w_k (o − z)(S − C)_k / F_k` for both edges, `S` the edge's subtree sum, `C` the part
 //! of it that deeper edges on the same feature attribute themselves (claimed by them): an edge
 //! the row does not follow attributes `(0 − z)/F_k = −1/(1 − t_k)` (`cold`, the same for every
 //! edge), the followed edge `(1 − z)/(z + (1 − z) t_k)`, stored as its difference from `cold`.
 //! A node whose children are both leaves (about half of a full tree's) is done in one step:
-//! its sum and its attribution are its `P` times constants of its state.
+//! its sum and its attribution are its `P` times constants of its state (there the followed
+//! edge's `F` cancels, so four scalars and `1/F_prev − 1` describe the node).
+//!
+//! The tables hold 72 to 144 bytes per internal node (the 300-tree depth-6 benchmark model
+//! takes 3.4 MB in all, from 4.8 MB when every state's multipliers were stored per quadrature
+//! node): a row's explanation reads all of them, so their size weighs on its cost whenever
+//! the model is not in cache.
 //!
 //! Two quadrature nodes serve trees up to depth 4 (exact for paths of up to 4 distinct
-//! features), four up to depth 8; deeper trees go to the walker. A node's two edges are one
-//! `[[f64; q]; 2]` pair (one AVX2 register at `q = 2`, two at `q = 4`); the kernel is compiled
+//! features), four up to depth 8; deeper trees go to the walker. An edge's values at the
+//! quadrature nodes are one `[f64; q]` (one AVX2 register); the kernel is compiled
 //! for AVX2 and FMA, chosen at run time, with a portable build beside it. (Three nodes would
 //! do to depth 6, but their six-lane pairs measured slower than four nodes' eight.)
 //!
@@ -75,9 +86,9 @@ struct Split {
     /// Where the prepared row holds the split feature's value: `2 × feature`, plus 1 when
     /// missing values go left (see [`prepare`]).
     slot: u32,
-    /// The edge into the node, as its parent and side (the neutral edge for the root).
-    parent: u8,
-    side: u8,
+    /// The edge into the node, `2 × parent + side` (the neutral edge for the root): edges
+    /// are the slots of the working arrays.
+    edge: u16,
     /// The node of the nearest ancestor edge on the same feature, and the state in which the
     /// row follows that edge (the sentinel past the tree's nodes and [`ALWAYS`] when there
     /// is none).
@@ -89,23 +100,34 @@ struct Split {
 #[derive(Debug, Clone, Copy)]
 #[repr(C)]
 struct Down<const Q: usize> {
-    /// The multipliers of the edges' `P` by state (a leaf child's value folded in).
-    mul: [Pair<Q>; 3],
+    /// `1 / F_prev − 1` with the row following `prev` (zeros when there is no `prev`).
+    beyond: [f64; Q],
+    /// By state and edge (left, right), `(a, b)` such that the edge's `P` is the node's `P`
+    /// times `a + b t_k`, divided by `F_prev` in states 1 and 2: `(r v, 0)` in state 0 (`v`: a
+    /// leaf child's value, else 1); `(z v, (1 − z) v)` for the edge the row goes down, and
+    /// `(z v, −z v)` for the other.
+    coef: [[[f64; 2]; 2]; 3],
     split: Split,
 }
 
-/// A node whose children are both leaves: explained in one step.
+/// A node whose children are both leaves: explained in one step. With `g = P / F_prev` when
+/// the row follows `prev` (states 1 and 2), its sum is `g (Σ z v + β t_k)` and it attributes
+/// `g β w_k` to its feature, `β` being the followed edge's `(1 − z) v` less the other's `z v`
+/// (the followed edge's `F` cancels); when the row missed `prev` (state 0) its sum is
+/// `P Σ r v` and its attribution `P Σ r v · cold_k`.
 #[derive(Debug, Clone, Copy)]
 #[repr(C)]
 struct Bottom<const Q: usize> {
-    /// By state: what the node attributes to its feature per unit of `P`, and its sum per
-    /// unit of `P`.
-    fused: [Pair<Q>; 3],
+    /// As in [`Down`].
+    beyond: [f64; Q],
+    /// By state: `Σ r v` (state 0), then `β` with the row going left (1) and right (2).
+    attribution: [f64; 3],
+    /// By state, the sum's constant term: `Σ r v` (state 0), `Σ z v` (states 1 and 2).
+    alpha: [f64; 3],
     split: Split,
     feature: u16,
     /// Where its sum is claimed (as in [`Up`]).
     claim: u16,
-    claim_side: u8,
 }
 
 /// What the bottom-up pass reads of a node.
@@ -115,22 +137,25 @@ struct Up<const Q: usize> {
     /// What each edge attributes beyond `cold` per unit of `S − C` when it is the followed one.
     gain: Pair<Q>,
     feature: u16,
-    /// Where the node's subtree sum goes: its parent and side (as in [`Down`]).
-    parent: u8,
-    side: u8,
-    /// Where it is claimed, as (node, side) in `claimed`: its `prev` edge, or a slot of its
+    /// Where the node's subtree sum goes: the edge into it (as in [`Split`]).
+    edge: u16,
+    /// Where it is claimed, an edge's slot in `claimed`: its `prev` edge, or a slot of its
     /// own past the edges when it has none, so that unclaimed sums do not chain through one
     /// slot. Own slots are never read (only the edges of nodes with an internal child are,
     /// and those are zeroed by the top-down pass of every row), so they are never reset.
     claim: u16,
-    claim_side: u8,
 }
 
 /// One model compiled with a `Q`-node rule.
 #[derive(Debug, Clone)]
 pub(crate) struct Compiled<const Q: usize> {
+    /// The quadrature nodes `t_k` and weights `w_k`.
+    t: [f64; Q],
+    w: [f64; Q],
     /// `−w_k / (1 − t_k)`: what an edge the row does not follow attributes per unit of `S − C`.
     cold: [f64; Q],
+    /// `w_k − cold_k`.
+    w_less_cold: [f64; Q],
     down: Vec<Down<Q>>,
     up: Vec<Up<Q>>,
     bottom: Vec<Bottom<Q>>,
@@ -241,6 +266,28 @@ impl FlatForest {
         }
     }
 
+    /// As [`Self::explain`], always with the portable build (the one CPUs without AVX2 and
+    /// FMA run), so that tests on any machine cover it.
+    #[cfg(test)]
+    pub(crate) fn explain_portable(
+        &self,
+        xs: &[&[f32]],
+        phi: &mut [f64],
+        stride: usize,
+        scratch: &mut Scratch,
+    ) {
+        match self {
+            Self::Q2(c) => {
+                scratch.q2.fit(c.max_internal, xs.len(), c.features);
+                c.explain_all::<false>(xs, phi, stride, &mut scratch.q2);
+            }
+            Self::Q4(c) => {
+                scratch.q4.fit(c.max_internal, xs.len(), c.features);
+                c.explain_all::<false>(xs, phi, stride, &mut scratch.q4);
+            }
+        }
+    }
+
     /// Adds the SHAP values of the rows `xs` to theirs: row `r`'s go to
     /// `phi[r * stride..][..stride]`.
     pub(crate) fn explain(
@@ -273,9 +320,13 @@ impl<const Q: usize> Compiled<Q> {
             w[k] = wk;
             cold[k] = -wk / (1.0 - tk);
         }
+        let w_less_cold = std::array::from_fn(|k| w[k] - cold[k]);
         let total: usize = trees.iter().map(|t| t.nodes.len() / 2).sum();
         let mut compiled = Self {
+            t,
+            w,
             cold,
+            w_less_cold,
             down: Vec::with_capacity(total / 2),
             up: Vec::with_capacity(total / 2),
             bottom: Vec::with_capacity(total / 2),
@@ -286,7 +337,7 @@ impl<const Q: usize> Compiled<Q> {
         for tree in trees {
             let start = [compiled.down.len(), compiled.bottom.len()];
             compiled.starts.push(start);
-            compiled.compile_tree(tree, &t, &w)?;
+            compiled.compile_tree(tree)?;
             let internal = compiled.down.len() - start[0] + compiled.bottom.len() - start[1];
             compiled.max_internal = compiled.max_internal.max(internal);
         }
@@ -303,7 +354,8 @@ impl<const Q: usize> Compiled<Q> {
     /// Appends the internal nodes of `tree`: those with an internal child in level order (to
     /// `down` and `up`), then those whose children are both leaves (to `bottom`, in level order
     /// too), with their constants.
-    fn compile_tree(&mut self, tree: &Tree, t: &[f64; Q], w: &[f64; Q]) -> Option<()> {
+    fn compile_tree(&mut self, tree: &Tree) -> Option<()> {
+        let (t, w) = (self.t, self.w);
         let root = tree.nodes.first()?;
         if root.is_leaf {
             return Some(());
@@ -381,7 +433,17 @@ impl<const Q: usize> Compiled<Q> {
                 prev
             };
             let cover = f64::from(node.cover);
-            let mut mul = [[[0.0; Q]; 2]; 3];
+            let mut beyond = [0.0; Q];
+            for (k, inv) in beyond.iter_mut().enumerate() {
+                // F of `prev` followed (1 when there is none).
+                let f_prev = zero_prev + (1.0 - zero_prev) * t[k];
+                if !(f_prev > 0.0 && f_prev.is_finite()) {
+                    return None;
+                }
+                *inv = 1.0 / f_prev - 1.0;
+            }
+            // Per edge: `r v`, `z v` and `(1 − z) v`.
+            let mut edges = [[0.0; 3]; 2];
             let mut gain = [[0.0; Q]; 2];
             for (s, child) in [node.left, node.right].into_iter().enumerate() {
                 let child = tree.nodes.get(child as usize)?;
@@ -399,69 +461,63 @@ impl<const Q: usize> Compiled<Q> {
                 } else {
                     1.0
                 };
+                edges[s] = [ratio * scale, zero * scale, (1.0 - zero) * scale];
                 for k in 0..Q {
-                    // F of `prev` followed, and of this edge followed or not.
-                    let f_prev = zero_prev + (1.0 - zero_prev) * t[k];
+                    // F of this edge followed.
                     let followed = zero + (1.0 - zero) * t[k];
-                    let missed = zero * (1.0 - t[k]);
-                    if !(f_prev > 0.0 && followed > 0.0) {
+                    if !(followed > 0.0 && followed.is_finite()) {
                         return None;
                     }
-                    mul[0][s][k] = ratio * scale;
-                    // State 1: the row goes left; state 2: right.
-                    mul[1][s][k] = if s == 0 { followed } else { missed } / f_prev * scale;
-                    mul[2][s][k] = if s == 1 { followed } else { missed } / f_prev * scale;
                     gain[s][k] = (1.0 - zero) * w[k] / followed - self.cold[k];
                 }
             }
-            let finite = |p: &Pair<Q>| p.iter().flatten().all(|v| v.is_finite());
-            if !(mul.iter().all(finite) && finite(&gain)) {
+            let finite = |p: &[f64]| p.iter().all(|v| v.is_finite());
+            if !(finite(&beyond) && finite(edges.as_flattened()) && finite(gain.as_flattened())) {
                 return None;
             }
             let split = Split {
                 threshold: node.threshold,
                 slot: 2 * feature + u32::from(node.default_left),
-                parent: byte(pin / 2)?,
-                side: byte(pin % 2)?,
+                edge: narrow(pin)?,
                 prev_node: byte(prev_node)?,
                 prev_state,
             };
-            let (feature, claim_side, claim) = (
-                narrow(feature as usize)?,
-                byte(claim % 2)?,
-                narrow(claim / 2)?,
-            );
+            let (feature, claim) = (narrow(feature as usize)?, narrow(claim)?);
             if is_bottom[j] {
                 // Both children leaves: the node's sum and attribution follow from its `P` at
-                // once, `S = P Σ_s m_s` and `P Σ_s m_s (cold + followed_s gain_s)` per state.
-                let mut fused = [[[0.0; Q]; 2]; 3];
-                for (state, m) in mul.iter().enumerate() {
-                    for k in 0..Q {
-                        fused[state][0][k] = (0..2)
-                            .map(|s| m[s][k] * (self.cold[k] + FOLLOWED[state][s] * gain[s][k]))
-                            .sum();
-                        fused[state][1][k] = m[0][k] + m[1][k];
-                    }
-                }
-                if !fused.iter().all(finite) {
+                // once (see [`Bottom`]).
+                let [[missed_l, zero_l, rest_l], [missed_r, zero_r, rest_r]] = edges;
+                let attribution = [missed_l + missed_r, rest_l - zero_r, rest_r - zero_l];
+                let zero = zero_l + zero_r;
+                let alpha = [attribution[0], zero, zero];
+                if !(finite(&attribution) && zero.is_finite()) {
                     return None;
                 }
                 self.bottom.push(Bottom {
-                    fused,
+                    beyond,
+                    attribution,
+                    alpha,
                     split,
                     feature,
                     claim,
-                    claim_side,
                 });
             } else {
-                self.down.push(Down { mul, split });
+                let [[missed_l, zero_l, rest_l], [missed_r, zero_r, rest_r]] = edges;
+                let coef = [
+                    [[missed_l, 0.0], [missed_r, 0.0]],
+                    [[zero_l, rest_l], [zero_r, -zero_r]],
+                    [[zero_l, -zero_l], [zero_r, rest_r]],
+                ];
+                self.down.push(Down {
+                    beyond,
+                    coef,
+                    split,
+                });
                 self.up.push(Up {
                     gain,
                     feature,
-                    parent: split.parent,
-                    side: split.side,
+                    edge: split.edge,
                     claim,
-                    claim_side,
                 });
             }
             self.features = self.features.max(feature as usize + 1);
@@ -528,18 +584,20 @@ impl<const Q: usize> Compiled<Q> {
         for (x, row) in xs.iter().zip(rows.chunks_exact_mut(2 * features)) {
             prepare(x, row);
         }
+        // Per edge rather than per node.
+        let (ps, claimed) = (ps.as_flattened_mut(), claimed.as_flattened_mut());
         for pair in self.starts.windows(2) {
             let ([d0, b0], [d1, b1]) = (pair[0], pair[1]);
             let (down, up, bottom) = (&self.down[d0..d1], &self.up[d0..d1], &self.bottom[b0..b1]);
             if bottom.is_empty() {
                 continue; // a leaf
             }
-            let claimed = &mut claimed[..=2 * (down.len() + bottom.len())];
+            let claimed = &mut claimed[..2 * (2 * (down.len() + bottom.len()) + 1)];
             for (x, acc) in rows
                 .chunks_exact(2 * features)
                 .zip(acc.chunks_exact_mut(features))
             {
-                top_down(down, x, ps, claimed, code);
+                self.top_down::<FMA>(down, x, ps, claimed, code);
                 self.bottoms::<FMA>(bottom, x, ps, claimed, code, acc);
                 self.bottom_up::<FMA>(up, ps, claimed, code, acc);
             }
@@ -553,33 +611,74 @@ impl<const Q: usize> Compiled<Q> {
         }
     }
 
+    /// The top-down pass of one row over one tree's nodes.
+    #[inline(always)]
+    fn top_down<const FMA: bool>(
+        &self,
+        down: &[Down<Q>],
+        x: &[f32],
+        ps: &mut [[f64; Q]],
+        claimed: &mut [[f64; Q]],
+        code: &mut [u8],
+    ) {
+        let t = &self.t;
+        let internal = down.len();
+        let (ps, claimed, code) = (
+            &mut ps[..=2 * internal],
+            &mut claimed[..2 * internal],
+            &mut code[..=internal],
+        );
+        ps[2 * internal] = [1.0; Q];
+        code[internal] = ALWAYS;
+        for j in 0..internal {
+            let d = &down[j];
+            let (state, p) = enter(&d.split, x, ps, code);
+            code[j] = state;
+            // States 1 and 2: the row follows `prev`, and goes left (1) or right (2).
+            let inv = beyond::<Q, FMA>(state, &d.beyond);
+            let coef = &d.coef[usize::from(state).min(2)];
+            for s in 0..2 {
+                let [a, b] = coef[s];
+                let mut out = [0.0; Q];
+                for k in 0..Q {
+                    out[k] = p[k] * inv[k] * fma::<FMA>(b, t[k], a);
+                }
+                ps[2 * j + s] = out;
+                claimed[2 * j + s] = [0.0; Q];
+            }
+        }
+    }
+
     /// The nodes whose children are both leaves, each in one step.
     #[inline(always)]
     fn bottoms<const FMA: bool>(
         &self,
         bottom: &[Bottom<Q>],
         x: &[f32],
-        ps: &mut [Pair<Q>],
-        claimed: &mut [Pair<Q>],
+        ps: &mut [[f64; Q]],
+        claimed: &mut [[f64; Q]],
         code: &[u8],
         acc: &mut [Pair<Q>],
     ) {
+        let (t, w_less_cold, cold) = (&self.t, &self.w_less_cold, &self.cold);
         for b in bottom {
             let (state, p) = enter(&b.split, x, ps, code);
-            let fused = &b.fused[usize::from(state)];
+            // States 1 and 2: the row follows `prev`.
+            let hot = hot(state);
+            let index = usize::from(state).min(2);
+            let (c, alpha) = (b.attribution[index], b.alpha[index]);
+            let beta = hot * c;
+            let inv = beyond::<Q, FMA>(state, &b.beyond);
             let a = &mut acc[usize::from(b.feature)][0];
             let mut sum = [0.0; Q];
             for k in 0..Q {
-                a[k] = fma::<FMA>(p[k], fused[0][k], a[k]);
-                sum[k] = p[k] * fused[1][k];
+                let g = p[k] * inv[k];
+                // `w_k` in states 1 and 2, `cold_k` in state 0.
+                let v = fma::<FMA>(hot, w_less_cold[k], cold[k]);
+                a[k] = fma::<FMA>(g * c, v, a[k]);
+                sum[k] = g * fma::<FMA>(beta, t[k], alpha);
             }
-            hand_up(
-                ps,
-                claimed,
-                (b.split.parent, b.split.side),
-                (b.claim, b.claim_side),
-                sum,
-            );
+            hand_up(ps, claimed, b.split.edge, b.claim, sum);
         }
     }
 
@@ -587,34 +686,33 @@ impl<const Q: usize> Compiled<Q> {
     fn bottom_up<const FMA: bool>(
         &self,
         up: &[Up<Q>],
-        ps: &mut [Pair<Q>],
-        claimed: &mut [Pair<Q>],
+        ps: &mut [[f64; Q]],
+        claimed: &mut [[f64; Q]],
         code: &[u8],
         acc: &mut [Pair<Q>],
     ) {
         let cold = &self.cold;
         let n = up.len();
-        let (ps, claimed, code) = (&mut ps[..=n], &mut claimed[..=2 * n], &code[..n]);
+        let code = &code[..n];
         for j in (0..n).rev() {
             let u = &up[j];
-            let (s2, c2) = (ps[j], claimed[j]);
+            let (s2, c2) = (
+                [ps[2 * j], ps[2 * j + 1]],
+                [claimed[2 * j], claimed[2 * j + 1]],
+            );
             let followed = FOLLOWED[usize::from(code[j]) & 3];
             let a = &mut acc[usize::from(u.feature)];
             let mut sum = [0.0; Q];
+            for k in 0..Q {
+                sum[k] = s2[0][k] + s2[1][k];
+            }
             for s in 0..2 {
                 for k in 0..Q {
                     let coefficient = fma::<FMA>(followed[s], u.gain[s][k], cold[k]);
                     a[s][k] = fma::<FMA>(s2[s][k] - c2[s][k], coefficient, a[s][k]);
-                    sum[k] += s2[s][k];
                 }
             }
-            hand_up(
-                ps,
-                claimed,
-                (u.parent, u.side),
-                (u.claim, u.claim_side),
-                sum,
-            );
+            hand_up(ps, claimed, u.edge, u.claim, sum);
         }
     }
 }
@@ -632,51 +730,18 @@ fn prepare(x: &[f32], row: &mut [f32]) {
     }
 }
 
-/// The top-down pass of one row over one tree's nodes.
-#[inline(always)]
-fn top_down<const Q: usize>(
-    down: &[Down<Q>],
-    x: &[f32],
-    ps: &mut [Pair<Q>],
-    claimed: &mut [Pair<Q>],
-    code: &mut [u8],
-) {
-    let internal = down.len();
-    let (ps, claimed, code) = (
-        &mut ps[..=internal],
-        &mut claimed[..=internal],
-        &mut code[..=internal],
-    );
-    ps[internal][0] = [1.0; Q];
-    code[internal] = ALWAYS;
-    for j in 0..internal {
-        let d = &down[j];
-        let (state, p) = enter(&d.split, x, ps, code);
-        code[j] = state;
-        let m = &d.mul[usize::from(state)];
-        let mut out = [[0.0; Q]; 2];
-        for s in 0..2 {
-            for k in 0..Q {
-                out[s][k] = p[k] * m[s][k];
-            }
-        }
-        ps[j] = out;
-        claimed[j] = [[0.0; Q]; 2];
-    }
-}
-
-/// Hands a node's subtree sum up: it becomes `S` of the edge into the node (`parent`, `side`)
-/// and is added where it is claimed (`claim`, `claim_side`).
+/// Hands a node's subtree sum up: it becomes `S` of the edge into the node and is added where
+/// it is claimed.
 #[inline(always)]
 fn hand_up<const Q: usize>(
-    ps: &mut [Pair<Q>],
-    claimed: &mut [Pair<Q>],
-    (parent, side): (u8, u8),
-    (claim, claim_side): (u16, u8),
+    ps: &mut [[f64; Q]],
+    claimed: &mut [[f64; Q]],
+    edge: u16,
+    claim: u16,
     sum: [f64; Q],
 ) {
-    ps[usize::from(parent)][usize::from(side & 1)] = sum;
-    let slot = &mut claimed[usize::from(claim)][usize::from(claim_side & 1)];
+    ps[usize::from(edge)] = sum;
+    let slot = &mut claimed[usize::from(claim)];
     for k in 0..Q {
         slot[k] += sum[k];
     }
@@ -685,16 +750,35 @@ fn hand_up<const Q: usize>(
 /// A node's state for the row (0: the row missed `prev`; 1: goes left; 2: goes right) and
 /// the `P` of the edge into it.
 #[inline(always)]
-fn enter<const Q: usize>(split: &Split, x: &[f32], ps: &[Pair<Q>], code: &[u8]) -> (u8, [f64; Q]) {
+fn enter<const Q: usize>(split: &Split, x: &[f32], ps: &[[f64; Q]], code: &[u8]) -> (u8, [f64; Q]) {
     let followed_prev = u8::from(code[usize::from(split.prev_node)] == split.prev_state);
-    // Never NaN: the prepared row holds a number in every slot a node reads.
-    let v = x.get(split.slot as usize).copied().unwrap_or(f32::INFINITY);
+    // Never NaN, and never out of the row: the prepared row holds a number in the slots of
+    // every feature split on.
+    let v = x[split.slot as usize];
     let right = u8::from(v >= split.threshold);
     let state = followed_prev + (followed_prev & right);
-    (
-        state,
-        ps[usize::from(split.parent)][usize::from(split.side & 1)],
-    )
+    (state, ps[usize::from(split.edge)])
+}
+
+/// 1.0 when the row follows `prev` (states 1 and 2), else 0.0, read from a table: the
+/// compiler turns `f64::from(state != 0)` into a select of two constants, which x86 has no
+/// instruction for, so it becomes a branch — unpredictable, as the state is the row's.
+#[inline(always)]
+fn hot(state: u8) -> f64 {
+    const HOT: [f64; 4] = [0.0, 1.0, 1.0, 0.0];
+    HOT[usize::from(state) & 3]
+}
+
+/// `1 / F_prev` when the row follows `prev` (states 1 and 2), else 1: one fused multiply-add
+/// rather than a select (see [`hot`]).
+#[inline(always)]
+fn beyond<const Q: usize, const FMA: bool>(state: u8, beyond: &[f64; Q]) -> [f64; Q] {
+    let hot = hot(state);
+    let mut out = [0.0; Q];
+    for k in 0..Q {
+        out[k] = fma::<FMA>(hot, beyond[k], 1.0);
+    }
+    out
 }
 
 /// `a · b + c`, fused where the build has FMA.
