@@ -63,8 +63,12 @@ pub struct Config {
     pub monitoring_interval_secs: u64,
     /// Decisions in the monitoring job's current window.
     pub monitoring_window: usize,
-    /// Applications scored at once; more are answered 503 with `Retry-After` (load shedding).
+    /// Applications scored at once; more wait for a slot (see `scoring_queue_ms`), then are
+    /// answered 503 with `Retry-After` (load shedding).
     pub max_concurrent_scoring: usize,
+    /// Milliseconds an application beyond `max_concurrent_scoring` waits for a slot, in
+    /// arrival order, before it is answered 503 (0: at once).
+    pub scoring_queue_ms: u64,
     /// The Ed25519 key (a file holding the 32-byte seed in hex; `lendscope audit keygen`)
     /// that signs checkpoints of the hash chains. Never stored in the database.
     pub checkpoint_key: Option<PathBuf>,
@@ -90,6 +94,7 @@ impl Default for Config {
             monitoring_interval_secs: 3600,
             monitoring_window: 2000,
             max_concurrent_scoring: 64,
+            scoring_queue_ms: 50,
             checkpoint_key: None,
             checkpoint_dir: None,
             checkpoint_interval_secs: 3600,
@@ -114,6 +119,7 @@ pub const ENV_VARS: &[&str] = &[
     "LENDSCOPE_MONITORING_INTERVAL_SECS",
     "LENDSCOPE_MONITORING_WINDOW",
     "LENDSCOPE_MAX_CONCURRENT_SCORING",
+    "LENDSCOPE_SCORING_QUEUE_MS",
     "LENDSCOPE_CHECKPOINT_KEY",
     "LENDSCOPE_CHECKPOINT_DIR",
     "LENDSCOPE_CHECKPOINT_INTERVAL_SECS",
@@ -201,6 +207,7 @@ impl Config {
                 "LENDSCOPE_MAX_CONCURRENT_SCORING" => {
                     self.max_concurrent_scoring = parse(name, &value)?;
                 }
+                "LENDSCOPE_SCORING_QUEUE_MS" => self.scoring_queue_ms = parse(name, &value)?,
                 "LENDSCOPE_TRUST_FORWARDED_FOR" => self.trust_forwarded_for = flag(name, &value)?,
                 "LENDSCOPE_SESSION_IDLE_MINUTES" => {
                     self.session.idle_timeout_minutes = parse(name, &value)?;

@@ -221,6 +221,7 @@ fn router(config: &Config, services: Services, addr: SocketAddr) -> Router {
                         permits: Arc::new(tokio::sync::Semaphore::new(
                             config.max_concurrent_scoring,
                         )),
+                        queue: Duration::from_millis(config.scoring_queue_ms),
                         state,
                     },
                     shed::limit,

@@ -41,6 +41,11 @@ pub const HELP: &[(&str, &str, &str)] = &[
         "Requests refused with 503 by load shedding, by route",
     ),
     (
+        "lendscope_http_queued_total",
+        "counter",
+        "Requests that waited for a scoring slot (then served or shed), by route",
+    ),
+    (
         "lendscope_decisions_total",
         "counter",
         "Decisions by outcome, model version and role",

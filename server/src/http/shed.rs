@@ -1,13 +1,18 @@
 //! Load shedding for the scoring API: at most `max_concurrent_scoring` applications are scored
-//! at once; a request beyond that is answered at once with 503 and `Retry-After: 1` instead of
-//! queueing, so accepted requests keep their latency and memory stays bounded however many
-//! clients push. Shed requests are counted (`lendscope_http_shed_total`).
+//! at once. A request beyond that waits for a slot, in arrival order, for at most
+//! `scoring_queue_ms` (50 ms by default), then is answered 503 with `Retry-After: 1`: a short
+//! stall (a slow commit, a burst of arrivals) delays a few requests by milliseconds instead of
+//! sending their clients away for a second, while under sustained overload a request is
+//! refused within the wait, so accepted requests keep their latency and memory stays bounded
+//! however many clients push. Requests that waited are counted
+//! (`lendscope_http_queued_total`), as are shed ones (`lendscope_http_shed_total`).
 //!
 //! The layer sits outside everything but the security headers: a refusal costs no request id,
 //! tracing span, body handling or session lookup, so a flood of refused retries takes as little
 //! as possible from the accepted requests.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::{Request, State};
 use axum::middleware::Next;
@@ -23,6 +28,8 @@ use super::AppState;
 #[derive(Clone)]
 pub struct Shedder {
     pub permits: Arc<Semaphore>,
+    /// How long a request waits for a permit before it is shed (zero: not at all).
+    pub queue: Duration,
     pub state: AppState,
 }
 
@@ -33,13 +40,29 @@ pub async fn limit(State(s): State<Shedder>, req: Request, next: Next) -> Respon
     if req.method() != Method::POST || req.uri().path() != SCORING_ROUTE {
         return next.run(req).await;
     }
-    match s.permits.clone().try_acquire_owned() {
-        Ok(permit) => {
+    let permit = match s.permits.clone().try_acquire_owned() {
+        Ok(permit) => Some(permit),
+        Err(_) if s.queue.is_zero() => None,
+        Err(_) => {
+            s.state
+                .services
+                .metrics()
+                .inc("lendscope_http_queued_total", &[("route", SCORING_ROUTE)]);
+            // Tokio's semaphore is fair: waiters get permits in arrival order.
+            match tokio::time::timeout(s.queue, s.permits.clone().acquire_owned()).await {
+                Ok(Ok(permit)) => Some(permit),
+                // Timed out, or the semaphore closed (it never is).
+                _ => None,
+            }
+        }
+    };
+    match permit {
+        Some(permit) => {
             let res = next.run(req).await;
             drop(permit);
             res
         }
-        Err(_) => {
+        None => {
             s.state
                 .services
                 .metrics()

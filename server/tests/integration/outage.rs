@@ -160,7 +160,12 @@ async fn recover(app: &crate::helpers::TestApp, key: &str, proxy: &Proxy, id: &s
 crate::on_both_backends!(scoring_beyond_capacity_is_shed_with_retry_after);
 
 async fn scoring_beyond_capacity_is_shed_with_retry_after(backend: Backend) {
-    let app = spawn_with(backend, |c| c.max_concurrent_scoring = 2).await;
+    // No waiting for a slot: everything beyond the capacity is refused at once.
+    let app = spawn_with(backend, |c| {
+        c.max_concurrent_scoring = 2;
+        c.scoring_queue_ms = 0;
+    })
+    .await;
     let key = app.with_scoring(0).await;
     let app = Arc::new(app);
     let mut tasks = Vec::new();
@@ -203,4 +208,45 @@ async fn scoring_beyond_capacity_is_shed_with_retry_after(backend: Backend) {
         .post_application(&key, &application("SHED-AFTER"), None)
         .await;
     assert_eq!(res.status(), 201);
+}
+
+crate::on_both_backends!(scoring_beyond_capacity_waits_for_a_slot_within_the_queue_time);
+
+/// With one slot and a queue time longer than the whole burst takes, 12 concurrent
+/// applications are all scored, one after the other: none is shed, and those that found the
+/// slot taken are counted as queued.
+async fn scoring_beyond_capacity_waits_for_a_slot_within_the_queue_time(backend: Backend) {
+    let app = spawn_with(backend, |c| {
+        c.max_concurrent_scoring = 1;
+        c.scoring_queue_ms = 60_000;
+    })
+    .await;
+    let key = app.with_scoring(0).await;
+    let app = Arc::new(app);
+    let mut tasks = Vec::new();
+    for i in 0..12 {
+        let (app, key) = (app.clone(), key.clone());
+        tasks.push(tokio::spawn(async move {
+            app.post_application(&key, &application(&format!("QUEUE-{i}")), None)
+                .await
+                .status()
+                .as_u16()
+        }));
+    }
+    for t in tasks {
+        assert_eq!(t.await.unwrap(), 201);
+    }
+    assert_eq!(app.decisions().await, 12);
+    let metrics = app.get("/metrics", None).await.text().await.unwrap();
+    let counter = |name: &str| -> u64 {
+        let series = format!("{name}{{route=\"/api/v1/applications\"}} ");
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(series.as_str()))
+            .map_or(0, |v| v.trim().parse().unwrap())
+    };
+    assert_eq!(counter("lendscope_http_shed_total"), 0, "{metrics}");
+    let queued = counter("lendscope_http_queued_total");
+    println!("12 concurrent applications, capacity 1: {queued} waited for the slot");
+    assert!(queued >= 1, "no application waited: {metrics}");
 }
