@@ -299,16 +299,7 @@ impl FlatForest {
         stride: usize,
         scratch: &mut Scratch,
     ) {
-        match self {
-            Self::Q2(c) => {
-                scratch.q2.fit(c.max_internal, xs.len(), c.features);
-                c.explain_all::<false>(xs, phi, stride, &mut scratch.q2);
-            }
-            Self::Q4(c) => {
-                scratch.q4.fit(c.max_internal, xs.len(), c.features);
-                c.explain_all::<false>(xs, phi, stride, &mut scratch.q4);
-            }
-        }
+        self.run(xs, phi, stride, scratch, true);
     }
 
     /// Adds the SHAP values of the rows `xs` to theirs: row `r`'s go to
@@ -320,9 +311,21 @@ impl FlatForest {
         stride: usize,
         scratch: &mut Scratch,
     ) {
+        self.run(xs, phi, stride, scratch, false);
+    }
+
+    /// `portable`: the portable build even where AVX2 and FMA are there.
+    fn run(
+        &self,
+        xs: &[&[f32]],
+        phi: &mut [f64],
+        stride: usize,
+        scratch: &mut Scratch,
+        portable: bool,
+    ) {
         match self {
-            Self::Q2(c) => c.explain(xs, phi, stride, &mut scratch.q2),
-            Self::Q4(c) => c.explain(xs, phi, stride, &mut scratch.q4),
+            Self::Q2(c) => c.explain(xs, phi, stride, &mut scratch.q2, portable),
+            Self::Q4(c) => c.explain(xs, phi, stride, &mut scratch.q4, portable),
         }
     }
 }
@@ -575,11 +578,19 @@ impl<const Q: usize> Compiled<Q> {
             + self.starts.capacity() * std::mem::size_of::<[usize; 3]>()
     }
 
-    fn explain(&self, xs: &[&[f32]], phi: &mut [f64], stride: usize, work: &mut Work<Q>) {
+    fn explain(
+        &self,
+        xs: &[&[f32]],
+        phi: &mut [f64],
+        stride: usize,
+        work: &mut Work<Q>,
+        portable: bool,
+    ) {
         work.fit(self.max_internal, xs.len(), self.features);
         #[cfg(target_arch = "x86_64")]
         {
-            if std::arch::is_x86_feature_detected!("avx2")
+            if !portable
+                && std::arch::is_x86_feature_detected!("avx2")
                 && std::arch::is_x86_feature_detected!("fma")
             {
                 // The one unsafe call of the library: a function compiled for AVX2 and FMA.
@@ -591,6 +602,8 @@ impl<const Q: usize> Compiled<Q> {
                 return;
             }
         }
+        #[cfg(not(target_arch = "x86_64"))]
+        let _ = portable; // only one build there
         self.explain_all::<false>(xs, phi, stride, work);
     }
 
