@@ -240,6 +240,10 @@ impl Config {
         if self.request_timeout_secs == 0 {
             return bad("request_timeout_secs must be positive");
         }
+        if self.scoring_queue_ms >= self.request_timeout_secs.saturating_mul(1000) {
+            // The wait is outside the request time-out: it must end well before it.
+            return bad("scoring_queue_ms must be below request_timeout_secs");
+        }
         if self.max_body_bytes < 1024 {
             return bad("max_body_bytes must be at least 1024");
         }
@@ -313,5 +317,19 @@ mod tests {
         let mut c = Config::default();
         c.session.max_failed_logins_per_hour = 1000;
         assert!(c.validate().is_err());
+    }
+
+    #[test]
+    fn the_scoring_wait_must_end_before_the_request_time_out() {
+        let mut c = Config::default();
+        c.apply_env(|k| (k == "LENDSCOPE_SCORING_QUEUE_MS").then(|| "0".to_owned()))
+            .unwrap();
+        assert_eq!(c.scoring_queue_ms, 0);
+        c.validate().unwrap();
+        c.scoring_queue_ms = 29_999;
+        c.validate().unwrap();
+        c.scoring_queue_ms = 30_000;
+        let err = c.validate().unwrap_err();
+        assert!(err.to_string().contains("scoring_queue_ms"), "{err}");
     }
 }

@@ -370,7 +370,7 @@ impl<const Q: usize> Compiled<Q> {
             compiled.max_internal = compiled.max_internal.max(internal);
         }
         compiled.starts.push(compiled.ends());
-        // How the nodes split between the two kinds is known only now: no spare capacity kept.
+        // How the nodes split between the three kinds is known only now: no spare capacity kept.
         compiled.down.shrink_to_fit();
         compiled.up.shrink_to_fit();
         compiled.bottom.shrink_to_fit();
@@ -383,8 +383,9 @@ impl<const Q: usize> Compiled<Q> {
     }
 
     /// Appends the internal nodes of `tree`: those with an internal child in level order (to
-    /// `down` and `up`), then those whose children are both leaves (to `bottom`, in level order
-    /// too), with their constants.
+    /// `down` and `up`), then those whose children are both leaves (in level order too: to
+    /// `plain` when no split above them is on their feature, else to `bottom`), with their
+    /// constants.
     fn compile_tree(&mut self, tree: &Tree) -> Option<()> {
         let (t, w) = (self.t, self.w);
         let root = tree.nodes.first()?;

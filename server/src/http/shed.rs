@@ -4,7 +4,9 @@
 //! stall (a slow commit, a burst of arrivals) delays a few requests by milliseconds instead of
 //! sending their clients away for a second, while under sustained overload a request is
 //! refused within the wait, so accepted requests keep their latency and memory stays bounded
-//! however many clients push. Requests that waited are counted
+//! however many clients push: by the requests in service and those that arrived within the
+//! last wait (no more than the arrival rate × `scoring_queue_ms`). The wait must be shorter
+//! than the request time-out (checked at start), which does not cover it. Requests that waited are counted
 //! (`lendscope_http_queued_total`), as are shed ones (`lendscope_http_shed_total`).
 //!
 //! The layer sits outside everything but the security headers: a refusal costs no request id,

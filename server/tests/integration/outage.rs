@@ -218,7 +218,7 @@ crate::on_both_backends!(scoring_beyond_capacity_waits_for_a_slot_within_the_que
 async fn scoring_beyond_capacity_waits_for_a_slot_within_the_queue_time(backend: Backend) {
     let app = spawn_with(backend, |c| {
         c.max_concurrent_scoring = 1;
-        c.scoring_queue_ms = 60_000;
+        c.scoring_queue_ms = 20_000;
     })
     .await;
     let key = app.with_scoring(0).await;
