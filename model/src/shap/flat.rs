@@ -515,10 +515,13 @@ impl<const Q: usize> Compiled<Q> {
                 prev_state,
             };
             let (feature, claim) = (narrow(feature as usize)?, narrow(claim)?);
+            let [[missed_l, zero_l, rest_l], [missed_r, zero_r, rest_r]] = edges;
+            // For a node whose children are both leaves: `Σ z v` and `β` by the row's direction
+            // (see [`Bottom`] and [`Plain`]).
+            let (zero, slope) = (zero_l + zero_r, [rest_l - zero_r, rest_r - zero_l]);
+            let leaves_finite = finite(&slope) && zero.is_finite();
             if is_bottom[j] && prev == neutral {
-                let [[_, zero_l, rest_l], [_, zero_r, rest_r]] = edges;
-                let (zero, slope) = (zero_l + zero_r, [rest_l - zero_r, rest_r - zero_l]);
-                if !(finite(&slope) && zero.is_finite()) {
+                if !leaves_finite {
                     return None;
                 }
                 self.plain.push(Plain {
@@ -532,13 +535,11 @@ impl<const Q: usize> Compiled<Q> {
             } else if is_bottom[j] {
                 // Both children leaves: the node's sum and attribution follow from its `P` at
                 // once (see [`Bottom`]).
-                let [[missed_l, zero_l, rest_l], [missed_r, zero_r, rest_r]] = edges;
-                let attribution = [missed_l + missed_r, rest_l - zero_r, rest_r - zero_l];
-                let zero = zero_l + zero_r;
-                let alpha = [attribution[0], zero, zero];
-                if !(finite(&attribution) && zero.is_finite()) {
+                let attribution = [missed_l + missed_r, slope[0], slope[1]];
+                if !(leaves_finite && attribution[0].is_finite()) {
                     return None;
                 }
+                let alpha = [attribution[0], zero, zero];
                 self.bottom.push(Bottom {
                     beyond,
                     attribution,
@@ -548,7 +549,6 @@ impl<const Q: usize> Compiled<Q> {
                     claim,
                 });
             } else {
-                let [[missed_l, zero_l, rest_l], [missed_r, zero_r, rest_r]] = edges;
                 let coef = [
                     [[missed_l, 0.0], [missed_r, 0.0]],
                     [[zero_l, rest_l], [zero_r, -zero_r]],

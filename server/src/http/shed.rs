@@ -6,8 +6,9 @@
 //! refused within the wait, so accepted requests keep their latency and memory stays bounded
 //! however many clients push: by the requests in service and those that arrived within the
 //! last wait (no more than the arrival rate × `scoring_queue_ms`). The wait must be shorter
-//! than the request time-out (checked at start), which does not cover it. Requests that waited are counted
-//! (`lendscope_http_queued_total`), as are shed ones (`lendscope_http_shed_total`).
+//! than the request time-out (checked at start), which does not cover it. Requests that
+//! waited are counted (`lendscope_http_queued_total`), as are shed ones
+//! (`lendscope_http_shed_total`).
 //!
 //! The layer sits outside everything but the security headers: a refusal costs no request id,
 //! tracing span, body handling or session lookup, so a flood of refused retries takes as little
