@@ -1,6 +1,7 @@
 //! A scoring model: the trees and the schema that encodes their input, checked against
 //! each other. This is what the service loads and what the batch CLIs use.
 
+use crate::gbt::Prediction;
 use crate::schema::{FeatureSchema, RawValue};
 use crate::shap::Explanation;
 use crate::values::{FeatureVector, Probability};
@@ -47,5 +48,19 @@ impl ModelBundle {
 
     pub fn explain(&self, x: &FeatureVector) -> Result<Explanation, ModelError> {
         self.model.explain(x)
+    }
+
+    /// The prediction of a row, to explain afterwards without walking the trees again.
+    pub fn prediction(&self, x: &FeatureVector) -> Result<Prediction, ModelError> {
+        self.model.predict(x)
+    }
+
+    /// Explains a row [`ModelBundle::prediction`] predicted.
+    pub fn explain_predicted(
+        &self,
+        x: &FeatureVector,
+        prediction: Prediction,
+    ) -> Result<Explanation, ModelError> {
+        self.model.explain_predicted(x, prediction)
     }
 }

@@ -287,8 +287,15 @@ impl GbtModel {
 
     /// The probability of the positive class (default).
     pub fn predict_proba(&self, x: &FeatureVector) -> Result<Probability, ModelError> {
-        let margin = self.predict_margin(x)?;
-        Probability::new(f64::from(sigmoid(margin)))
+        self.predict(x)?.probability()
+    }
+
+    /// The prediction of a row, kept so that explaining the same row
+    /// ([`GbtModel::explain_predicted`]) does not walk the trees again.
+    pub fn predict(&self, x: &FeatureVector) -> Result<Prediction, ModelError> {
+        Ok(Prediction {
+            margin: self.predict_margin(x)?,
+        })
     }
 
     /// A rough count of the heap bytes this model holds.
@@ -308,6 +315,24 @@ impl GbtModel {
                 .iter()
                 .map(|t| t.capacity() * 4 + std::mem::size_of::<Vec<f32>>())
                 .sum::<usize>()
+    }
+}
+
+/// A row's prediction by one model: its margin (log-odds of default), summed as XGBoost does.
+/// Only [`GbtModel::predict`] makes one.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Prediction {
+    margin: f32,
+}
+
+impl Prediction {
+    pub fn margin(self) -> f32 {
+        self.margin
+    }
+
+    /// The probability of default.
+    pub fn probability(self) -> Result<Probability, ModelError> {
+        Probability::new(f64::from(sigmoid(self.margin)))
     }
 }
 

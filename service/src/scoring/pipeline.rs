@@ -74,13 +74,17 @@ pub(super) fn score_with(
     let x = model.bundle.encode(|c| input.raw(c)).map_err(|e| {
         ServiceError::Internal(format!("encoding for model {}: {e}", model.meta.id))
     })?;
-    let pd = model
+    // One walk of the trees gives the probability and the explanation's margin.
+    let prediction = model
         .bundle
-        .predict(&x)
+        .prediction(&x)
+        .map_err(|e| ServiceError::Internal(e.to_string()))?;
+    let pd = prediction
+        .probability()
         .map_err(|e| ServiceError::Internal(e.to_string()))?;
     let e = model
         .bundle
-        .explain(&x)
+        .explain_predicted(&x, prediction)
         .map_err(|e| ServiceError::Internal(e.to_string()))?;
     let outcome = policy.decide(pd.value(), input.loan_amount(), input.loan_term_months());
     let features = x
