@@ -42,6 +42,8 @@ impl ModelBundle {
         self.schema.encode(value)
     }
 
+    /// The probability of default of a row (see [`ModelBundle::prediction`] to explain it
+    /// afterwards).
     pub fn predict(&self, x: &FeatureVector) -> Result<Probability, ModelError> {
         self.model.predict_proba(x)
     }
@@ -52,7 +54,7 @@ impl ModelBundle {
 
     /// The prediction of a row, to explain afterwards without walking the trees again.
     pub fn prediction(&self, x: &FeatureVector) -> Result<Prediction, ModelError> {
-        self.model.predict(x)
+        self.model.prediction(x)
     }
 
     /// Explains a row [`ModelBundle::prediction`] predicted.

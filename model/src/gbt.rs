@@ -287,12 +287,12 @@ impl GbtModel {
 
     /// The probability of the positive class (default).
     pub fn predict_proba(&self, x: &FeatureVector) -> Result<Probability, ModelError> {
-        self.predict(x)?.probability()
+        self.prediction(x)?.probability()
     }
 
     /// The prediction of a row, kept so that explaining the same row
     /// ([`GbtModel::explain_predicted`]) does not walk the trees again.
-    pub fn predict(&self, x: &FeatureVector) -> Result<Prediction, ModelError> {
+    pub fn prediction(&self, x: &FeatureVector) -> Result<Prediction, ModelError> {
         Ok(Prediction {
             margin: self.predict_margin(x)?,
         })
@@ -319,7 +319,7 @@ impl GbtModel {
 }
 
 /// A row's prediction by one model: its margin (log-odds of default), summed as XGBoost does.
-/// Only [`GbtModel::predict`] makes one.
+/// Only [`GbtModel::prediction`] makes one.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Prediction {
     margin: f32,

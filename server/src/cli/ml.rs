@@ -264,8 +264,9 @@ pub fn explain(args: &BatchArgs) -> Result<(), ServerError> {
     header.extend(["bias", "margin", "probability"].map(str::to_owned));
     let mut out = Vec::with_capacity(rows.len());
     for x in &rows {
-        let e = bundle.explain(x).map_err(usage)?;
-        let p = bundle.predict(x).map_err(usage)?;
+        let prediction = bundle.prediction(x).map_err(usage)?;
+        let p = prediction.probability().map_err(usage)?;
+        let e = bundle.explain_predicted(x, prediction).map_err(usage)?;
         let mut line = e.contributions.clone();
         line.extend([e.bias, e.margin, p.value()]);
         out.push(line);
