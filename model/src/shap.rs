@@ -536,6 +536,26 @@ mod tests {
     }
 
     #[test]
+    fn an_explained_prediction_keeps_the_predicted_margin_and_refuses_a_wrong_row() {
+        let m = GbtModel::from_json(tiny_model_json().as_bytes()).unwrap();
+        let x = FeatureVector::new(vec![0.2, f32::NAN, 1.0]).unwrap();
+        let p = m.prediction(&x).unwrap();
+        assert_eq!(
+            p.margin().to_bits(),
+            m.predict_margin(&x).unwrap().to_bits()
+        );
+        let e = m.explain_predicted(&x, p).unwrap();
+        assert_eq!(e, m.explain(&x).unwrap());
+        assert_eq!(e.margin, f64::from(p.margin()));
+        // A row of another length is an error, not a panic (the debug check leaves it be).
+        let short = FeatureVector::new(vec![0.2, 1.0]).unwrap();
+        assert!(matches!(
+            m.explain_predicted(&short, p),
+            Err(ModelError::FeatureCount { .. })
+        ));
+    }
+
+    #[test]
     fn a_stump_gives_its_feature_the_whole_deviation() {
         let m = GbtModel::from_json(tiny_model_json().as_bytes()).unwrap();
         let stump = Tree {
