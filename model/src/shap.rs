@@ -376,13 +376,16 @@ impl GbtModel {
         x: &FeatureVector,
         prediction: Prediction,
     ) -> Result<Explanation, ModelError> {
+        // Debug builds only: outside `cfg!`, the release build would still walk the trees here.
         // A row of the wrong length is refused below; a NaN margin has no one bit pattern.
-        if let Ok(margin) = self.predict_margin(x) {
-            debug_assert!(
-                margin.to_bits() == prediction.margin().to_bits()
-                    || (margin.is_nan() && prediction.margin().is_nan()),
-                "a prediction of another row"
-            );
+        if cfg!(debug_assertions) {
+            if let Ok(margin) = self.predict_margin(x) {
+                assert!(
+                    margin.to_bits() == prediction.margin().to_bits()
+                        || (margin.is_nan() && prediction.margin().is_nan()),
+                    "a prediction of another row"
+                );
+            }
         }
         let mut contributions = vec![0.0; self.num_features()];
         let bias = self.explain_into(x, &mut contributions)?;
